@@ -1,0 +1,24 @@
+"""Spec errors: every problem names the field path, the value and what is allowed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One problem with a spec: ``field`` is a path such as ``light[2].waveform.pulse.width_ms``."""
+
+    field: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}"
+
+
+class SpecError(ValueError):
+    """A spec that cannot run. ``violations`` lists every problem found, each naming its field."""
+
+    def __init__(self, violations):
+        self.violations = tuple(v if isinstance(v, FieldViolation) else FieldViolation(*v) for v in violations)
+        lines = "\n".join(f"  {v}" for v in self.violations)
+        super().__init__(f"invalid spec ({len(self.violations)} problem{'s' if len(self.violations) != 1 else ''}):\n{lines}")

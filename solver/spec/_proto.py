@@ -1,0 +1,261 @@
+"""The one conversion between the wire spec (``optowave.v1.JobSpec``) and spec objects.
+
+Spec files are the proto's JSON form (YAML accepted), read with
+``google.protobuf.json_format`` so that a file, a dict and a wire message cannot drift apart.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from optowave.v1 import spec_pb2
+
+from . import _types as t
+from ._errors import SpecError
+
+SpecLike = Any  # str | os.PathLike | dict | spec_pb2.JobSpec | t.JobSpec
+
+
+def parse_proto(source: SpecLike) -> tuple[spec_pb2.JobSpec, str]:
+    """Read a spec (path, JSON/YAML text, dict or message) into a ``JobSpec`` message.
+
+    Returns the message and the directory that relative paths in it resolve against.
+    Unknown fields and wrong types raise :class:`SpecError` naming the field.
+    """
+    base_dir = "."
+    if isinstance(source, spec_pb2.JobSpec):
+        return source, base_dir
+    if isinstance(source, t.JobSpec):
+        return parse_proto(json.loads(source.json))[0], source.base_dir
+    if isinstance(source, (str, os.PathLike)) and _looks_like_path(source):
+        path = Path(source)
+        if not path.exists():
+            raise SpecError([("spec", f"file {str(path)!r} does not exist")])
+        base_dir = str(path.resolve().parent)
+        text = path.read_text()
+        source = _load_text(text, yaml_hint=path.suffix.lower() in (".yaml", ".yml"))
+    elif isinstance(source, str):
+        source = _load_text(source, yaml_hint=not source.lstrip().startswith("{"))
+    if not isinstance(source, dict):
+        raise SpecError([("spec", f"a spec must be a mapping (JSON object), got {type(source).__name__}")])
+    msg = spec_pb2.JobSpec()
+    try:
+        json_format.ParseDict(source, msg, ignore_unknown_fields=False)
+    except json_format.ParseError as exc:
+        text = str(exc)
+        detail = text.rsplit("field: ", 1)[-1]
+        raise SpecError([(_path_from_parse_error(text), detail)]) from None
+    return msg, base_dir
+
+
+def _looks_like_path(source) -> bool:
+    if isinstance(source, os.PathLike):
+        return True
+    s = source.strip()
+    return "\n" not in s and not s.startswith("{") and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s))
+
+
+def _load_text(text: str, *, yaml_hint: bool) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not yaml_hint:
+            raise SpecError([("spec", f"not valid JSON: {exc}")]) from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError([("spec", f"neither valid JSON nor valid YAML: {exc}")]) from None
+
+
+def _path_from_parse_error(message: str) -> str:
+    """The field path a ``json_format.ParseError`` is about, e.g. ``light[0].pattern.disk.radius_um``."""
+    import re
+
+    # newer protobuf: '... at JobSpec.light[0].pattern.disk.radius_um..' (quoted or not)
+    m = re.search(r' at "?JobSpec\.([\w.\[\]]+?)"?\.*$', message)
+    if m:
+        where = m.group(1)
+    else:
+        nested = re.findall(r"Failed to parse (\w+) field", message)
+        where = ".".join(_snake(n) for n in nested)
+    named = re.search(r'has no field named "(\w+)"', message)
+    if named:
+        where = f"{where}.{named.group(1)}" if where else named.group(1)
+    return where or "spec"
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def to_json(msg: Message) -> str:
+    """Canonical JSON of a message: proto field names, sorted keys, no defaults."""
+    return json.dumps(json_format.MessageToDict(msg, preserving_proto_field_name=True), sort_keys=True)
+
+
+def to_dict(msg: Message) -> dict:
+    return json_format.MessageToDict(msg, preserving_proto_field_name=True)
+
+
+# ---------------------------------------------------------------- message -> objects
+
+
+def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
+    """Convert a ``JobSpec`` message into spec objects with every default applied.
+
+    Range checks are not done here but in :func:`solver.spec.validate`.
+    """
+    tissue = msg.tissue
+    numerics = msg.numerics
+    precision = {0: "float64", 1: "float64", 2: "float32"}.get(numerics.precision, f"enum value {numerics.precision}")
+    coupling = msg.coupling
+    kind = coupling.WhichOneof("kind")
+    out = msg.output
+    return t.JobSpec(
+        name=msg.name,
+        grid=t.Grid(nx=msg.grid.nx, ny=msg.grid.ny, dx_um=msg.grid.dx_um),
+        tissue=t.Tissue(
+            mask=_pattern(tissue.mask) if tissue.HasField("mask") else t.Everywhere(),
+            model=t.CellModelSpec(
+                preset=tissue.model.preset or "hek_gokhale2017_35c",
+                parameters=tuple(sorted(tissue.model.parameters.items())),
+                maps=tuple(t.ParameterMap(m.parameter, _field(m.field)) for m in tissue.model.maps),
+                ions=t.Ions(**{f.name: v for f, v in tissue.model.ions.ListFields()}),
+            ),
+            initial=tuple(
+                t.InitialRegion(_pattern(r.pattern), tuple(sorted(r.values.items())))
+                for r in tissue.initial.regions
+            ),
+        ),
+        coupling=t.Coupling(
+            diffusivity_um2_per_ms=coupling.diffusivity_um2_per_ms if kind == "diffusivity_um2_per_ms" else None,
+            gap_junction=t.GapJunction(
+                coupling.gap_junction.conductance_ns,
+                coupling.gap_junction.cell_size_um,
+                coupling.gap_junction.capacitance_pf,
+            ) if kind == "gap_junction" else None,
+            diffusivity_map=_field(coupling.diffusivity_map) if coupling.HasField("diffusivity_map") else None,
+        ),
+        opsin=t.OpsinSpec(
+            preset=msg.opsin.preset,
+            parameters=tuple(sorted(msg.opsin.parameters.items())),
+            density=msg.opsin.density if msg.opsin.HasField("density") else 1.0,
+            density_map=_field(msg.opsin.density_map) if msg.opsin.HasField("density_map") else None,
+            region=_pattern(msg.opsin.region) if msg.opsin.HasField("region") else None,
+        ),
+        light=tuple(
+            t.LightStimulus(s.name, _pattern_or_all(s, "pattern"), _waveform(s), s.irradiance_mw_per_mm2)
+            for s in msg.light
+        ),
+        current=tuple(
+            t.CurrentStimulus(s.name, _pattern_or_all(s, "pattern"), _waveform(s), s.amplitude_a_per_f)
+            for s in msg.current
+        ),
+        readout=_readout(msg.readout),
+        output=t.Output(
+            variables=tuple(out.variables) or ("v",),
+            sample_interval_ms=out.sample_interval_ms if out.HasField("sample_interval_ms") else 1.0,
+        ),
+        numerics=t.Numerics(
+            dt_ms=numerics.dt_ms if numerics.HasField("dt_ms") else None,
+            duration_ms=numerics.duration_ms,
+            precision=precision,
+            chunk_ms=numerics.chunk_ms if numerics.HasField("chunk_ms") else None,
+        ),
+        seed=msg.seed,
+        labels=tuple(sorted(msg.labels.items())),
+        json=to_json(msg),
+        base_dir=base_dir,
+    )
+
+
+def _point(p) -> t.Point:
+    return t.Point(p.x, p.y)
+
+
+def _raster(r) -> t.Raster:
+    values = np.asarray(r.values, dtype=np.float64) if len(r.values) else None
+    return t.Raster(shape=tuple(int(s) for s in r.shape), values=values, npy_path=r.npy_path)
+
+
+def _pattern_or_all(msg, name: str) -> t.Pattern:
+    return _pattern(getattr(msg, name)) if msg.HasField(name) else t.Everywhere()
+
+
+def _pattern(p) -> t.Pattern:
+    kind = p.WhichOneof("kind")
+    if kind is None or kind == "everywhere":
+        return t.Everywhere()
+    m = getattr(p, kind)
+    if kind == "disk":
+        return t.Disk(_point(m.center_um), m.radius_um)
+    if kind == "rectangle":
+        return t.Rectangle(_point(m.min_um), _point(m.max_um))
+    if kind == "ring":
+        return t.Ring(_point(m.center_um), m.inner_radius_um, m.outer_radius_um)
+    if kind == "polygon":
+        return t.Polygon(tuple(_point(v) for v in m.vertices_um))
+    if kind == "line":
+        return t.Line(_point(m.start_um), _point(m.end_um), m.width_um)
+    if kind == "raster":
+        return _raster(m)
+    if kind == "union":
+        return t.PatternUnion(tuple(_pattern(q) for q in m.patterns))
+    if kind == "difference":
+        return t.PatternDifference(tuple(_pattern(q) for q in m.patterns))
+    raise AssertionError(kind)  # pragma: no cover - every oneof member is handled above
+
+
+def _field(f) -> t.Field | None:
+    kind = f.WhichOneof("kind")
+    if kind == "raster":
+        return _raster(f.raster)
+    if kind == "gradient":
+        g = f.gradient
+        return t.LinearGradient(_point(g.start_um), _point(g.end_um), g.start_value, g.end_value)
+    if kind == "random":
+        return t.RandomVariation(f.random.cv, f.random.correlation_length_um)
+    return None
+
+
+def _waveform(stim) -> t.Waveform:
+    if not stim.HasField("waveform"):
+        return t.Constant()
+    w = stim.waveform
+    kind = w.WhichOneof("kind")
+    if kind is None:
+        return t.Constant()
+    m = getattr(w, kind)
+    if kind == "pulse":
+        return t.Pulse(m.start_ms, m.width_ms)
+    if kind == "pulse_train":
+        return t.PulseTrain(m.start_ms, m.width_ms, m.period_ms, m.count)
+    if kind == "ramp":
+        return t.Ramp(m.start_ms, m.end_ms)
+    if kind == "sine":
+        return t.Sine(m.frequency_hz, m.amplitude, m.offset, m.phase_deg, m.start_ms, m.duration_ms)
+    if kind == "sampled":
+        interp = "linear" if m.interpolation == spec_pb2.INTERPOLATION_LINEAR else "step"
+        return t.Sampled(tuple(m.times_ms), tuple(m.values), interp)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _readout(r) -> t.Readout:
+    dye, cam = r.dye, r.camera
+    d = t.DyeSpec(
+        **{f.name: v for f, v in dye.ListFields() if f.name != "brightness_map"},
+        brightness_map=_field(dye.brightness_map) if dye.HasField("brightness_map") else None,
+    )
+    c = t.CameraSpec(**{f.name: v for f, v in cam.ListFields()})
+    if c.exposure_ms is None and c.frame_rate_hz > 0 and math.isfinite(c.frame_rate_hz):
+        c = t.CameraSpec(**{**c.__dict__, "exposure_ms": 1000.0 / c.frame_rate_hz})
+    return t.Readout(enabled=r.enabled, dye=d, camera=c)

@@ -1,0 +1,446 @@
+"""Validation of spec objects: every problem names the field path, the value and the bound.
+
+Nothing is clipped or guessed: a spec either runs as written or is rejected with the full
+list of what is wrong. Warnings (e.g. a grid too coarse for the electrotonic length) do not
+stop a run.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import _types as t
+from ._errors import FieldViolation
+
+#: Default ceiling on the state and output memory of one job (bytes).
+DEFAULT_MEMORY_LIMIT_BYTES = 16 * 2**30
+OUTPUT_EXTRA_VARIABLES = ("irradiance",)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What validation found: ``errors`` stop the job, ``warnings`` do not."""
+
+    errors: tuple[FieldViolation, ...]
+    warnings: tuple[FieldViolation, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Checker:
+    def __init__(self):
+        self.errors: list[FieldViolation] = []
+        self.warnings: list[FieldViolation] = []
+
+    def error(self, path, msg):
+        self.errors.append(FieldViolation(path, msg))
+
+    def warn(self, path, msg):
+        self.warnings.append(FieldViolation(path, msg))
+
+    def number(self, path, value, *, gt=None, ge=None, le=None, lt=None, what="") -> bool:
+        """Check a finite number against bounds; report and return False when it breaks one."""
+        if value is None or not math.isfinite(value):
+            self.error(path, f"{value!r} is not a finite number{what}")
+            return False
+        for op, bound, ok in (
+            (">", gt, gt is None or value > gt),
+            (">=", ge, ge is None or value >= ge),
+            ("<=", le, le is None or value <= le),
+            ("<", lt, lt is None or value < lt),
+        ):
+            if not ok:
+                self.error(path, f"{value!r} is not allowed; must be {op} {bound:g}{what}")
+                return False
+        return True
+
+
+def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES) -> Report:
+    """Check a spec completely; return every error and warning (see :class:`Report`)."""
+    from ..models import MODELS
+    from .. import opsin as opsin_mod
+
+    c = _Checker()
+    g = spec.grid
+    grid_ok = True
+    for name, value in (("nx", g.nx), ("ny", g.ny)):
+        if value < 1:
+            c.error(f"grid.{name}", f"{value} is not allowed; must be >= 1 (a grid needs at least one cell)")
+            grid_ok = False
+    grid_ok &= c.number("grid.dx_um", g.dx_um, gt=0, what=" µm")
+
+    model = MODELS.get(spec.tissue.model.preset)
+    if model is None:
+        c.error("tissue.model.preset", f"unknown preset {spec.tissue.model.preset!r}; allowed: {', '.join(sorted(MODELS))}")
+
+    # memory: refuse before anything is rasterised
+    if grid_ok and model is not None:
+        opsin_states = 0 if (spec.opsin.preset == "none" or not model.supports_opsin) else 2
+        n_state = len(model.state_names) + opsin_states
+        item = 4 if spec.numerics.precision == "float32" else 8
+        state_bytes = (2 * n_state * item + 6 * 8) * g.nx * g.ny
+        if state_bytes > memory_limit_bytes:
+            c.error("grid", f"{g.ny}×{g.nx} cells need {state_bytes / 2**30:.1f} GiB of state; the limit is "
+                    f"{memory_limit_bytes / 2**30:.1f} GiB (use a smaller grid or float32)")
+            grid_ok = False
+
+    # parameters and their maps
+    if model is not None:
+        for name, value in spec.tissue.model.parameters:
+            path = f"tissue.model.parameters.{name}"
+            if name not in model.defaults:
+                c.error(path, f"unknown parameter {name!r} of {model.name}; allowed: {', '.join(model.param_names)}")
+                continue
+            lo, hi = model.param_bounds.get(name, (-math.inf, math.inf))
+            c.number(path, value, ge=lo if math.isfinite(lo) else None, le=hi if math.isfinite(hi) else None,
+                     what=f" {model.param_units.get(name, '')}".rstrip())
+        for k, m in enumerate(spec.tissue.model.maps):
+            path = f"tissue.model.maps[{k}]"
+            if m.parameter not in model.defaults and m.parameter != "opsin.g":
+                c.error(f"{path}.parameter", f"unknown parameter {m.parameter!r} of {model.name}; allowed: "
+                        f"{', '.join(model.param_names)}, opsin.g")
+            _check_field(c, f"{path}.field", m.field, g, spec.base_dir, grid_ok)
+        if spec.tissue.model.ions.given():
+            _check_ions(c, spec.tissue.model.ions, model)
+
+    # tissue mask and initial state
+    _check_pattern(c, "tissue.mask", spec.tissue.mask, g, spec.base_dir, grid_ok)
+    if grid_ok and not c.errors:
+        from ..patterns import rasterise
+
+        try:
+            mask = rasterise(spec.tissue.mask, g.ny, g.nx, g.dx_um, base_dir=spec.base_dir) >= 0.5
+            if not mask.any():
+                c.error("tissue.mask", "the tissue is empty: the mask covers no grid cell (a cell counts when its "
+                        "centre half is covered)")
+        except (OSError, ValueError) as exc:
+            c.error("tissue.mask", str(exc))
+    for k, region in enumerate(spec.tissue.initial):
+        path = f"tissue.initial.regions[{k}]"
+        _check_pattern(c, f"{path}.pattern", region.pattern, g, spec.base_dir, grid_ok)
+        for name, value in region.values:
+            if model is not None and name not in model.state_names:
+                c.error(f"{path}.values.{name}", f"unknown state variable {name!r}; allowed: {', '.join(model.state_names)}")
+            else:
+                c.number(f"{path}.values.{name}", value)
+
+    # coupling
+    D = _check_coupling(c, spec, model, grid_ok)
+
+    # opsin
+    opsin_name = spec.opsin.preset or ("cheriff" if model is not None and model.supports_opsin else "none")
+    op = spec.opsin
+    if opsin_name not in opsin_mod.OPSINS:
+        c.error("opsin.preset", f"unknown opsin {opsin_name!r}; allowed: {', '.join(sorted(opsin_mod.OPSINS))}")
+    elif opsin_name != "none" and model is not None and not model.supports_opsin:
+        c.error("opsin.preset", f"{opsin_name!r} needs a membrane model in mV; {model.name} is dimensionless "
+                "(allowed here: none)")
+    else:
+        for name, value in op.parameters:
+            if name not in opsin_mod.OPSIN_PARAM_NAMES:
+                c.error(f"opsin.parameters.{name}", f"unknown opsin parameter {name!r}; allowed: "
+                        f"{', '.join(opsin_mod.OPSIN_PARAM_NAMES)}")
+            else:
+                lo, hi = opsin_mod.OPSIN_PARAM_BOUNDS.get(name, (-math.inf, math.inf))
+                c.number(f"opsin.parameters.{name}", value, ge=lo if math.isfinite(lo) else None,
+                         le=hi if math.isfinite(hi) else None)
+    c.number("opsin.density", op.density, ge=0)
+    if op.density_map is not None:
+        _check_field(c, "opsin.density_map", op.density_map, g, spec.base_dir, grid_ok, nonnegative=True)
+    if op.region is not None:
+        _check_pattern(c, "opsin.region", op.region, g, spec.base_dir, grid_ok)
+
+    # stimuli
+    for k, s in enumerate(spec.light):
+        path = f"light[{k}]"
+        if model is not None and not model.supports_opsin:
+            c.error(path, f"light needs an opsin and a membrane model in mV; {model.name} is dimensionless "
+                    "(use a current stimulus)")
+        elif opsin_name == "none" and s.irradiance_mw_per_mm2 > 0:
+            c.warn(path, "light is given but the opsin is 'none': it will have no effect")
+        c.number(f"{path}.irradiance_mw_per_mm2", s.irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
+        _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
+        _check_waveform(c, f"{path}.waveform", s.waveform, light=True)
+    for k, s in enumerate(spec.current):
+        path = f"current[{k}]"
+        c.number(f"{path}.amplitude_a_per_f", s.amplitude_a_per_f)
+        _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
+        _check_waveform(c, f"{path}.waveform", s.waveform, light=False)
+
+    # numerics
+    n = spec.numerics
+    dur_ok = c.number("numerics.duration_ms", n.duration_ms, gt=0, what=" ms")
+    if n.precision not in ("float64", "float32"):
+        c.error("numerics.precision", f"{n.precision} is not a precision; allowed: PRECISION_FLOAT64, PRECISION_FLOAT32")
+    dt = n.dt_ms if n.dt_ms is not None else (model.default_dt_ms if model is not None else None)
+    dt_ok = dt is not None and c.number("numerics.dt_ms", dt, gt=0, what=" ms")
+    if dt_ok and model is not None and dt > model.dt_max_ms:
+        c.error("numerics.dt_ms", f"{dt:g} ms is above the accuracy limit of {model.name}; must be <= "
+                f"{model.dt_max_ms:g} ms")
+        dt_ok = False
+    if dt_ok and D is not None and grid_ok and D > 0:
+        limit = g.dx_um**2 / (4.0 * D)
+        if dt > limit * (1 + 1e-12):
+            c.error("numerics.dt_ms", f"{dt:g} ms breaks the diffusion stability limit dt <= dx²/(4·D_max) = "
+                    f"{g.dx_um:g}²/(4·{D:g}) = {limit:.4g} ms; lower dt_ms, raise grid.dx_um or lower the diffusivity")
+            dt_ok = False
+    if dt_ok and dur_ok and not _is_multiple(n.duration_ms, dt):
+        c.error("numerics.duration_ms", f"{n.duration_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
+    if n.chunk_ms is not None:
+        c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
+        if dt_ok and n.chunk_ms > 0 and not _is_multiple(n.chunk_ms, dt):
+            c.error("numerics.chunk_ms", f"{n.chunk_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
+
+    # output
+    o = spec.output
+    if c.number("output.sample_interval_ms", o.sample_interval_ms, gt=0, what=" ms") and dt_ok:
+        if not _is_multiple(o.sample_interval_ms, dt):
+            c.error("output.sample_interval_ms", f"{o.sample_interval_ms:g} ms is not a whole number of steps of "
+                    f"dt_ms = {dt:g} ms")
+    if not o.variables:
+        c.error("output.variables", "no variable selected; allowed: the model's state variables and irradiance")
+    seen = set()
+    for k, name in enumerate(o.variables):
+        allowed = (model.state_names if model is not None else ()) + OUTPUT_EXTRA_VARIABLES + ("opsin_o", "opsin_d")
+        if name not in allowed:
+            c.error(f"output.variables[{k}]", f"unknown variable {name!r}; allowed: {', '.join(allowed)}")
+        if name in seen:
+            c.error(f"output.variables[{k}]", f"{name!r} is selected twice")
+        seen.add(name)
+
+    # readout
+    if spec.readout.enabled:
+        _check_readout(c, spec, model, grid_ok)
+
+    # resolution
+    if grid_ok and model is not None:
+        if D is not None and D > 0 and not model.dimensionless:
+            gm = model.resting_conductance(dict(model.defaults))
+            if gm > 0:
+                lam = math.sqrt(D / gm)
+                if g.dx_um > lam / 2:
+                    c.warn("grid.dx_um", f"{g.dx_um:g} µm is coarser than half the electrotonic length "
+                           f"λ = sqrt(D/g_m) = {lam:.3g} µm; waves will be under-resolved (use dx <= {lam / 2:.3g} µm)")
+    return Report(tuple(c.errors), tuple(c.warnings))
+
+
+def _is_multiple(value: float, dt: float) -> bool:
+    q = value / dt
+    return abs(q - round(q)) < 1e-6 * max(1.0, q) and round(q) >= 1
+
+
+def _check_ions(c, ions: t.Ions, model):
+    if model.dimensionless or "E_K" not in model.defaults:
+        c.error("tissue.model.ions", f"ion concentrations apply to the HEK models only, not {model.name}")
+        return
+    if ions.temperature_c is not None:
+        c.number("tissue.model.ions.temperature_c", ions.temperature_c, ge=0, le=45, what=" °C")
+    for name in ("na_out_mm", "na_in_mm", "k_out_mm", "k_in_mm"):
+        value = getattr(ions, name)
+        if value is not None:
+            c.number(f"tissue.model.ions.{name}", value, gt=0, what=" mM")
+
+
+def _check_coupling(c, spec, model, grid_ok) -> float | None:
+    """Check the coupling; return the largest D (µm²/ms) or None when it cannot be known."""
+    cp = spec.coupling
+    if cp.gap_junction is not None:
+        gj = cp.gap_junction
+        ok = all([
+            c.number("coupling.gap_junction.conductance_ns", gj.conductance_ns, ge=0, what=" nS"),
+            c.number("coupling.gap_junction.cell_size_um", gj.cell_size_um, gt=0, what=" µm"),
+            c.number("coupling.gap_junction.capacitance_pf", gj.capacitance_pf, gt=0, what=" pF"),
+        ])
+        D = gj.diffusivity_um2_per_ms if ok else None
+    elif cp.diffusivity_um2_per_ms is not None:
+        D = cp.diffusivity_um2_per_ms if c.number("coupling.diffusivity_um2_per_ms", cp.diffusivity_um2_per_ms,
+                                                  ge=0, what=" µm²/ms") else None
+    else:
+        D = model.default_diffusivity_um2_per_ms if model is not None else None
+    if cp.diffusivity_map is not None:
+        values = _check_field(c, "coupling.diffusivity_map", cp.diffusivity_map, spec.grid, spec.base_dir, grid_ok,
+                              nonnegative=True, base=D if D is not None else 1.0, seed=spec.seed)
+        if values is not None:
+            D = float(np.max(values))
+    return D
+
+
+def _check_field(c, path, f, g, base_dir, grid_ok, *, nonnegative=False, base=1.0, seed=0):
+    """Check a field; return its values when they could be computed (for D_max)."""
+    if f is None:
+        c.error(path, "missing: give one of raster, gradient, random")
+        return None
+    if isinstance(f, t.Raster):
+        values = _check_raster(c, f"{path}.raster", f, g, base_dir, grid_ok)
+        if values is not None and nonnegative and (values < 0).any():
+            i, j = np.argwhere(values < 0)[0]
+            c.error(f"{path}.raster.values", f"{values[i, j]:g} at (row {i}, column {j}) is negative; must be >= 0")
+        return values
+    if isinstance(f, t.LinearGradient):
+        ok = all(c.number(f"{path}.gradient.{n}", getattr(f, n)) for n in ("start_value", "end_value"))
+        ok &= all(c.number(f"{path}.gradient.{p}.{a}", getattr(getattr(f, p), a))
+                  for p in ("start_um", "end_um") for a in ("x", "y"))
+        if ok and f.start_um == f.end_um:
+            c.error(f"{path}.gradient.end_um", "equals start_um; a gradient needs two distinct points")
+            return None
+        if ok and nonnegative and min(f.start_value, f.end_value) < 0:
+            c.error(f"{path}.gradient", f"values from {f.start_value:g} to {f.end_value:g} go negative; must be >= 0")
+        return np.array([f.start_value, f.end_value]) if ok else None
+    if isinstance(f, t.RandomVariation):
+        c.number(f"{path}.random.cv", f.cv, ge=0, le=10)
+        c.number(f"{path}.random.correlation_length_um", f.correlation_length_um, ge=0, what=" µm")
+        # the log-normal factor is unbounded above; a D map's maximum is only known once drawn
+        if grid_ok and math.isfinite(f.cv) and f.cv >= 0:
+            from ..patterns import field_values
+
+            return field_values(f, base, g.ny, g.nx, g.dx_um, rng=np.random.default_rng(seed), base_dir=base_dir)
+        return None
+    c.error(path, f"unsupported field {type(f).__name__}")
+    return None
+
+
+def _check_raster(c, path, r: t.Raster, g, base_dir, grid_ok):
+    if r.values is not None and r.npy_path:
+        c.error(path, "give values or npy_path, not both")
+        return None
+    if r.values is None and not r.npy_path:
+        c.error(path, "empty raster: give values (with shape) or npy_path")
+        return None
+    if r.values is not None:
+        if len(r.shape) != 2:
+            c.error(f"{path}.shape", f"{list(r.shape)} must be [rows, columns]")
+            return None
+        if r.shape[0] * r.shape[1] != r.values.size:
+            c.error(f"{path}.values", f"{r.values.size} values do not fill shape {list(r.shape)} "
+                    f"({r.shape[0] * r.shape[1]} needed)")
+            return None
+        values = r.values.reshape(tuple(r.shape))
+    else:
+        p = Path(r.npy_path)
+        p = p if p.is_absolute() else Path(base_dir) / p
+        try:
+            values = np.asarray(np.load(p), dtype=np.float64)
+        except (OSError, ValueError) as exc:
+            c.error(f"{path}.npy_path", f"cannot read {str(p)!r}: {exc}")
+            return None
+    if grid_ok and values.shape != (g.ny, g.nx):
+        c.error(f"{path}.shape", f"{list(values.shape)} does not match the grid [ny, nx] = [{g.ny}, {g.nx}]")
+        return None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        c.error(f"{path}.values", f"{values[i, j]!r} at (row {i}, column {j}) is not a finite number")
+        return None
+    return values
+
+
+def _check_pattern(c, path, p, g, base_dir, grid_ok):
+    def pt(name, point):
+        return c.number(f"{path}.{name}.x", point.x, what=" µm") & c.number(f"{path}.{name}.y", point.y, what=" µm")
+
+    if isinstance(p, t.Everywhere):
+        return
+    if isinstance(p, t.Disk):
+        pt("disk.center_um", p.center_um)
+        c.number(f"{path}.disk.radius_um", p.radius_um, gt=0, what=" µm")
+    elif isinstance(p, t.Rectangle):
+        if pt("rectangle.min_um", p.min_um) & pt("rectangle.max_um", p.max_um):
+            if p.max_um.x <= p.min_um.x or p.max_um.y <= p.min_um.y:
+                c.error(f"{path}.rectangle.max_um", f"({p.max_um.x:g}, {p.max_um.y:g}) must lie right of and below "
+                        f"min_um ({p.min_um.x:g}, {p.min_um.y:g})")
+    elif isinstance(p, t.Ring):
+        pt("ring.center_um", p.center_um)
+        ok = c.number(f"{path}.ring.inner_radius_um", p.inner_radius_um, ge=0, what=" µm")
+        if c.number(f"{path}.ring.outer_radius_um", p.outer_radius_um, gt=0, what=" µm") and ok:
+            if p.outer_radius_um <= p.inner_radius_um:
+                c.error(f"{path}.ring.outer_radius_um", f"{p.outer_radius_um:g} must be > inner_radius_um "
+                        f"({p.inner_radius_um:g})")
+    elif isinstance(p, t.Polygon):
+        if len(p.vertices_um) < 3:
+            c.error(f"{path}.polygon.vertices_um", f"{len(p.vertices_um)} vertices; a polygon needs at least 3")
+        for k, v in enumerate(p.vertices_um):
+            pt(f"polygon.vertices_um[{k}]", v)
+    elif isinstance(p, t.Line):
+        pt("line.start_um", p.start_um)
+        pt("line.end_um", p.end_um)
+        c.number(f"{path}.line.width_um", p.width_um, gt=0, what=" µm")
+    elif isinstance(p, t.Raster):
+        values = _check_raster(c, f"{path}.raster", p, g, base_dir, grid_ok)
+        if values is not None and ((values < 0) | (values > 1)).any():
+            i, j = np.argwhere((values < 0) | (values > 1))[0]
+            c.error(f"{path}.raster.values", f"{values[i, j]:g} at (row {i}, column {j}) is outside [0, 1]")
+    elif isinstance(p, (t.PatternUnion, t.PatternDifference)):
+        kind = "union" if isinstance(p, t.PatternUnion) else "difference"
+        if not p.patterns:
+            c.error(f"{path}.{kind}.patterns", "empty; give at least one pattern")
+        for k, q in enumerate(p.patterns):
+            _check_pattern(c, f"{path}.{kind}.patterns[{k}]", q, g, base_dir, grid_ok)
+
+
+def _check_waveform(c, path, w, *, light: bool):
+    if isinstance(w, t.Constant):
+        return
+    if isinstance(w, t.Pulse):
+        c.number(f"{path}.pulse.start_ms", w.start_ms, ge=0, what=" ms")
+        c.number(f"{path}.pulse.width_ms", w.width_ms, gt=0, what=" ms")
+    elif isinstance(w, t.PulseTrain):
+        c.number(f"{path}.pulse_train.start_ms", w.start_ms, ge=0, what=" ms")
+        ok = c.number(f"{path}.pulse_train.width_ms", w.width_ms, gt=0, what=" ms")
+        if c.number(f"{path}.pulse_train.period_ms", w.period_ms, gt=0, what=" ms") and ok and w.period_ms < w.width_ms:
+            c.error(f"{path}.pulse_train.period_ms", f"{w.period_ms:g} ms is shorter than width_ms ({w.width_ms:g} ms)")
+    elif isinstance(w, t.Ramp):
+        ok = c.number(f"{path}.ramp.start_ms", w.start_ms, ge=0, what=" ms")
+        if c.number(f"{path}.ramp.end_ms", w.end_ms, what=" ms") and ok and w.end_ms <= w.start_ms:
+            c.error(f"{path}.ramp.end_ms", f"{w.end_ms:g} ms must be after start_ms ({w.start_ms:g} ms)")
+    elif isinstance(w, t.Sine):
+        c.number(f"{path}.sine.frequency_hz", w.frequency_hz, gt=0, what=" Hz")
+        for n in ("amplitude", "offset", "phase_deg"):
+            c.number(f"{path}.sine.{n}", getattr(w, n))
+        c.number(f"{path}.sine.start_ms", w.start_ms, ge=0, what=" ms")
+        c.number(f"{path}.sine.duration_ms", w.duration_ms, ge=0, what=" ms")
+        if light and w.offset - abs(w.amplitude) < 0:
+            c.error(f"{path}.sine.offset", f"offset {w.offset:g} − |amplitude| {abs(w.amplitude):g} < 0: light "
+                    "cannot be negative; must have offset >= |amplitude|")
+    elif isinstance(w, t.Sampled):
+        if not w.times_ms:
+            c.error(f"{path}.sampled.times_ms", "empty; give at least one sample")
+        if len(w.times_ms) != len(w.values):
+            c.error(f"{path}.sampled.values", f"{len(w.values)} values for {len(w.times_ms)} times; must be equal")
+        for k, (a, b) in enumerate(zip(w.times_ms, w.times_ms[1:])):
+            if not b > a:
+                c.error(f"{path}.sampled.times_ms[{k + 1}]", f"{b:g} ms is not after {a:g} ms; times must increase")
+                break
+        for k, v in enumerate(w.values):
+            if c.number(f"{path}.sampled.values[{k}]", v) and light and v < 0:
+                c.error(f"{path}.sampled.values[{k}]", f"{v:g} is negative; light factors must be >= 0")
+
+
+def _check_readout(c, spec, model, grid_ok):
+    r = spec.readout
+    if model is not None and model.dimensionless:
+        c.error("readout.enabled", f"the voltage dye needs a membrane potential in mV; {model.name} is dimensionless")
+    d, cam = r.dye, r.camera
+    c.number("readout.dye.sensitivity_per_100mv", d.sensitivity_per_100mv, gt=-1, lt=1)
+    c.number("readout.dye.v_ref_mv", d.v_ref_mv, what=" mV")
+    c.number("readout.dye.bleach_tau_ms", d.bleach_tau_ms, ge=0, what=" ms")
+    if d.brightness_map is not None:
+        _check_field(c, "readout.dye.brightness_map", d.brightness_map, spec.grid, spec.base_dir, grid_ok, nonnegative=True)
+    ok = c.number("readout.camera.frame_rate_hz", cam.frame_rate_hz, gt=0, what=" Hz")
+    if c.number("readout.camera.exposure_ms", cam.exposure_ms, gt=0, what=" ms") and ok:
+        if cam.exposure_ms > 1000.0 / cam.frame_rate_hz * (1 + 1e-9):
+            c.error("readout.camera.exposure_ms", f"{cam.exposure_ms:g} ms is longer than the frame period "
+                    f"{1000.0 / cam.frame_rate_hz:g} ms at {cam.frame_rate_hz:g} Hz")
+    c.number("readout.camera.psf_sigma_um", cam.psf_sigma_um, ge=0, what=" µm")
+    if cam.binning < 1:
+        c.error("readout.camera.binning", f"{cam.binning} is not allowed; must be >= 1")
+    elif grid_ok and (spec.grid.nx % cam.binning or spec.grid.ny % cam.binning):
+        c.error("readout.camera.binning", f"{cam.binning} does not divide the grid {spec.grid.ny}×{spec.grid.nx}")
+    c.number("readout.camera.photons_per_pixel", cam.photons_per_pixel, gt=0)
+    c.number("readout.camera.read_noise_e", cam.read_noise_e, ge=0)
+    c.number("readout.camera.crosstalk_fraction", cam.crosstalk_fraction, ge=0, le=1)
+    c.number("readout.camera.imaging_irradiance_mw_per_mm2", cam.imaging_irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
