@@ -1,0 +1,1 @@
+"""Scripts that fit model presets to published figures; each is runnable with ``python -m``."""
