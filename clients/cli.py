@@ -32,11 +32,36 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="optowave", description="Simulate optogenetic excitable media.")
     sub = p.add_subparsers(metavar="COMMAND")
 
-    r = sub.add_parser("run", help="simulate a spec in this process and write a Zarr store")
+    r = sub.add_parser("run", help="simulate a spec in checkpointed time chunks and write a Zarr store")
     r.add_argument("spec", help="job spec (JSON or YAML)")
-    r.add_argument("-o", "--output", required=True, help="output Zarr store (a directory, e.g. out.zarr)")
+    r.add_argument("-o", "--output", required=True, help="output Zarr store (a directory, e.g. out.zarr); an "
+                   "interrupted run with the same spec resumes from its last committed chunk")
+    r.add_argument("--chunk-ms", type=float, default=None,
+                   help="time chunk in ms: one checkpoint and one Zarr chunk each (default: numerics.chunk_ms, "
+                        "else a few seconds of compute); a whole number of output sample intervals")
+    where = r.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDR",
+                       help="run the chunks on an existing Dask cluster (tcp://HOST:PORT); the output must be on a "
+                            "file system the workers share")
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="run the chunks on a local Dask cluster of N worker processes (default: in this process)")
+    r.add_argument("--initial-state", default=None, metavar="RUN",
+                   help="start from the final state of another finished run (its .zarr store or a checkpoint .npz)")
+    r.add_argument("--overwrite", action="store_true", help="replace an output that holds a different job")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
+
+    sw = sub.add_parser("sweep", help="run a parameter sweep on a Dask cluster and write its summary as Zarr")
+    sw.add_argument("sweep", help="sweep spec (JSON or YAML): base, axes, combine, metrics, keep_fields")
+    sw.add_argument("-o", "--output", required=True, help="summary Zarr store (per-run records and stores go "
+                    "beside it, in OUT.runs/); re-running skips the runs already done")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local Dask cluster of N worker processes (default: one per core)")
+    where.add_argument("--scheduler", default=None, metavar="ADDR", help="existing Dask cluster (tcp://HOST:PORT)")
+    sw.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
 
     v = sub.add_parser("validate", help="check a spec: errors, warnings and a cost estimate")
     v.add_argument("spec")
@@ -66,16 +91,63 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> int:
     import solver
     from clients.progress import ProgressBar
+    from service.runner import RunnerError, dask_client, open_job
 
-    problem = solver.prepare(args.spec)
+    try:
+        job = open_job(args.spec, args.output, chunk_ms=args.chunk_ms, initial_state=args.initial_state,
+                       overwrite=args.overwrite)
+    except RunnerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    problem, plan = job.problem, job.plan
     for w in solver.validate(problem.spec).warnings:
         print(f"warning: {w}", file=sys.stderr)
+    first = job.next_chunk
+    if first >= job.n_chunks:
+        print(f"{args.output} is already complete ({job.n_chunks} chunks)")
+        return 0
+    if first > 0:
+        print(f"resuming from chunk {first} of {job.n_chunks} (t = {plan.steps(first)[0] * plan.dt_ms:g} ms)",
+              flush=True)
     bar = ProgressBar("run", enabled=False if args.quiet else None)
-    ds = solver.simulate(problem.spec, progress=bar)
-    chunk = _time_chunk(problem)
-    solver.write_zarr(ds, args.output, time_chunk=chunk)
-    print(f"wrote {args.output}: {', '.join(ds.data_vars)}; {ds.sizes['time']} samples over "
-          f"{float(ds.time[-1]):g} ms on a {problem.ny}×{problem.nx} grid")
+    bar(plan.steps(first)[0], plan.n_steps)
+
+    def show(event) -> None:
+        bar(event.step, event.n_steps)
+
+    try:
+        if args.scheduler or args.workers:
+            with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
+                result = job.run(client, on_progress=show)
+        else:
+            result = job.run(on_progress=show)
+    except RunnerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}: {', '.join(problem.spec.output.variables)}; {plan.n_samples} samples over "
+          f"{plan.n_steps * plan.dt_ms:g} ms on a {problem.ny}×{problem.nx} grid in {result.chunks_run} chunk(s) "
+          f"of {plan.chunk_ms:g} ms ({result.cell_steps_per_s:.3g} cell-steps/s)")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from clients.progress import ProgressBar
+    from service.runner import dask_client
+    from service.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep)
+    bar = ProgressBar("sweep", unit="runs", enabled=False if args.quiet else None)
+
+    def show(event) -> None:
+        bar(event.done, event.total)
+
+    with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
+        result = run_sweep(sweep, args.output, client=client, on_progress=show, retry_failed=args.retry_failed)
+    ds = result.summary
+    print(f"wrote {args.output}: {result.n_runs} runs ({result.skipped} already done, {result.n_failed} failed) over "
+          f"{', '.join(f'{d} ({n})' for d, n in ds.sizes.items())}; metrics {', '.join(result.metric_names)}")
+    for line in result.failures[:5]:
+        print(f"failed: {line}", file=sys.stderr)
     return 0
 
 

@@ -44,7 +44,7 @@ def output_names(problem: Problem) -> tuple[str, ...]:
 def state_index(problem: Problem, name: str) -> int | None:
     if name == "v":
         return 0
-    if name in problem.state_names:
+    if name in problem.state_names[1:]:
         return problem.state_names.index(name)
     return None
 

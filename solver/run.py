@@ -71,11 +71,14 @@ def advance(
     *,
     trackers: Sequence[Tracker] = (),
     progress: Callable[[int], None] | None = None,
+    check: bool = True,
 ) -> State:
     """Step ``state`` forward by ``n_steps`` and return the new state (the input is not changed).
 
     Trackers are called at every multiple of their interval in ``[state.step, state.step + n_steps]``
-    (both ends included). ``progress(step)`` is called after each kernel call.
+    (both ends included). ``progress(step)`` is called after each kernel call. With ``check``
+    (default) the state is checked after every kernel call and a blow-up raises
+    :class:`SimulationError` naming the step it began and its first cell.
     """
     p = problem
     ya = np.ascontiguousarray(state.y, dtype=p.dtype).copy()
@@ -84,10 +87,15 @@ def advance(
     end = step + n_steps
     intervals = [max(1, int(tr.start(p, state))) for tr in trackers]
 
+    good = step  # the last step at which the state was checked and sound
+
     def call_trackers(at: int, y: np.ndarray) -> None:
+        nonlocal good
+        if check and _bad_cell(p, y) is not None:
+            _raise_at_first_bad_step(p, state, good, at)
+        good = at
         due = [tr for tr, k in zip(trackers, intervals) if at % k == 0]
         if due:
-            check_finite(p, y, at)
             st = State(at, y)
             for tr in due:
                 tr.handle(st, y)
@@ -119,20 +127,36 @@ def advance(
         call_trackers(step, ya)
         if progress is not None:
             progress(step)
-    check_finite(p, ya, step)
     return State(step, ya)
 
 
-def check_finite(problem: Problem, y: np.ndarray, step: int) -> None:
-    """Raise :class:`SimulationError` if V is NaN or beyond ±500 anywhere in the tissue."""
-    v = y[0]
-    bad = ~(np.abs(v) <= BLOW_UP_LIMIT) & (problem.active > 0)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        dx = problem.dx_um
-        unit = "" if problem.model.dimensionless else " mV"
-        raise SimulationError(
-            f"the run blew up at t = {step * problem.dt_ms:g} ms (step {step}): first bad cell (row {i}, column {j}) "
-            f"at x = {(j + 0.5) * dx:g} µm, y = {(i + 0.5) * dx:g} µm has {v[i, j]!r}{unit} (allowed |V| <= "
-            f"{BLOW_UP_LIMIT:g}); lower numerics.dt_ms or the stimulus strength"
-        )
+def _bad_cell(problem: Problem, y: np.ndarray) -> tuple[int, int] | None:
+    """The first tissue cell whose V is NaN or beyond ±500, or None."""
+    bad = ~(np.abs(y[0]) <= BLOW_UP_LIMIT) & (problem.active > 0)
+    if not bad.any():
+        return None
+    i, j = np.argwhere(bad)[0]
+    return int(i), int(j)
+
+
+def _raise_at_first_bad_step(problem: Problem, start: State, good: int, bad: int) -> None:
+    """Replay from the last sound step one step at a time to name where the blow-up began.
+
+    Runs are deterministic, so the replay meets the same numbers; only a failing run pays for it.
+    """
+    state = advance(problem, start, good - start.step, check=False)
+    cell = None
+    while state.step < bad:
+        state = advance(problem, state, 1, check=False)
+        cell = _bad_cell(problem, state.y)
+        if cell is not None:
+            break
+    i, j = cell if cell is not None else _bad_cell(problem, state.y)
+    v = state.y[0, i, j]
+    dx = problem.dx_um
+    unit = "" if problem.model.dimensionless else " mV"
+    raise SimulationError(
+        f"the run blew up at t = {state.step * problem.dt_ms:g} ms (step {state.step}): first bad cell "
+        f"(row {i}, column {j}) at x = {(j + 0.5) * dx:g} µm, y = {(i + 0.5) * dx:g} µm has {float(v)!r}{unit} "
+        f"(allowed |V| <= {BLOW_UP_LIMIT:g}); lower numerics.dt_ms or the stimulus strength"
+    )

@@ -206,7 +206,10 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         c.error("output.variables", "no variable selected; allowed: the model's state variables and irradiance")
     seen = set()
     for k, name in enumerate(o.variables):
-        allowed = (model.state_names if model is not None else ()) + OUTPUT_EXTRA_VARIABLES + ("opsin_o", "opsin_d")
+        # the membrane variable is stored as "v" for every model (u of the dimensionless media too)
+        allowed = ("v",) + (model.state_names[1:] if model is not None else ()) + OUTPUT_EXTRA_VARIABLES
+        if model is not None and model.supports_opsin and opsin_name != "none":
+            allowed += ("opsin_o", "opsin_d")
         if name not in allowed:
             c.error(f"output.variables[{k}]", f"unknown variable {name!r}; allowed: {', '.join(allowed)}")
         if name in seen:
@@ -219,7 +222,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
 
     # resolution
     if grid_ok and model is not None:
-        if D is not None and D > 0 and not model.dimensionless:
+        if D is not None and D > 0 and not model.dimensionless and g.nx * g.ny > 1:
             gm = model.resting_conductance(dict(model.defaults))
             if gm > 0:
                 lam = math.sqrt(D / gm)

@@ -1,0 +1,74 @@
+"""The ``optowave`` command line: run, validate (the solver subcommands)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import solver
+from clients.cli import main
+
+from tests.specs import EXAMPLES, small_hek_spec
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(small_hek_spec(output={"variables": ["v", "irradiance"], "sample_interval_ms": 0.5})))
+    return path
+
+
+def test_run_writes_a_zarr_v3_store_equal_to_the_in_process_result(spec_file, tmp_path, capsys):
+    out = tmp_path / "out.zarr"
+    assert main(["run", str(spec_file), "-o", str(out), "--quiet"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    meta = json.loads((out / "zarr.json").read_text())
+    assert meta["zarr_format"] == 3
+    ds = xr.open_zarr(out, consolidated=False)
+    ref = solver.simulate(spec_file)
+    np.testing.assert_array_equal(ds.v.values, ref.v.values)
+    np.testing.assert_array_equal(ds.irradiance.values, ref.irradiance.values)
+    assert ds.v.attrs["units"] == "mV" and ds.irradiance.attrs["long_name"]
+    assert json.loads(ds.attrs["spec"]) == json.loads(ref.attrs["spec"])
+
+
+def test_validate_reports_ok_with_a_cost_estimate(spec_file, capsys):
+    assert main(["validate", str(spec_file)]) == 0
+    out = capsys.readouterr().out
+    assert "ok:" in out and "cell-steps" in out
+
+
+def test_validate_json_names_every_bad_field(tmp_path, capsys):
+    bad = small_hek_spec()
+    bad["grid"]["dx_um"] = 0
+    bad["light"][0]["irradiance_mw_per_mm2"] = -2
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    assert main(["validate", str(path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert not report["ok"]
+    assert {"grid.dx_um", "light[0].irradiance_mw_per_mm2"} <= {e["field"] for e in report["errors"]}
+
+
+def test_unknown_field_in_a_file_is_an_error_naming_it(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(small_hek_spec(numerics={"dt_ms": 0.02, "duration_ms": 2.0, "steps": 5})))
+    assert main(["validate", str(path)]) == 1
+    assert "numerics.steps" in capsys.readouterr().out
+
+
+def test_run_of_a_bad_spec_exits_1_with_the_message(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(small_hek_spec(numerics={"dt_ms": -1, "duration_ms": 2.0})))
+    assert main(["run", str(path), "-o", str(tmp_path / "x.zarr")]) == 1
+    assert "numerics.dt_ms" in capsys.readouterr().err
+    assert not (tmp_path / "x.zarr").exists()
+
+
+@pytest.mark.parametrize("name", ["single_cell", "planar_wave", "spiral", "ring", "bistable_domains", "nagumo_front"])
+def test_every_example_validates(name):
+    report = solver.validate(solver.load_spec(EXAMPLES / f"{name}.json", check_spec=False))
+    assert report.ok, report.errors
+    assert not report.warnings, report.warnings
