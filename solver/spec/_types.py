@@ -279,6 +279,8 @@ class Numerics:
     duration_ms: float
     precision: str = "float64"   # "float64" or "float32"
     chunk_ms: float | None = None
+    backend: str = "cpu"         # "cpu" or "cuda"
+    lookup_tables: bool | None = None   # None: the model's default
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,21 @@ class Precision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRECISION_UNSPECIFIED: _ClassVar[Precision]
     PRECISION_FLOAT64: _ClassVar[Precision]
     PRECISION_FLOAT32: _ClassVar[Precision]
+
+class Backend(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BACKEND_UNSPECIFIED: _ClassVar[Backend]
+    BACKEND_CPU: _ClassVar[Backend]
+    BACKEND_CUDA: _ClassVar[Backend]
 INTERPOLATION_UNSPECIFIED: Interpolation
 INTERPOLATION_STEP: Interpolation
 INTERPOLATION_LINEAR: Interpolation
 PRECISION_UNSPECIFIED: Precision
 PRECISION_FLOAT64: Precision
 PRECISION_FLOAT32: Precision
+BACKEND_UNSPECIFIED: Backend
+BACKEND_CPU: Backend
+BACKEND_CUDA: Backend
 
 class JobSpec(_message.Message):
     __slots__ = ("name", "grid", "tissue", "coupling", "opsin", "light", "current", "readout", "output", "numerics", "seed", "labels")
@@ -448,13 +457,17 @@ class Output(_message.Message):
     def __init__(self, variables: _Optional[_Iterable[str]] = ..., sample_interval_ms: _Optional[float] = ...) -> None: ...
 
 class Numerics(_message.Message):
-    __slots__ = ("dt_ms", "duration_ms", "precision", "chunk_ms")
+    __slots__ = ("dt_ms", "duration_ms", "precision", "chunk_ms", "backend", "lookup_tables")
     DT_MS_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     PRECISION_FIELD_NUMBER: _ClassVar[int]
     CHUNK_MS_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    LOOKUP_TABLES_FIELD_NUMBER: _ClassVar[int]
     dt_ms: float
     duration_ms: float
     precision: Precision
     chunk_ms: float
-    def __init__(self, dt_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ..., precision: _Optional[_Union[Precision, str]] = ..., chunk_ms: _Optional[float] = ...) -> None: ...
+    backend: Backend
+    lookup_tables: bool
+    def __init__(self, dt_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ..., precision: _Optional[_Union[Precision, str]] = ..., chunk_ms: _Optional[float] = ..., backend: _Optional[_Union[Backend, str]] = ..., lookup_tables: _Optional[bool] = ...) -> None: ...
