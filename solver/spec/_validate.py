@@ -18,6 +18,9 @@ from ._errors import FieldViolation
 #: Default ceiling on the state and output memory of one job (bytes).
 DEFAULT_MEMORY_LIMIT_BYTES = 16 * 2**30
 OUTPUT_EXTRA_VARIABLES = ("irradiance",)
+#: Above this fraction of dx²/(4·D_max), dt draws a warning: the ionic conductance adds to the
+#: diffusive one in the explicit step's stability bound.
+STABILITY_MARGIN = 0.8
 
 
 @dataclass(frozen=True)
@@ -183,12 +186,16 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         c.error("numerics.dt_ms", f"{dt:g} ms is above the accuracy limit of {model.name}; must be <= "
                 f"{model.dt_max_ms:g} ms")
         dt_ok = False
-    if dt_ok and D is not None and grid_ok and D > 0:
+    if dt_ok and D is not None and grid_ok and D > 0 and g.nx * g.ny > 1:
         limit = g.dx_um**2 / (4.0 * D)
         if dt > limit * (1 + 1e-12):
             c.error("numerics.dt_ms", f"{dt:g} ms breaks the diffusion stability limit dt <= dx²/(4·D_max) = "
                     f"{g.dx_um:g}²/(4·{D:g}) = {limit:.4g} ms; lower dt_ms, raise grid.dx_um or lower the diffusivity")
             dt_ok = False
+        elif dt > STABILITY_MARGIN * limit:
+            c.warn("numerics.dt_ms", f"{dt:g} ms is within {100 * (1 - STABILITY_MARGIN):.0f} % of the diffusion "
+                   f"stability limit {limit:.4g} ms; the membrane conductance during an upstroke can tip such a "
+                   f"run into a checkerboard instability (use dt <= {STABILITY_MARGIN * limit:.3g} ms)")
     if dt_ok and dur_ok and not _is_multiple(n.duration_ms, dt):
         c.error("numerics.duration_ms", f"{n.duration_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
     if n.chunk_ms is not None:
@@ -222,7 +229,10 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
 
     # resolution
     if grid_ok and model is not None:
-        if D is not None and D > 0 and not model.dimensionless and g.nx * g.ny > 1:
+        gj = spec.coupling.gap_junction
+        one_node_per_cell = gj is not None and math.isclose(gj.cell_size_um, g.dx_um, rel_tol=1e-9)
+        # in the discrete-cell view (one node per cell) the grid is the tissue, not a discretised continuum
+        if D is not None and D > 0 and not model.dimensionless and g.nx * g.ny > 1 and not one_node_per_cell:
             gm = model.resting_conductance(dict(model.defaults))
             if gm > 0:
                 lam = math.sqrt(D / gm)

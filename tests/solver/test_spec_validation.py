@@ -219,3 +219,20 @@ def test_npy_raster_resolves_relative_to_the_spec_file(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps(spec))
     problem = solver.prepare(tmp_path / "s.json")
     assert problem.active.sum() == 36
+
+
+def test_one_node_per_cell_needs_no_resolution_warning():
+    """Gap-junction coupling with cell_size = dx is the discrete-cell view: the nodes are the cells."""
+    spec = small_hek_spec(grid={"nx": 12, "ny": 10, "dx_um": 20.0})
+    spec["coupling"] = {"gap_junction": {"conductance_ns": 37.5, "cell_size_um": 20.0, "capacitance_pf": 15.0}}
+    report = solver.validate(solver.load_spec(spec, check_spec=False))
+    assert report.ok and not [w for w in report.warnings if w.field == "grid.dx_um"]
+    assert solver.prepare(spec).diffusivity[0, 0] == pytest.approx(37.5 * 20.0**2 / 15.0)   # D = g_j a²/C
+
+
+def test_near_the_stability_limit_warns():
+    spec = small_hek_spec(numerics={"dt_ms": 0.025, "duration_ms": 2.0})   # dx²/(4D) = 0.025 exactly
+    report = solver.validate(solver.load_spec(spec, check_spec=False))
+    assert report.ok
+    (w,) = [w for w in report.warnings if w.field == "numerics.dt_ms"]
+    assert "checkerboard" in w.description and "use dt <= 0.02 ms" in w.description
