@@ -85,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--output", required=True, help="PNG to write")
     pl.add_argument("--movie", default=None, help="also write a movie (.mp4 or .gif)")
     pl.set_defaults(func=cmd_plot)
+
+    from clients import remote_cmds  # serve, submit, jobs, status, cancel, fetch (the service)
+
+    remote_cmds.register(sub)
     return p
 
 
@@ -209,9 +213,9 @@ def cmd_demo(args) -> int:
     ds = solver.simulate(problem.spec, progress=ProgressBar("demo"))
     store = out / "spiral.zarr"
     solver.write_zarr(ds, store, time_chunk=_time_chunk(problem))
-    png = out / "spiral.png"
-    _figure(ds, png)
-    print(f"result: {store}\nfigure: {png.resolve()}")
+    png, movie = out / "spiral.png", out / "spiral.gif"
+    _figure(ds, png, movie=str(movie))
+    print(f"result: {store.resolve()}\nfigure: {png.resolve()}\nmovie:  {movie.resolve()}")
     return 0
 
 

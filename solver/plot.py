@@ -96,6 +96,17 @@ def _activation(ds: xr.Dataset, variable: str) -> xr.DataArray | None:
     return act if np.isfinite(act.values).sum() >= 4 else None
 
 
+def _default_times(act, t) -> list[float]:
+    """Snapshots that tell the story: the first activation's spread, or the whole run when
+    activity goes on long after the tissue first fired (re-entry, pacing)."""
+    if act is None or not np.nanmax(act.values) > np.nanmin(act.values):
+        return list(np.linspace(t[0], t[-1], 6)[1:-1])
+    q = np.nanquantile(act.values, [0.05, 0.35, 0.65, 0.95])
+    if q[-1] >= 0.6 * t[-1]:
+        return list(q)
+    return list(np.linspace(q[0], t[-1], 4))
+
+
 def plot_dataset(ds: xr.Dataset, path: str | Path, *, times: list[float] | None = None,
                  points: list[tuple[float, float]] | None = None, variable: str | None = None,
                  dpi: int = 110) -> Path:
@@ -125,10 +136,7 @@ def plot_dataset(ds: xr.Dataset, path: str | Path, *, times: list[float] | None 
     da, t, y, x = _layout(ds, variable)
     act = _activation(ds, variable)
     if times is None:
-        if act is not None and np.nanmax(act.values) > np.nanmin(act.values):
-            times = list(np.nanquantile(act.values, [0.05, 0.35, 0.65, 0.95]))
-        else:
-            times = list(np.linspace(t[0], t[-1], 6)[1:-1])
+        times = _default_times(act, t)
     if points is None:
         points = _default_points(act, y, x)
     extent = _extent(y, x)
