@@ -72,3 +72,19 @@ def test_every_example_validates(name):
     report = solver.validate(solver.load_spec(EXAMPLES / f"{name}.json", check_spec=False))
     assert report.ok, report.errors
     assert not report.warnings, report.warnings
+
+
+@pytest.mark.parametrize("name", ["single_cell", "planar_wave", "spiral", "ring", "bistable_domains", "nagumo_front"])
+def test_every_example_runs_with_optowave_run(name, tmp_path):
+    """Each example runs end to end through the command line (cut to a few ms to keep CI quick)."""
+    spec = json.loads((EXAMPLES / f"{name}.json").read_text())
+    dt = spec["numerics"]["dt_ms"]
+    spec["numerics"]["duration_ms"] = 40 * dt
+    spec["output"]["sample_interval_ms"] = 10 * dt
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(spec))
+    out = tmp_path / f"{name}.zarr"
+    assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
+    ds = xr.open_zarr(out, consolidated=False)
+    assert ds.sizes["time"] == 5
+    assert np.isfinite(ds.v.values).all()
