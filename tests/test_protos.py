@@ -20,7 +20,10 @@ def test_generated_code_is_current(tmp_path):
                                                                                               "__pycache__"))
     sources = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "optowave").rglob("*.proto"))
     assert sources, "no .proto files found"
-    rc = protoc.main(["protoc", f"-I{tmp_path}", f"--python_out={tmp_path}", f"--pyi_out={tmp_path}",
+    import grpc_tools
+
+    well_known = Path(grpc_tools.__file__).parent / "_proto"   # google/protobuf/*.proto
+    rc = protoc.main(["protoc", f"-I{tmp_path}", f"-I{well_known}", f"--python_out={tmp_path}", f"--pyi_out={tmp_path}",
                       f"--grpc_python_out={tmp_path}", *[str(tmp_path / s) for s in sources]])
     assert rc == 0
     generated = sorted(p for p in (tmp_path / "optowave").rglob("*_pb2*.py*"))
