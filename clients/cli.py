@@ -75,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--seconds", type=float, default=1.0, help="target seconds per measurement")
     b.set_defaults(func=cmd_bench)
 
-    d = sub.add_parser("demo", help="run the spiral example and write a figure")
+    d = sub.add_parser("demo", help="the whole path: embedded server, submit the spiral example, stream it, draw it")
     d.add_argument("-o", "--output-dir", default="optowave-demo", help="where to write the store and figure")
     d.add_argument("--spec", default=None, help="spec to run (default examples/spiral.json)")
+    d.add_argument("--workers", type=int, default=1, help="Dask worker processes of the embedded server (default 1)")
     d.set_defaults(func=cmd_demo)
 
     pl = sub.add_parser("plot", help="snapshots, activation map and traces of a result; --movie for a movie")
@@ -201,18 +202,29 @@ def cmd_bench(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    """The whole path: an embedded server with a local Dask cluster, a client that submits the
+    spiral example, watches it, streams the result into a local store, and draws it."""
     import solver
-    from clients.progress import ProgressBar
+    from clients import Client
+    from service.server import embedded
 
     spec = args.spec or str(Path(__file__).resolve().parent.parent / "examples" / "spiral.json")
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     problem = solver.prepare(spec)
-    print(f"simulating {spec}: {problem.ny}×{problem.nx} cells, {problem.n_steps} steps "
+    print(f"{Path(spec).name}: {problem.ny}×{problem.nx} cells, {problem.n_steps} steps "
           f"({solver.estimate(problem).describe()})")
-    ds = solver.simulate(problem.spec, progress=ProgressBar("demo"))
     store = out / "spiral.zarr"
-    solver.write_zarr(ds, store, time_chunk=_time_chunk(problem))
+    if store.exists():
+        import shutil
+
+        shutil.rmtree(store)   # a store from an earlier demo belongs to another job
+    with embedded(out / "server-data", workers=args.workers) as address:
+        print(f"server: {address} (embedded, {args.workers} Dask worker{'s' if args.workers != 1 else ''})")
+        job = Client(address).submit(spec)
+        print(f"submitted job {job.id}")
+        job.watch(progress=True if sys.stderr.isatty() else None)
+        ds = job.result(store)
     png, movie = out / "spiral.png", out / "spiral.gif"
     _figure(ds, png, movie=str(movie))
     print(f"result: {store.resolve()}\nfigure: {png.resolve()}\nmovie:  {movie.resolve()}")

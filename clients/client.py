@@ -1,0 +1,617 @@
+"""The Python client of an optowave server: submit specs, watch jobs, get results as xarray.
+
+>>> client = Client("lab-server:50051", token="...", tls="ca.pem")     # doctest: +SKIP
+>>> job = client.submit("examples/spiral.json")                        # a file, a dict or a JobSpec
+>>> job.watch()                                                        # a progress bar in a terminal
+>>> ds = job.result("spiral.zarr")                                     # an xarray.Dataset
+
+``job.result`` streams the committed chunks into a local Zarr store. Each array arrives as pieces
+whose CRC32C is checked; after a dropped connection or a server restart it reconnects and
+resumes from the first chunk it does not have (its progress is kept in ``<store>.fetch.json``
+beside the store, so a later call resumes too). Calls that change nothing, and ``submit`` (made
+idempotent by its request_id), are retried while the server is UNAVAILABLE.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import google_crc32c
+import grpc
+import numpy as np
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from grpc_status import rpc_status
+
+from optowave.v1 import service_pb2, service_pb2_grpc, spec_pb2
+
+MiB = 2**20
+_SERVICE = "optowave.v1.SimulationService"
+_RETRY_CONFIG = json.dumps({"methodConfig": [{
+    "name": [{"service": _SERVICE}],
+    "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.2s", "maxBackoff": "3s", "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"]}}]})
+#: Keepalive pings every 30 s (the server accepts them down to every 10 s), fast reconnects, room
+#: for large specs; unary calls are retried while the server is UNAVAILABLE.
+CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.max_receive_message_length", 16 * MiB),
+    ("grpc.max_send_message_length", 16 * MiB),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 3_000),
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", _RETRY_CONFIG),
+]
+#: Status codes after which a stream is resumed (the connection dropped, the server restarted).
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED,
+                       grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN})
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+
+
+class ServiceError(Exception):
+    """An error status from the server; ``violations`` are the ``(field, description)`` pairs of its
+    ``google.rpc.BadRequest`` or ``QuotaFailure`` details."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, violations=()):
+        self.code, self.message, self.violations = code, message, tuple(violations)
+        super().__init__(f"{code.name}: {message}")
+
+    @classmethod
+    def from_rpc(cls, err: grpc.RpcError) -> "ServiceError":
+        from google.rpc import error_details_pb2
+
+        violations = []
+        status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
+        for detail in status.details if status is not None else ():
+            for kind, attr, pair in ((error_details_pb2.BadRequest, "field_violations", ("field", "description")),
+                                     (error_details_pb2.QuotaFailure, "violations", ("subject", "description"))):
+                if detail.Is(kind.DESCRIPTOR):
+                    msg = kind()
+                    detail.Unpack(msg)
+                    violations += [(getattr(v, pair[0]), getattr(v, pair[1])) for v in getattr(msg, attr)]
+        return cls(err.code(), err.details() or "", violations)
+
+
+class JobError(RuntimeError):
+    """A job that ended without a result (FAILED or CANCELLED)."""
+
+
+@dataclass(frozen=True)
+class TLS:
+    """TLS settings: the CA that signed the server's certificate (None: the system's roots), and for
+    mutual TLS this client's certificate and key (PEM files)."""
+
+    ca: str | os.PathLike | None = None
+    cert: str | os.PathLike | None = None
+    key: str | os.PathLike | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        read = lambda p: Path(p).read_bytes() if p else None  # noqa: E731
+        return grpc.ssl_channel_credentials(root_certificates=read(self.ca), private_key=read(self.key),
+                                            certificate_chain=read(self.cert))
+
+
+@dataclass(frozen=True)
+class Validation:
+    ok: bool
+    errors: tuple[tuple[str, str], ...]
+    warnings: tuple[tuple[str, str], ...]
+    cost: dict = field(default_factory=dict)   # cell_steps, output_bytes, state_bytes, seconds
+
+
+# ---------------------------------------------------------------- specs
+
+
+def spec_message(spec) -> spec_pb2.JobSpec:
+    """A ``JobSpec`` message from a file path, JSON/YAML text, a dict, a message or a spec object
+    (anything with the spec's JSON in ``.json``). Rasters given as ``.npy`` files are read and sent
+    inline (a server never reads files named by a client)."""
+    base_dir = Path(".")
+    if isinstance(spec, spec_pb2.JobSpec):
+        msg = spec_pb2.JobSpec()
+        msg.CopyFrom(spec)
+        return _inline_rasters(msg, base_dir)
+    if hasattr(spec, "json") and isinstance(spec.json, str):
+        base_dir = Path(getattr(spec, "base_dir", ".") or ".")
+        spec = json.loads(spec.json)
+    elif isinstance(spec, (str, os.PathLike)):
+        spec, found = _read_mapping(spec, "spec")
+        base_dir = found or base_dir
+    if not isinstance(spec, dict):
+        raise ValueError("a spec must be a path, JSON/YAML text, a dict or a JobSpec message; "
+                         f"got {type(spec).__name__}")
+    msg = spec_pb2.JobSpec()
+    try:
+        json_format.ParseDict(spec, msg, ignore_unknown_fields=False)
+    except json_format.ParseError as exc:
+        raise ValueError(f"invalid spec: {exc}") from None
+    return _inline_rasters(msg, base_dir)
+
+
+def _read_mapping(source, what: str) -> tuple[object, Path | None]:
+    text, base = str(source), None
+    s = text.strip()
+    if isinstance(source, os.PathLike) or ("\n" not in s and not s.startswith("{")
+                                           and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s))):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
+        text, base = path.read_text(), path.resolve().parent
+    try:
+        return json.loads(text), base
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith("{"):
+            raise ValueError(f"{what} is not valid JSON: {exc}") from None
+    import yaml
+
+    return yaml.safe_load(text), base
+
+
+def _inline_rasters(msg: Message, base_dir: Path) -> Message:
+    for fd, value in msg.ListFields():
+        if fd.name == "npy_path" and value and msg.DESCRIPTOR.name == "Raster":
+            a = np.load(Path(base_dir) / value)
+            del msg.shape[:]
+            msg.shape.extend(a.shape)
+            del msg.values[:]
+            msg.values.extend(np.asarray(a, dtype=np.float64).ravel().tolist())
+            msg.npy_path = ""
+        elif fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
+            for item in (value if fd.is_repeated else [value]):
+                _inline_rasters(item, base_dir)
+    return msg
+
+
+def sweep_message(sweep) -> service_pb2.SweepSpec:
+    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message."""
+    if isinstance(sweep, service_pb2.SweepSpec):
+        return sweep
+    base_dir = Path(".")
+    if isinstance(sweep, (str, os.PathLike)):
+        sweep, found = _read_mapping(sweep, "sweep")
+        base_dir = found or base_dir
+    if not isinstance(sweep, dict):
+        raise ValueError(f"a sweep must be a path, text, a dict or a SweepSpec message; got {type(sweep).__name__}")
+    unsupported = sorted(set(sweep) - {"name", "base", "axes", "combine", "metrics", "keep_fields"})
+    if unsupported:
+        raise ValueError(f"sweep fields {', '.join(unsupported)} cannot be sent to a server (SweepSpec has no such "
+                         "fields); run the sweep locally with 'optowave sweep' instead")
+    base = sweep.get("base")
+    if isinstance(base, str):
+        base = base_dir / base if not Path(base).is_absolute() else Path(base)
+    msg = service_pb2.SweepSpec(name=sweep.get("name", ""), keep_fields=bool(sweep.get("keep_fields", False)))
+    msg.base.CopyFrom(spec_message(base))
+    combine = sweep.get("combine", "product")
+    msg.combine = {"product": service_pb2.SWEEP_COMBINE_PRODUCT, "zip": service_pb2.SWEEP_COMBINE_ZIP}.get(
+        combine, service_pb2.SWEEP_COMBINE_UNSPECIFIED)
+    for a in sweep.get("axes", []):
+        axis = msg.axes.add(path=a.get("path", ""), values=a.get("values", []))
+        for kind in ("linspace", "logspace"):
+            if kind in a:
+                getattr(axis, kind).CopyFrom(service_pb2.Range(**a[kind]))
+    for m in sweep.get("metrics", []):
+        if isinstance(m, dict):
+            msg.metrics.append(m["name"])
+            for x, y in m.get("points_um", []):
+                msg.probes_um.add(x=x, y=y)
+        else:
+            msg.metrics.append(m)
+    return msg
+
+
+# ---------------------------------------------------------------- the client
+
+
+class Client:
+    """A connection to an optowave server.
+
+    Parameters
+    ----------
+    address
+        ``HOST:PORT`` (or ``unix:PATH``).
+    token
+        The bearer token this client sends (``--token-file`` of the server lists it).
+    tls
+        None or False: plaintext; True: TLS with the system's roots; a path: TLS with that CA file;
+        a :class:`TLS`: TLS with a CA and, for mutual TLS, a client certificate and key.
+    timeout
+        Seconds for each unary call.
+    """
+
+    def __init__(self, address: str, token: str | None = None, tls=None, *, timeout: float = 60.0):
+        self.address, self.timeout = address, timeout
+        if tls is True:
+            tls = TLS()
+        elif isinstance(tls, (str, os.PathLike)):
+            tls = TLS(ca=tls)
+        self._tls = tls or None
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._channel = self._open()
+
+    def _open(self) -> grpc.Channel:
+        if self._tls is not None:
+            channel = grpc.secure_channel(self.address, self._tls.credentials(), options=CHANNEL_OPTIONS)
+        else:
+            channel = grpc.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+        self.stub = service_pb2_grpc.SimulationServiceStub(channel)
+        return channel
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.address!r}{', tls' if self._tls else ''})"
+
+    def _call(self, name: str, request, *, timeout: float | None = None):
+        try:   # UNAVAILABLE is retried a few times by the channel's retry policy, then reported
+            return getattr(self.stub, name)(request, metadata=self._metadata, timeout=timeout or self.timeout)
+        except grpc.RpcError as err:
+            raise ServiceError.from_rpc(err) from None
+
+    def _stream(self, name: str, request):
+        return getattr(self.stub, name)(request, metadata=self._metadata, wait_for_ready=True)
+
+    # ------------------------------------------------------------ jobs
+
+    def validate(self, spec) -> Validation:
+        """Errors, warnings and the cost estimate of a spec, as the server sees it (nothing runs)."""
+        r = self._call("ValidateJob", service_pb2.ValidateJobRequest(spec=spec_message(spec)))
+        cost = ({"cell_steps": int(r.cost.cell_steps), "output_bytes": int(r.cost.output_bytes),
+                 "state_bytes": int(r.cost.state_bytes), "seconds": r.cost.seconds} if r.HasField("cost") else {})
+        return Validation(r.ok, tuple((p.field, p.description) for p in r.errors),
+                          tuple((p.field, p.description) for p in r.warnings), cost)
+
+    def submit(self, spec, request_id: str | None = None) -> "Job":
+        """Queue a job. Submitting again with the same ``request_id`` and spec returns the same job
+        (default: a new UUID, so that this call's own retries cannot queue it twice)."""
+        request = service_pb2.SubmitJobRequest(spec=spec_message(spec), request_id=request_id or str(uuid.uuid4()))
+        r = self._call("SubmitJob", request)
+        job = Job(self, r.job)
+        job.warnings = tuple((p.field, p.description) for p in r.warnings)
+        return job
+
+    def job(self, job_id: str) -> "Job":
+        return Job(self, self._call("GetJob", service_pb2.GetJobRequest(job_id=job_id)).job)
+
+    def jobs(self, *, state: str | None = None, labels: dict | None = None, limit: int | None = None) -> list["Job"]:
+        """This client's jobs in submission order (``state``: e.g. "RUNNING"; ``labels``: all must match)."""
+        out, token = [], ""
+        enum = service_pb2.JobState.Value(f"JOB_STATE_{state.upper()}") if state else 0
+        while True:
+            r = self._call("ListJobs", service_pb2.ListJobsRequest(
+                page_size=min(1000, limit - len(out)) if limit else 0, page_token=token, state=enum,
+                labels=labels or {}))
+            out += [Job(self, j) for j in r.jobs]
+            token = r.next_page_token
+            if not token or (limit and len(out) >= limit):
+                return out
+
+    # ------------------------------------------------------------ sweeps
+
+    def sweep(self, sweep, request_id: str | None = None) -> "Sweep":
+        """Start a parameter sweep (a sweep file, dict or ``SweepSpec``); see :class:`Sweep`."""
+        request = service_pb2.SubmitSweepRequest(spec=sweep_message(sweep), request_id=request_id or str(uuid.uuid4()))
+        return Sweep(self, self._call("SubmitSweep", request).sweep)
+
+    def get_sweep(self, sweep_id: str) -> "Sweep":
+        return Sweep(self, self._call("GetSweep", service_pb2.GetSweepRequest(sweep_id=sweep_id)).sweep)
+
+    # ------------------------------------------------------------ resumable streams
+
+    def _resumable(self, open_stream: Callable[[], Iterator], *, reconnect_timeout: float) -> Iterator:
+        """Messages of streams opened one after another by ``open_stream`` (which resumes where the
+        last one stopped) until one ends normally; gives up after ``reconnect_timeout`` seconds
+        without a message."""
+        last, delay = time.monotonic(), 0.1
+        while True:
+            call = open_stream()
+            try:
+                for message in call:
+                    last, delay = time.monotonic(), 0.1
+                    yield message
+                return
+            except grpc.RpcError as err:
+                if err.code() not in RETRYABLE or time.monotonic() - last > reconnect_timeout:
+                    raise ServiceError.from_rpc(err) from None
+            finally:
+                call.cancel()
+            time.sleep(delay)
+            delay = min(2 * delay, 2.0)
+
+
+class _Resync(Exception):
+    """A piece failed its checksum or came out of order: ask again from the first missing chunk."""
+
+
+#: Checksum failures or out-of-order pieces tolerated in one fetch (each re-asks from the first missing chunk).
+MAX_RESYNCS = 5
+
+
+class Job:
+    """A job on the server (a snapshot; :meth:`refresh` updates it)."""
+
+    def __init__(self, client: Client, message: service_pb2.Job):
+        self.client = client
+        self.warnings: tuple = ()
+        self._set(message)
+
+    def _set(self, m: service_pb2.Job) -> None:
+        self.message = m
+        self.id = m.id
+        self.state = service_pb2.JobState.Name(m.state)[len("JOB_STATE_"):]
+        self.progress = m.progress
+        self.error = m.error
+        self.request_id = m.request_id
+        self.labels = dict(m.labels)
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    def __repr__(self) -> str:
+        p = self.progress
+        return (f"Job({self.id!r}, {self.state}, {p.chunks_committed}/{p.chunks_total} chunks, "
+                f"{p.simulated_ms:g}/{p.duration_ms:g} ms)")
+
+    def refresh(self) -> "Job":
+        self._set(self.client._call("GetJob", service_pb2.GetJobRequest(job_id=self.id)).job)
+        return self
+
+    def cancel(self) -> "Job":
+        """Stop the job within one chunk; its state becomes CANCELLED."""
+        self._set(self.client._call("CancelJob", service_pb2.CancelJobRequest(job_id=self.id)).job)
+        return self
+
+    def delete(self) -> None:
+        """Forget a finished job and delete its results on the server."""
+        self.client._call("DeleteJob", service_pb2.DeleteJobRequest(job_id=self.id))
+
+    def events(self, *, reconnect_timeout: float = 120.0) -> Iterator["Job"]:
+        """The job after each change (state, each committed chunk) until it is terminal; survives
+        dropped connections and server restarts."""
+        seen = None
+        request = service_pb2.WatchJobRequest(job_id=self.id)
+        for event in self.client._resumable(lambda: self.client._stream("WatchJob", request),
+                                            reconnect_timeout=reconnect_timeout):
+            m = event.job
+            key = (m.state, m.progress.chunks_committed, m.progress.simulated_ms)
+            if key == seen:
+                continue
+            seen = key
+            spec = self.message.spec
+            self._set(m)
+            self.message.spec.CopyFrom(spec)
+            yield self
+
+    def watch(self, *, progress: bool | None = None, stream=None) -> "Job":
+        """Follow the job to its end: a progress bar in a terminal, a line per state and every tenth
+        of the run in a notebook, nothing otherwise (``progress`` forces it on or off)."""
+        from clients.progress import ProgressBar
+
+        stream = stream or sys.stderr
+        notebook = "ipykernel" in sys.modules
+        show = progress if progress is not None else (stream.isatty() or notebook)
+        bar = ProgressBar(f"job {self.id[:8]}", unit="chunks", stream=stream,
+                          enabled=bool(show) and (stream.isatty() or progress is True) and not notebook)
+        last_state, last_tenth, last_done = None, -1, -1
+        for job in self.events():
+            p = job.progress
+            if p.chunks_committed != last_done:
+                bar(p.chunks_committed, max(1, p.chunks_total))
+                last_done = p.chunks_committed
+            tenth = int(10 * p.chunks_committed / max(1, p.chunks_total))
+            if show and notebook and (job.state != last_state or tenth != last_tenth):
+                print(f"job {job.id}: {job.state}, {p.simulated_ms:g} of {p.duration_ms:g} ms", file=stream)
+            last_state, last_tenth = job.state, tenth
+        if show and self.state != "SUCCEEDED":
+            print(f"job {self.id}: {self.state}" + (f": {self.error}" if self.error else ""), file=stream)
+        return self
+
+    def wait(self, timeout: float | None = None) -> "Job":
+        """Block until the job is terminal (or ``timeout`` seconds, then TimeoutError)."""
+        t0 = time.monotonic()
+        for _ in self.events():
+            if timeout is not None and time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"job {self.id} is still {self.state} after {timeout:g} s")
+        return self
+
+    def result(self, path: str | os.PathLike | None = None, *, on_chunk: Callable[[int], None] | None = None,
+               reconnect_timeout: float = 120.0):
+        """Stream the job's result into a local Zarr store and open it as an ``xarray.Dataset``.
+
+        Waits for chunks as the job commits them. ``path`` defaults to
+        ``$TMPDIR/optowave/<job id>.zarr``; a store fetched partly before is resumed. ``on_chunk(k)``
+        is called once chunk ``k`` is complete locally. Raises :class:`JobError` when the job
+        ended FAILED or CANCELLED (the chunks it committed stay in the store).
+        """
+        import xarray as xr
+
+        path = Path(path) if path is not None else Path(tempfile.gettempdir()) / "optowave" / f"{self.id}.zarr"
+        writer = _StoreWriter(path, self.id)
+
+        def open_stream():
+            request = service_pb2.StreamResultsRequest(job_id=self.id, from_chunk=writer.next_chunk)
+            return self.client._stream("StreamResults", request)
+
+        for attempt in range(MAX_RESYNCS + 1):
+            try:
+                with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout)) as messages:
+                    for message in messages:
+                        if message.HasField("header"):
+                            writer.header(message.header)
+                        else:
+                            k = writer.piece(message.chunk)
+                            if k is not None and on_chunk is not None:
+                                on_chunk(k)
+                break
+            except _Resync as exc:
+                if attempt == MAX_RESYNCS:
+                    raise ServiceError(grpc.StatusCode.DATA_LOSS, f"job {self.id}: {exc} (after {attempt} "
+                                       "retries)") from None
+        self.refresh()
+        if self.state != "SUCCEEDED" or writer.next_chunk < writer.chunks_total:
+            raise JobError(f"job {self.id} is {self.state}" + (f": {self.error}" if self.error else "") +
+                           f"; {writer.next_chunk} of {writer.chunks_total} chunks are in {path}")
+        return xr.open_zarr(path, consolidated=False)
+
+
+class _StoreWriter:
+    """Lays out a local store from a result header and writes each array as its pieces complete."""
+
+    def __init__(self, path: Path, job_id: str):
+        self.path, self.job_id = path, job_id
+        self.state_file = path.with_name(path.name + ".fetch.json")
+        state = json.loads(self.state_file.read_text()) if self.state_file.exists() else None
+        if state is not None and state.get("job_id") != job_id:
+            raise ValueError(f"{path} holds the result of job {state.get('job_id')}, not {job_id}; choose another path")
+        if state is None and path.exists() and any(path.iterdir()):
+            raise ValueError(f"{path} exists and is not a result fetched from a server; choose another path")
+        self.next_chunk = state["next_chunk"] if state else 0
+        self.digest = state.get("header_sha256") if state else None
+        self.chunks_total = state.get("chunks_total", 0) if state else 0
+        self._layout: dict | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._queue: list[str] = []     # arrays of the chunk being received, in order
+        self._buf: bytearray | None = None
+
+    def header(self, header: service_pb2.ResultHeader) -> None:
+        layout = json.loads(header.dataset_json)
+        docs = layout["zarr_json"]
+        digest = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()
+        if self.digest is None:
+            for rel, text in docs.items():
+                d = self.path / rel if rel else self.path
+                d.mkdir(parents=True, exist_ok=True)
+                (d / "zarr.json").write_text(text)
+            self.digest = digest
+        elif digest != self.digest:
+            raise ValueError(f"{self.path} was laid out for a different store than job {self.job_id} now sends")
+        self._layout, self.chunks_total = layout, header.chunks_total
+        self._save()
+        self._reset()
+
+    def _expected(self, k: int) -> list[str]:
+        return (list(self._layout["static"]) if k == 0 else []) + list(self._layout["variables"])
+
+    def piece(self, c: service_pb2.ResultChunk) -> int | None:
+        """Take one piece; returns ``k`` when chunk ``k`` became complete."""
+        if self._layout is None or c.chunk_index != self.next_chunk:
+            raise _Resync(f"chunk {c.chunk_index} arrived, chunk {self.next_chunk} was expected")
+        if not self._queue:
+            self._queue = self._expected(c.chunk_index)
+        if c.variable != self._queue[0]:
+            raise _Resync(f"chunk {c.chunk_index}: {c.variable} arrived, {self._queue[0]} was expected")
+        if c.byte_offset == 0:
+            self._buf = bytearray()
+        if self._buf is None or c.byte_offset != len(self._buf):
+            raise _Resync(f"chunk {c.chunk_index} {c.variable}: a piece at byte {c.byte_offset} arrived out of order")
+        self._buf += c.data
+        if len(self._buf) < c.total_bytes:
+            return None
+        if len(self._buf) != c.total_bytes or google_crc32c.value(bytes(self._buf)) != c.crc32c:
+            self._reset()
+            raise _Resync(f"chunk {c.chunk_index} {c.variable}: CRC32C mismatch")
+        a = np.frombuffer(bytes(self._buf), dtype=np.dtype(c.dtype)).reshape(tuple(c.shape))
+        self._write(c.variable, c.chunk_index, a)
+        self._buf = None
+        self._queue.pop(0)
+        if self._queue:
+            return None
+        self.next_chunk += 1
+        self._save()
+        return c.chunk_index
+
+    def _write(self, name: str, k: int, a: np.ndarray) -> None:
+        import zarr
+
+        arr = zarr.open_array(store=str(self.path), path=name, mode="r+")
+        if name in self._layout["variables"]:
+            i0, i1 = self._layout["chunks"][k]["samples"]
+            arr[i0:i1] = a
+        else:
+            arr[...] = a
+
+    def _save(self) -> None:
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        tmp.write_text(json.dumps({"job_id": self.job_id, "next_chunk": self.next_chunk,
+                                   "chunks_total": self.chunks_total, "header_sha256": self.digest}))
+        os.replace(tmp, self.state_file)
+
+
+class Sweep:
+    """A sweep on the server (a snapshot; :meth:`refresh` updates it)."""
+
+    def __init__(self, client: Client, message: service_pb2.Sweep):
+        self.client = client
+        self._set(message)
+
+    def _set(self, m: service_pb2.Sweep) -> None:
+        self.message, self.id = m, m.id
+        self.state = service_pb2.JobState.Name(m.state)[len("JOB_STATE_"):]
+        self.runs_total, self.runs_done, self.runs_failed = m.runs_total, m.runs_done, m.runs_failed
+        self.error = m.error
+
+    def __repr__(self) -> str:
+        return f"Sweep({self.id!r}, {self.state}, {self.runs_done}/{self.runs_total} runs, {self.runs_failed} failed)"
+
+    def refresh(self) -> "Sweep":
+        self._set(self.client._call("GetSweep", service_pb2.GetSweepRequest(sweep_id=self.id)).sweep)
+        return self
+
+    def wait(self, *, poll_s: float = 1.0, timeout: float | None = None) -> "Sweep":
+        t0 = time.monotonic()
+        while self.refresh().state not in TERMINAL:
+            if timeout is not None and time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"sweep {self.id} is still {self.state} after {timeout:g} s")
+            time.sleep(poll_s)
+        return self
+
+    def summary(self, *, reconnect_timeout: float = 120.0):
+        """The sweep's summary ``xarray.Dataset`` (waits until the sweep is done)."""
+        import xarray as xr
+
+        header, arrays, buf = None, {}, {}
+        request = service_pb2.StreamSweepSummaryRequest(sweep_id=self.id)
+
+        def open_stream():
+            arrays.clear()
+            buf.clear()
+            return self.client._stream("StreamSweepSummary", request)
+
+        for message in self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout):
+            if message.HasField("header"):
+                header = json.loads(message.header.dataset_json)
+                continue
+            c = message.chunk
+            data = buf.setdefault(c.variable, bytearray())
+            data += c.data
+            if len(data) == c.total_bytes:
+                if google_crc32c.value(bytes(data)) != c.crc32c:
+                    raise ServiceError(grpc.StatusCode.DATA_LOSS, f"checksum mismatch in variable {c.variable}")
+                a = np.frombuffer(bytes(data), dtype=np.dtype(c.dtype)).reshape(tuple(c.shape))
+                arrays[c.variable] = a.astype(object) if a.dtype.kind == "U" else a   # text, as xarray keeps it
+        coords = {n: (v["dims"], arrays[n], v["attrs"]) for n, v in header["variables"].items() if v["coord"]}
+        data_vars = {n: (v["dims"], arrays[n], v["attrs"]) for n, v in header["variables"].items() if not v["coord"]}
+        self.refresh()
+        return xr.Dataset(data_vars, coords=coords, attrs=header["attrs"])

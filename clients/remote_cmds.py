@@ -1,0 +1,215 @@
+"""Subcommands that talk to an optowave server (``serve``, ``submit``, ``jobs``, ``status``, ``cancel``, ``fetch``).
+
+The connection flags are the same for every client command: ``--server ADDR`` (default
+``$OPTOWAVE_SERVER``, else ``localhost:50051``), ``--token T`` or ``--token-file F`` (default
+``$OPTOWAVE_TOKEN``), ``--tls-ca F`` for TLS (and ``--tls-cert``/``--tls-key`` for mutual TLS).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_SERVER = "localhost:50051"
+GiB = 2**30
+
+
+def register(sub) -> None:
+    """Add the service's subcommands to the ``optowave`` parser."""
+    s = sub.add_parser("serve", help="run an optowave server (gRPC): jobs in SQLite, results in Zarr, chunks on Dask")
+    s.add_argument("--listen", default="127.0.0.1:50051", metavar="ADDR",
+                   help="HOST:PORT to listen on (default 127.0.0.1:50051; port 0 picks a free one). A non-loopback "
+                        "address needs --token-file or --tls-client-ca, or --insecure")
+    s.add_argument("--data", default="optowave-data", metavar="DIR",
+                   help="job table and result stores (every Dask worker must see it under the same path)")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDR", help="run chunks on an existing Dask cluster")
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local Dask cluster of N worker processes (default: one per core; 0: in the server "
+                            "process, for tiny jobs)")
+    s.add_argument("--token-file", default=None, metavar="F",
+                   help="accepted tokens, one per line, optionally 'client_name token' (jobs are per client)")
+    s.add_argument("--tls-cert", default=None, metavar="F", help="server certificate (PEM)")
+    s.add_argument("--tls-key", default=None, metavar="F", help="server private key (PEM)")
+    s.add_argument("--tls-client-ca", default=None, metavar="F",
+                   help="mutual TLS: require client certificates signed by this CA")
+    s.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback address without client authentication")
+    s.add_argument("--max-concurrent", type=int, default=2, metavar="N", help="jobs running at once (default 2)")
+    s.add_argument("--max-queued-per-client", type=int, default=100, metavar="N")
+    s.add_argument("--max-cell-steps", type=float, default=1e13, metavar="X", help="per job (default 1e13)")
+    s.add_argument("--max-memory-gib", type=float, default=8.0, metavar="X", help="state memory per job (default 8)")
+    s.add_argument("--max-output-gib", type=float, default=64.0, metavar="X", help="result size per job (default 64)")
+    s.add_argument("--grace", type=float, default=10.0, metavar="S",
+                   help="seconds streams get to finish at shut-down (default 10)")
+    s.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("submit", help="submit a spec to a server; --follow to watch it, -o to fetch its result")
+    p.add_argument("spec", help="job spec (JSON or YAML)")
+    _connection(p)
+    p.add_argument("-o", "--output", default=None, help="fetch the result into this Zarr store (waits for the job)")
+    p.add_argument("--follow", action="store_true", help="show progress until the job ends")
+    p.add_argument("--request-id", default=None, help="idempotency key: resubmitting with it returns the same job")
+    p.set_defaults(func=cmd_submit)
+
+    j = sub.add_parser("jobs", help="list your jobs on a server")
+    _connection(j)
+    j.add_argument("--state", default=None, choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    j.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="only jobs with this label")
+    j.add_argument("--json", action="store_true")
+    j.set_defaults(func=cmd_jobs)
+
+    for name, func, text in (("status", cmd_status, "show one job"), ("cancel", cmd_cancel, "cancel a job")):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("job_id", metavar="ID")
+        _connection(c)
+        c.set_defaults(func=func)
+
+    f = sub.add_parser("fetch", help="stream a job's result into a local Zarr store (resumes a partial fetch)")
+    f.add_argument("job_id", metavar="ID")
+    f.add_argument("-o", "--output", required=True, help="Zarr store to write")
+    _connection(f)
+    f.set_defaults(func=cmd_fetch)
+
+
+def _connection(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=os.environ.get("OPTOWAVE_SERVER", DEFAULT_SERVER), metavar="ADDR")
+    tok = p.add_mutually_exclusive_group()
+    tok.add_argument("--token", default=None, help="bearer token (default $OPTOWAVE_TOKEN)")
+    tok.add_argument("--token-file", default=None, metavar="F", help="file whose first token is sent")
+    p.add_argument("--tls-ca", default=None, metavar="F", help="use TLS; the CA that signed the server's certificate")
+    p.add_argument("--tls-cert", default=None, metavar="F", help="client certificate (mutual TLS)")
+    p.add_argument("--tls-key", default=None, metavar="F", help="client key (mutual TLS)")
+
+
+def _client(args):
+    from clients import TLS, Client
+
+    token = args.token or os.environ.get("OPTOWAVE_TOKEN")
+    if args.token_file:
+        token = _first_token(args.token_file)
+    tls = TLS(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key) if (args.tls_ca or args.tls_cert) else None
+    return Client(args.server, token=token, tls=tls)
+
+
+def _first_token(path: str) -> str:
+    for line in Path(path).read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            return words[-1]
+    raise ValueError(f"{path}: no token")
+
+
+def _errors(func):
+    """Print a server's error (code, message, each field) instead of a traceback."""
+
+    def run(args) -> int:
+        from clients import JobError, ServiceError
+
+        try:
+            return func(args)
+        except ServiceError as exc:
+            print(f"error: {exc.code.name}: {exc.message}", file=sys.stderr)
+            for where, what in exc.violations[5:]:   # the message names the first five
+                print(f"  {where}: {what}", file=sys.stderr)
+            return 1
+        except (JobError, ValueError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def cmd_serve(args) -> int:
+    from service.jobs import Limits
+    from service.server import InsecureListenError, ServerConfig, TokenFileError, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    limits = Limits(max_cell_steps=int(args.max_cell_steps), max_memory_bytes=int(args.max_memory_gib * GiB),
+                    max_output_bytes=int(args.max_output_gib * GiB), max_queued_per_client=args.max_queued_per_client)
+    config = ServerConfig(listen=args.listen, data_dir=args.data, scheduler=args.scheduler, workers=args.workers,
+                          token_file=args.token_file, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                          tls_client_ca=args.tls_client_ca, insecure=args.insecure,
+                          max_concurrent=args.max_concurrent, limits=limits, grace_s=args.grace)
+    try:
+        return serve(config, announce=lambda text: print(text, flush=True))
+    except (InsecureListenError, TokenFileError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+@_errors
+def cmd_submit(args) -> int:
+    client = _client(args)
+    job = client.submit(args.spec, request_id=args.request_id)
+    for where, what in job.warnings:
+        print(f"warning: {where}: {what}", file=sys.stderr)
+    print(job.id, flush=True)
+    if args.follow:
+        job.watch()
+    if args.output:
+        ds = job.result(args.output)
+        print(f"wrote {args.output}: {', '.join(ds.data_vars)}")
+    elif args.follow and job.state != "SUCCEEDED":
+        return 1
+    return 0
+
+
+@_errors
+def cmd_jobs(args) -> int:
+    labels = dict(item.split("=", 1) for item in args.label)
+    jobs = _client(args).jobs(state=args.state, labels=labels)
+    if args.json:
+        print(json.dumps([_job_dict(j) for j in jobs], indent=2))
+        return 0
+    for j in jobs:
+        p = j.progress
+        print(f"{j.id}  {j.state:<9}  {p.chunks_committed:>4}/{p.chunks_total:<4} chunks  "
+              f"{p.simulated_ms:>9g}/{p.duration_ms:g} ms  {j.message.spec.name}")
+    return 0
+
+
+@_errors
+def cmd_status(args) -> int:
+    print(json.dumps(_job_dict(_client(args).job(args.job_id)), indent=2))
+    return 0
+
+
+@_errors
+def cmd_cancel(args) -> int:
+    job = _client(args).job(args.job_id).cancel()
+    print(f"{job.id}: {job.state}")
+    return 0
+
+
+@_errors
+def cmd_fetch(args) -> int:
+    ds = _client(args).job(args.job_id).result(args.output)
+    print(f"wrote {args.output}: {', '.join(ds.data_vars)} ({dict(ds.sizes)})")
+    return 0
+
+
+@_errors
+def cmd_sweep_remote(args) -> int:
+    """``optowave sweep SWEEP --server ADDR [-o SUMMARY.zarr]``: run a sweep on a server (for the lead to
+    wire into the local ``sweep`` command when ``--server`` is given)."""
+    sweep = _client(args).sweep(args.sweep)
+    print(sweep.id, flush=True)
+    sweep.wait()
+    print(f"{sweep.id}: {sweep.state}, {sweep.runs_done}/{sweep.runs_total} runs, {sweep.runs_failed} failed")
+    if getattr(args, "output", None):
+        sweep.summary().to_zarr(args.output, mode="w", zarr_format=3, consolidated=False)
+        print(f"wrote {args.output}")
+    return 0 if sweep.state == "SUCCEEDED" else 1
+
+
+def _job_dict(job) -> dict:
+    from google.protobuf import json_format
+
+    d = json_format.MessageToDict(job.message, preserving_proto_field_name=True)
+    d.pop("spec", None)
+    d["spec_name"] = job.message.spec.name
+    return d

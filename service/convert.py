@@ -1,0 +1,188 @@
+"""Proto <-> Python helpers of the service beyond :func:`solver.load_spec` (the one spec conversion).
+
+Job rows -> ``Job`` messages, violations -> ``google.rpc.BadRequest``, checks that only a spec
+sent over the wire needs (unknown fields, file references), the sweep message -> the sweep
+file's form (which :func:`service.sweep.load_sweep` reads).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import TYPE_CHECKING
+
+from google.protobuf import json_format, unknown_fields
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
+
+from optowave.v1 import service_pb2, spec_pb2
+from solver.spec import FieldViolation, to_json
+
+if TYPE_CHECKING:
+    from service.jobs import JobRecord, SweepRecord
+
+_WIRE_TYPES = {0: "varint", 1: "64-bit", 2: "length-delimited", 5: "32-bit"}
+
+
+# ---------------------------------------------------------------- states and rows
+
+
+def state_enum(name: str) -> int:
+    return service_pb2.JobState.Value(f"JOB_STATE_{name}")
+
+
+def state_name(value: int) -> str | None:
+    """``JOB_STATE_RUNNING`` -> ``RUNNING``; None for UNSPECIFIED."""
+    if value == service_pb2.JOB_STATE_UNSPECIFIED:
+        return None
+    return service_pb2.JobState.Name(value)[len("JOB_STATE_"):]
+
+
+def timestamp(t: float | None) -> Timestamp | None:
+    if t is None:
+        return None
+    ts = Timestamp()
+    ts.FromNanoseconds(int(round(t * 1e9)))
+    return ts
+
+
+def spec_message(spec_json: str) -> spec_pb2.JobSpec:
+    return json_format.Parse(spec_json, spec_pb2.JobSpec())
+
+
+def spec_sha256(msg: Message) -> str:
+    """Hash of a message's canonical JSON: equal specs hash equal, whatever their field order."""
+    return hashlib.sha256(to_json(msg).encode()).hexdigest()
+
+
+def job_message(rec: JobRecord, *, with_spec: bool = True) -> service_pb2.Job:
+    job = service_pb2.Job(
+        id=rec.id, state=state_enum(rec.state), request_id=rec.request_id, labels=rec.labels, error=rec.error,
+        progress=service_pb2.Progress(
+            simulated_ms=rec.simulated_ms, duration_ms=rec.duration_ms, chunks_committed=rec.chunks_committed,
+            chunks_total=rec.chunks_total, cell_steps_per_second=_finite(rec.cell_steps_per_s),
+            eta_seconds=_finite(rec.eta_s)))
+    if with_spec:
+        job.spec.CopyFrom(spec_message(rec.spec_json))
+    for name in ("create_time", "start_time", "end_time"):
+        ts = timestamp(getattr(rec, name))
+        if ts is not None:
+            getattr(job, name).CopyFrom(ts)
+    return job
+
+
+def sweep_message(rec: SweepRecord) -> service_pb2.Sweep:
+    sweep = service_pb2.Sweep(id=rec.id, state=state_enum(rec.state), runs_total=rec.runs_total,
+                              runs_done=rec.runs_done, runs_failed=rec.runs_failed, error=rec.error)
+    json_format.Parse(rec.spec_json, sweep.spec)
+    sweep.create_time.CopyFrom(timestamp(rec.create_time))
+    return sweep
+
+
+def cost_message(cost) -> service_pb2.CostEstimate:
+    return service_pb2.CostEstimate(cell_steps=int(cost.cell_steps), output_bytes=int(cost.output_bytes),
+                                    state_bytes=int(cost.state_bytes), seconds=_finite(cost.seconds))
+
+
+def spec_problems(violations, *, prefix: str = "") -> list[service_pb2.SpecProblem]:
+    return [service_pb2.SpecProblem(field=_join(prefix, v.field), description=v.description) for v in violations]
+
+
+def bad_request(violations, *, prefix: str = "") -> error_details_pb2.BadRequest:
+    """``google.rpc.BadRequest`` naming each field as a path into the request (``spec.grid.nx``)."""
+    br = error_details_pb2.BadRequest()
+    for v in violations:
+        br.field_violations.add(field=_join(prefix, v.field), description=v.description)
+    return br
+
+
+def _join(prefix: str, field: str) -> str:
+    if not prefix:
+        return field
+    return prefix if field in ("", "spec") else f"{prefix}.{field}"
+
+
+def _finite(x: float) -> float:
+    return float(x) if x is not None and math.isfinite(x) else 0.0
+
+
+# ---------------------------------------------------------------- checks of a spec from the wire
+
+
+def unknown_field_violations(msg: Message, path: str = "") -> list[FieldViolation]:
+    """Every field the server's schema does not know, or that came with the wrong wire type.
+
+    protobuf keeps such fields aside as "unknown" instead of failing; the spec format rejects
+    unknown fields, so the wire must too (a client with a newer schema learns what was ignored).
+    """
+    out: list[FieldViolation] = []
+    for f in unknown_fields.UnknownFieldSet(msg):
+        known = msg.DESCRIPTOR.fields_by_number.get(f.field_number)
+        where = _join(path, known.name) if known else (path or "spec")
+        wire = _WIRE_TYPES.get(f.wire_type, str(f.wire_type))
+        if known is not None:
+            out.append(FieldViolation(where, f"sent as {wire} data, which is the wrong type for this field "
+                                             f"({_type_name(known)})"))
+        else:
+            out.append(FieldViolation(where, f"unknown field number {f.field_number} ({wire}) in "
+                                             f"{msg.DESCRIPTOR.full_name}; this server's schema has no such field"))
+    for fd, value in msg.ListFields():
+        if fd.message_type is None or (fd.message_type.GetOptions().map_entry):
+            continue
+        if fd.is_repeated:
+            for k, item in enumerate(value):
+                out += unknown_field_violations(item, f"{_join(path, fd.name)}[{k}]")
+        else:
+            out += unknown_field_violations(value, _join(path, fd.name))
+    return out
+
+
+def file_reference_violations(msg: Message, path: str = "") -> list[FieldViolation]:
+    """Rasters that name a ``.npy`` file: a server must not read its own files on a client's say-so
+    (the client inlines such rasters before sending, see :class:`clients.Client`)."""
+    out: list[FieldViolation] = []
+    for fd, value in msg.ListFields():
+        where = _join(path, fd.name)
+        if fd.name == "npy_path" and value:
+            out.append(FieldViolation(where, f"{value!r}: a spec sent to a server cannot name a file; give the "
+                                             "raster's shape and values inline"))
+        elif fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
+            items = enumerate(value) if fd.is_repeated else [(None, value)]
+            for k, item in items:
+                out += file_reference_violations(item, where if k is None else f"{where}[{k}]")
+    return out
+
+
+def _type_name(fd: FieldDescriptor) -> str:
+    if fd.message_type is not None:
+        return f"a {fd.message_type.name} message"
+    names = {v: k[len("TYPE_"):].lower() for k, v in vars(FieldDescriptor).items() if k.startswith("TYPE_")}
+    return names.get(fd.type, "scalar")
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def sweep_dict(msg: service_pb2.SweepSpec) -> dict:
+    """The sweep file's form of a ``SweepSpec`` message (what ``service.sweep.load_sweep`` reads)."""
+    combine = {service_pb2.SWEEP_COMBINE_UNSPECIFIED: "product", service_pb2.SWEEP_COMBINE_PRODUCT: "product",
+               service_pb2.SWEEP_COMBINE_ZIP: "zip"}.get(msg.combine, f"enum value {msg.combine}")
+    axes = []
+    for a in msg.axes:
+        axis: dict = {"path": a.path}
+        if len(a.values):
+            axis["values"] = list(a.values)
+        for kind in ("linspace", "logspace"):
+            if a.HasField(kind):
+                r = getattr(a, kind)
+                axis[kind] = {"start": r.start, "stop": r.stop, "num": r.num}
+        axes.append(axis)
+    metrics: list = []
+    for name in msg.metrics:
+        if name == "activation_time":
+            metrics.append({"name": name, "points_um": [[p.x, p.y] for p in msg.probes_um]})
+        else:
+            metrics.append(name)
+    return {"name": msg.name or "sweep", "base": json_format.MessageToDict(msg.base, preserving_proto_field_name=True),
+            "axes": axes, "combine": combine, "metrics": metrics, "keep_fields": msg.keep_fields}

@@ -1,0 +1,28 @@
+"""The job store: a SQLite job table, the job state machine, the queue and the drivers.
+
+>>> manager = JobManager("/srv/optowave", backend=Backend(workers=4), max_concurrent=4)   # doctest: +SKIP
+>>> await manager.start()                                                                # doctest: +SKIP
+>>> job, warnings = await manager.submit("lab-a", spec_message, request_id="...")        # doctest: +SKIP
+
+States: QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED (:mod:`._states`); a terminal
+state is final and an update that arrives after it changes nothing. Job ids are unguessable.
+On start every job that was RUNNING resumes from its last committed chunk.
+"""
+from __future__ import annotations
+
+from ._backend import Backend
+from ._errors import (BadArgument, Deleted, JobStoreError, NotFound, NotTerminal, QuotaExceeded, RequestConflict,
+                      ShuttingDown)
+from ._manager import JobManager, Subscription, new_id
+from ._prepare import Limits, Prepared, check_spec, prepare_job
+from ._runs import StopFlag, StopRequested
+from ._states import ALLOWED, CANCELLED, FAILED, QUEUED, RUNNING, STATES, SUCCEEDED, TERMINAL, is_terminal
+from ._sweeps import SweepManager
+from ._table import JobRecord, JobTable, NewJob, SweepRecord
+
+__all__ = [
+    "ALLOWED", "BadArgument", "Backend", "CANCELLED", "Deleted", "FAILED", "JobManager", "JobRecord", "JobStoreError",
+    "JobTable", "Limits", "NewJob", "NotFound", "NotTerminal", "Prepared", "QUEUED", "QuotaExceeded", "RUNNING",
+    "RequestConflict", "STATES", "SUCCEEDED", "ShuttingDown", "StopFlag", "StopRequested", "Subscription",
+    "SweepManager", "SweepRecord", "TERMINAL", "check_spec", "is_terminal", "new_id", "prepare_job",
+]

@@ -1,0 +1,59 @@
+"""What the job store refuses, as exceptions the server turns into gRPC status codes."""
+from __future__ import annotations
+
+
+class JobStoreError(Exception):
+    """Base class: a request the job store cannot carry out."""
+
+
+class NotFound(JobStoreError):
+    """No such job (or sweep) for this client; another client's job is not found either."""
+
+    def __init__(self, kind: str, ident: str):
+        self.kind, self.ident = kind, ident
+        super().__init__(f"{kind} {ident!r} not found")
+
+
+class Deleted(JobStoreError):
+    """The job existed and was deleted: its results are gone."""
+
+    def __init__(self, ident: str):
+        self.ident = ident
+        super().__init__(f"job {ident!r} was deleted; its results are gone")
+
+
+class NotTerminal(JobStoreError):
+    """An operation that needs a finished job (delete) on a job still queued or running."""
+
+    def __init__(self, ident: str, state: str):
+        self.ident, self.state = ident, state
+        super().__init__(f"job {ident!r} is {state}; cancel it first (only a terminal job can be deleted)")
+
+
+class RequestConflict(JobStoreError):
+    """A request_id already used by this client for another spec (or for a deleted job)."""
+
+    def __init__(self, request_id: str, existing_id: str, reason: str):
+        self.request_id, self.existing_id = request_id, existing_id
+        super().__init__(f"request_id {request_id!r} {reason}; use a new request_id")
+
+
+class QuotaExceeded(JobStoreError):
+    """A job over a server limit. ``violations`` are ``(subject, description)`` pairs; the subject
+    names the spec field (``grid``, ``numerics.duration_ms``) or the quota (``client:NAME``)."""
+
+    def __init__(self, violations):
+        self.violations = tuple(violations)
+        super().__init__("; ".join(f"{s}: {d}" for s, d in self.violations))
+
+
+class BadArgument(JobStoreError):
+    """A request field (not a spec field) with a value that is not allowed."""
+
+    def __init__(self, field: str, description: str, *, out_of_range: bool = False):
+        self.field, self.description, self.out_of_range = field, description, out_of_range
+        super().__init__(f"{field}: {description}")
+
+
+class ShuttingDown(JobStoreError):
+    """The server is draining: retry against the restarted server (jobs resume)."""

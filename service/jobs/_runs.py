@@ -1,0 +1,98 @@
+"""Running a job or a sweep in a driver thread: the runner does the work (on Dask or here).
+
+A job asked to stop (cancelled, or the server shutting down) stops within one chunk: a flag file
+beside its store is checked by every chunk task before it starts (on whichever worker it runs),
+and the driver stops following the chain after the chunk in flight commits.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from service.runner import Progress, RunnerError, open_job
+from solver.spec import SpecError
+
+#: Attempts at a job whose chain broke (e.g. a worker lost too often); each resumes from the last commit.
+ATTEMPTS = 2
+
+
+class StopRequested(RuntimeError):
+    """Raised in a chunk task that must not start: its job was asked to stop."""
+
+
+@dataclass(frozen=True)
+class StopFlag:
+    """The runner's chunk hook: refuse to start a chunk once ``path`` exists (picklable)."""
+
+    path: str
+
+    def __call__(self, chunk: int, stage: str) -> None:
+        if stage == "start" and os.path.exists(self.path):
+            raise StopRequested(f"chunk {chunk} not started: the job was asked to stop")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str          # "done", "stopped" or "failed"
+    error: str = ""
+
+
+def finite(x: float) -> float:
+    return float(x) if x is not None and math.isfinite(x) else 0.0
+
+
+def drive_job(spec_json: str, store: Path, *, client, stop_file: Path, stop: threading.Event,
+              on_open: Callable[[int], None], on_progress: Callable[[Progress], None]) -> Outcome:
+    """Open (or resume) the job's store and run its remaining chunks; never raises."""
+    for attempt in range(ATTEMPTS):
+        if stop.is_set():
+            return Outcome("stopped")
+        try:
+            job = open_job(json.loads(spec_json), store)
+        except (SpecError, RunnerError, OSError) as exc:
+            return Outcome("failed", f"cannot open the job's store: {exc}")
+        on_open(job.next_chunk)
+        events = job.events(client, hook=StopFlag(str(stop_file)))
+        try:
+            for progress in events:
+                on_progress(progress)
+                if stop.is_set():
+                    return Outcome("stopped")
+            return Outcome("done")
+        except StopRequested:
+            return Outcome("stopped")
+        except RunnerError as exc:
+            if attempt + 1 < ATTEMPTS and not stop.is_set():
+                continue
+            return Outcome("failed", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a failed job is a state, not a crash of the server
+            return Outcome("failed", f"{type(exc).__name__}: {exc}")
+        finally:
+            events.close()
+    return Outcome("failed", "the job could not be run")  # pragma: no cover
+
+
+def drive_sweep(sweep: dict, store: Path, *, client, stop: threading.Event,
+                on_progress: Callable[[int, int], None]) -> Outcome:
+    """Run a sweep's remaining runs (a re-run skips the runs already done) and write its summary."""
+    from service.sweep import iter_sweep, load_sweep, summarise
+
+    try:
+        spec = load_sweep(sweep)
+        events = iter_sweep(spec, store, client=client)
+        try:
+            for event in events:
+                on_progress(event.done, event.failed)
+                if stop.is_set():
+                    return Outcome("stopped")
+        finally:
+            events.close()
+        summarise(spec, store)
+        return Outcome("done")
+    except Exception as exc:  # noqa: BLE001
+        return Outcome("failed", f"{type(exc).__name__}: {exc}")

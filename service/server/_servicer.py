@@ -1,0 +1,244 @@
+"""``optowave.v1.SimulationService`` on ``grpc.aio``: small handlers over the job manager.
+
+Handlers do no CPU work: checks, store reads and the simulation itself run in the manager's
+pools and on the runner's workers. Requests arrive as bytes and are parsed here, so that a
+request that is not a valid message is INVALID_ARGUMENT (not INTERNAL) and any exception becomes
+the status of :mod:`._status`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2
+
+from optowave.v1 import service_pb2
+from service import jobs
+from service.convert import (cost_message, job_message, spec_problems, state_name, sweep_message)
+from service.jobs import JobManager
+
+from . import _results as results
+from ._auth import CLIENT
+from ._status import abort, abort_for
+
+log = logging.getLogger("optowave.server")
+SERVICE = service_pb2.DESCRIPTOR.services_by_name["SimulationService"]
+
+
+class SimulationServicer:
+    """One method per RPC; ``request`` is the parsed message, the caller is :data:`CLIENT`."""
+
+    def __init__(self, manager: JobManager):
+        self.jobs = manager
+
+    # ------------------------------------------------------------ jobs
+
+    async def ValidateJob(self, request, context):
+        errors, warnings, cost = await self.jobs.validate(request.spec)
+        response = service_pb2.ValidateJobResponse(ok=not errors, errors=spec_problems(errors),
+                                                   warnings=spec_problems(warnings))
+        if cost is not None:
+            response.cost.CopyFrom(cost_message(cost))
+        return response
+
+    async def SubmitJob(self, request, context):
+        rec, warnings = await self.jobs.submit(CLIENT.get(), request.spec, request.request_id)
+        return service_pb2.SubmitJobResponse(job=job_message(rec), warnings=spec_problems(warnings))
+
+    async def GetJob(self, request, context):
+        return service_pb2.GetJobResponse(job=job_message(await self.jobs.get(CLIENT.get(), request.job_id)))
+
+    async def ListJobs(self, request, context):
+        page, token = await self.jobs.list(CLIENT.get(), page_size=request.page_size, page_token=request.page_token,
+                                           state=state_name(request.state), labels=dict(request.labels))
+        messages = await self.jobs.io(lambda: [job_message(r) for r in page])    # up to 1000 specs to parse
+        return service_pb2.ListJobsResponse(jobs=messages, next_page_token=token)
+
+    async def CancelJob(self, request, context):
+        return service_pb2.CancelJobResponse(job=job_message(await self.jobs.cancel(CLIENT.get(), request.job_id)))
+
+    async def DeleteJob(self, request, context):
+        await self.jobs.delete(CLIENT.get(), request.job_id)
+        return service_pb2.DeleteJobResponse()
+
+    async def WatchJob(self, request, context):
+        """The job now, then every change (state, each committed chunk) in order, until terminal."""
+        client = CLIENT.get()
+        with self.jobs.subscribe(request.job_id) as sub:
+            rec = await self.jobs.get(client, request.job_id)
+            yield _event(rec)
+            while not rec.terminal:
+                if self.jobs.draining:
+                    raise jobs.ShuttingDown("the server is shutting down; watch again once it is back "
+                                            "(the job resumes)")
+                new = await sub.next()
+                if new is None or new.version <= rec.version:
+                    continue
+                if new.deleted:
+                    raise jobs.Deleted(new.id)
+                rec = new
+                yield _event(rec)
+
+    async def StreamResults(self, request, context):
+        """A header, then chunk after chunk as each commits, until the job is terminal."""
+        client = CLIENT.get()
+        with self.jobs.subscribe(request.job_id) as sub:
+            rec = await self.jobs.get(client, request.job_id)
+            if request.from_chunk > rec.chunks_total:
+                raise jobs.BadArgument("from_chunk", f"{request.from_chunk} is past the end; the job has chunks "
+                                       f"0..{rec.chunks_total - 1}", out_of_range=True)
+            store = self.jobs.store_path(rec.id)
+            header = await self._read(rec.id, results.result_header, store, rec.plan, rec.variables)
+            yield service_pb2.StreamResultsResponse(header=service_pb2.ResultHeader(
+                dataset_json=json.dumps(header), chunks_total=rec.chunks_total))
+            k = request.from_chunk
+            ahead: asyncio.Task | None = None     # chunk k + 1, read while chunk k is being sent
+            try:
+                while True:
+                    while k < rec.chunks_committed:
+                        arrays = await (ahead or self._read(rec.id, results.chunk_messages, store, header, k))
+                        ahead = None
+                        if k + 1 < rec.chunks_committed:
+                            ahead = asyncio.ensure_future(
+                                self._read(rec.id, results.chunk_messages, store, header, k + 1))
+                        for array in arrays:
+                            for piece in array:
+                                yield service_pb2.StreamResultsResponse(chunk=piece)
+                        k += 1
+                    if rec.terminal:
+                        return
+                    if self.jobs.draining:
+                        raise jobs.ShuttingDown(f"the server is shutting down; stream again from chunk {k} once it "
+                                                "is back (the job resumes)")
+                    new = await sub.next()
+                    if new is not None and new.version > rec.version:
+                        if new.deleted:
+                            raise jobs.Deleted(new.id)
+                        rec = new
+            finally:
+                if ahead is not None:
+                    ahead.cancel()
+
+    async def _read(self, job_id: str, fn, *args):
+        """Read the store off the loop; a store deleted under a stream is FAILED_PRECONDITION."""
+        try:
+            return await self.jobs.io(fn, *args)
+        except (FileNotFoundError, KeyError) as exc:
+            rec = await self.jobs.db(jobs.JobTable.get, job_id)
+            if rec is not None and rec.deleted:
+                raise jobs.Deleted(job_id) from exc
+            raise
+
+    # ------------------------------------------------------------ sweeps
+
+    async def SubmitSweep(self, request, context):
+        rec = await self.jobs.sweeps.submit(CLIENT.get(), request.spec, request.request_id)
+        return service_pb2.SubmitSweepResponse(sweep=sweep_message(rec))
+
+    async def GetSweep(self, request, context):
+        return service_pb2.GetSweepResponse(sweep=sweep_message(await self.jobs.sweeps.get(CLIENT.get(),
+                                                                                            request.sweep_id)))
+
+    async def StreamSweepSummary(self, request, context):
+        """Once the sweep is terminal: its summary Dataset (a header, then each variable in pieces)."""
+        client = CLIENT.get()
+        sweeps = self.jobs.sweeps
+        with self.jobs.subscribe(request.sweep_id) as sub:
+            rec = await sweeps.get(client, request.sweep_id)
+            while not rec.terminal:
+                if self.jobs.draining:
+                    raise jobs.ShuttingDown("the server is shutting down; ask again once it is back")
+                new = await sub.next()
+                if new is not None and new.version > rec.version:
+                    rec = new
+            if rec.state != jobs.SUCCEEDED:
+                await abort(context, code_pb2.FAILED_PRECONDITION,
+                            f"sweep_id: sweep {rec.id} is {rec.state}, it has no summary: {rec.error}")
+            header, arrays = await self.jobs.io(_summary, sweeps.store_path(rec.id))
+            yield service_pb2.StreamSweepSummaryResponse(header=service_pb2.ResultHeader(
+                dataset_json=json.dumps(header), chunks_total=1))
+            for array in arrays:
+                for piece in array:
+                    yield service_pb2.StreamSweepSummaryResponse(chunk=piece)
+
+
+def _summary(store):
+    import xarray as xr
+
+    with xr.open_zarr(store, consolidated=False) as ds:
+        return results.dataset_payload(ds.load())
+
+
+def _event(rec) -> service_pb2.WatchJobResponse:
+    event = service_pb2.WatchJobResponse(job=job_message(rec, with_spec=False))
+    event.event_time.FromNanoseconds(time.time_ns())
+    return event
+
+
+# ---------------------------------------------------------------- registration
+
+
+def generic_handler(servicer: SimulationServicer) -> grpc.GenericRpcHandler:
+    """The service's method handlers: requests arrive as bytes and are parsed in :func:`_unary` /
+    :func:`_stream` (a malformed request is INVALID_ARGUMENT), errors become statuses."""
+    handlers = {}
+    for method in SERVICE.methods:
+        request_cls = getattr(service_pb2, method.input_type.name)
+        response_cls = getattr(service_pb2, method.output_type.name)
+        impl = getattr(servicer, method.name)
+        spec_prefix = "spec"
+        if method.server_streaming:
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                _stream(impl, request_cls, spec_prefix), request_deserializer=None,
+                response_serializer=response_cls.SerializeToString)
+        else:
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                _unary(impl, request_cls, spec_prefix), request_deserializer=None,
+                response_serializer=response_cls.SerializeToString)
+    return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)
+
+
+def _parse(request_cls, raw: bytes):
+    try:
+        return request_cls.FromString(raw)
+    except DecodeError as exc:
+        raise _Malformed(f"the request is not a valid {request_cls.DESCRIPTOR.full_name} message ({exc})") from None
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _unary(impl, request_cls, spec_prefix: str):
+    async def behavior(raw: bytes, context: grpc.aio.ServicerContext):
+        try:
+            return await impl(_parse(request_cls, raw), context)
+        except grpc.aio.AbortError:
+            raise
+        except _Malformed as exc:
+            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
+        except Exception as exc:  # noqa: BLE001 - every error is a status
+            await abort_for(context, exc, spec_prefix=spec_prefix)
+
+    behavior.__name__ = impl.__name__
+    return behavior
+
+
+def _stream(impl, request_cls, spec_prefix: str):
+    async def behavior(raw: bytes, context: grpc.aio.ServicerContext):
+        try:
+            async for message in impl(_parse(request_cls, raw), context):
+                yield message
+        except grpc.aio.AbortError:
+            raise
+        except _Malformed as exc:
+            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
+        except Exception as exc:  # noqa: BLE001
+            await abort_for(context, exc, spec_prefix=spec_prefix)
+
+    behavior.__name__ = impl.__name__
+    return behavior

@@ -1,0 +1,104 @@
+"""Errors as gRPC status codes with ``google.rpc`` details (read them with ``grpc_status.rpc_status``).
+
+=========================================  ===================  ==========================
+what                                       code                 details
+=========================================  ===================  ==========================
+a spec that fails validation               INVALID_ARGUMENT     BadRequest (spec.<field>)
+a request field out of bounds              INVALID_ARGUMENT     BadRequest
+from_chunk past the end                    OUT_OF_RANGE         BadRequest
+a job over a limit, a full queue           RESOURCE_EXHAUSTED   QuotaFailure
+an unknown job (or another client's)       NOT_FOUND            ResourceInfo
+a deleted job, deleting a running one      FAILED_PRECONDITION  PreconditionFailure
+a request_id reused with another spec      ALREADY_EXISTS       ResourceInfo
+the server shutting down                   UNAVAILABLE          RetryInfo
+=========================================  ===================  ==========================
+"""
+from __future__ import annotations
+
+import logging
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.duration_pb2 import Duration
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from service import jobs
+from service.convert import bad_request
+from solver.spec import SpecError
+
+log = logging.getLogger("optowave.server")
+
+#: At most this many violations are spelled out in the status message (all are in the details).
+MESSAGE_VIOLATIONS = 5
+JOB_RESOURCE = "optowave.v1.Job"
+SWEEP_RESOURCE = "optowave.v1.Sweep"
+
+
+def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.Status:
+    """The ``google.rpc.Status`` a handler's exception turns into."""
+    if isinstance(exc, SpecError):
+        violations = exc.violations
+        named = [f"{_prefixed(spec_prefix, v.field)}: {v.description}" for v in violations[:MESSAGE_VIOLATIONS]]
+        more = len(violations) - len(named)
+        message = "invalid spec: " + "; ".join(named) + (f" (and {more} more)" if more > 0 else "")
+        return _status(code_pb2.INVALID_ARGUMENT, message, bad_request(violations, prefix=spec_prefix))
+    if isinstance(exc, jobs.QuotaExceeded):
+        qf = error_details_pb2.QuotaFailure()
+        for subject, description in exc.violations:
+            qf.violations.add(subject=_prefixed(spec_prefix, subject) if not subject.startswith("client:") else subject,
+                              description=description)
+        message = "over this server's limits: " + "; ".join(
+            f"{v.subject}: {v.description}" for v in qf.violations[:MESSAGE_VIOLATIONS])
+        return _status(code_pb2.RESOURCE_EXHAUSTED, message, qf)
+    if isinstance(exc, jobs.BadArgument):
+        br = error_details_pb2.BadRequest()
+        br.field_violations.add(field=exc.field, description=exc.description)
+        code = code_pb2.OUT_OF_RANGE if exc.out_of_range else code_pb2.INVALID_ARGUMENT
+        return _status(code, str(exc), br)
+    if isinstance(exc, jobs.NotFound):
+        field = "job_id" if exc.kind == "job" else "sweep_id"
+        info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE if exc.kind == "job" else SWEEP_RESOURCE,
+                                              resource_name=exc.ident, description=f"no {exc.kind} with this id")
+        return _status(code_pb2.NOT_FOUND, f"{field}: {exc}", info)
+    if isinstance(exc, jobs.Deleted):
+        pf = error_details_pb2.PreconditionFailure()
+        pf.violations.add(type="DELETED", subject=f"job/{exc.ident}", description=str(exc))
+        return _status(code_pb2.FAILED_PRECONDITION, f"job_id: {exc}", pf)
+    if isinstance(exc, jobs.NotTerminal):
+        pf = error_details_pb2.PreconditionFailure()
+        pf.violations.add(type="NOT_TERMINAL", subject=f"job/{exc.ident}", description=str(exc))
+        return _status(code_pb2.FAILED_PRECONDITION, f"job_id: {exc}", pf)
+    if isinstance(exc, jobs.RequestConflict):
+        info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE, resource_name=exc.existing_id,
+                                              description=str(exc))
+        return _status(code_pb2.ALREADY_EXISTS, f"request_id: {exc}", info)
+    if isinstance(exc, jobs.ShuttingDown):
+        retry = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=1))
+        return _status(code_pb2.UNAVAILABLE, str(exc), retry)
+    log.exception("internal error", exc_info=exc)
+    return _status(code_pb2.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
+
+
+async def abort_for(context: grpc.aio.ServicerContext, exc: BaseException, *, spec_prefix: str = "spec") -> None:
+    """Abort the call with the status for ``exc`` (raises, as ``context.abort`` does)."""
+    await context.abort_with_status(rpc_status.to_status(status_for(exc, spec_prefix=spec_prefix)))
+
+
+async def abort(context: grpc.aio.ServicerContext, code: int, message: str, *details) -> None:
+    await context.abort_with_status(rpc_status.to_status(_status(code, message, *details)))
+
+
+def _status(code: int, message: str, *details) -> status_pb2.Status:
+    st = status_pb2.Status(code=code, message=message)
+    for d in details:
+        packed = any_pb2.Any()
+        packed.Pack(d)
+        st.details.append(packed)
+    return st
+
+
+def _prefixed(prefix: str, field: str) -> str:
+    if not prefix:
+        return field
+    return prefix if field in ("", "spec") else f"{prefix}.{field}"

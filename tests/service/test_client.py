@@ -1,0 +1,146 @@
+"""The Python client's own parts (spec reading, the local store writer) and the command line."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+import solver
+from clients import Client
+from clients.cli import main as cli_main
+from clients.client import _Resync, _StoreWriter, spec_message, sweep_message
+from optowave.v1 import service_pb2
+from service.server import embedded
+from service.server._results import pieces
+from tests.service.test_server import ALICE, TOKENS, assert_same_store, message, nagumo_spec, server_store
+
+
+def test_specs_from_files_text_dicts_messages_and_spec_objects(tmp_path):
+    spec = nagumo_spec()
+    expected = message(spec)
+    (tmp_path / "s.json").write_text(json.dumps(spec))
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    for source in (spec, json.dumps(spec), tmp_path / "s.json", str(tmp_path / "s.yaml"), expected,
+                   solver.load_spec(spec)):
+        assert spec_message(source) == expected, type(source)
+    with pytest.raises(ValueError, match="nx"):
+        spec_message(nagumo_spec(grid={"nx": "many", "ny": 16, "dx_um": 0.5}))
+    with pytest.raises(ValueError, match="no field named \"gird\""):
+        spec_message({"gird": {}})
+    with pytest.raises(FileNotFoundError):
+        spec_message(tmp_path / "missing.json")
+
+
+def test_npy_rasters_are_sent_inline(tmp_path):
+    mask = np.zeros((16, 16))
+    mask[4:12, 4:12] = 1
+    np.save(tmp_path / "mask.npy", mask)
+    spec = nagumo_spec(tissue={"model": {"preset": "nagumo"}, "mask": {"raster": {"npy_path": "mask.npy"}}})
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    msg = spec_message(tmp_path / "spec.json")
+    raster = msg.tissue.mask.raster
+    assert raster.npy_path == "" and list(raster.shape) == [16, 16]
+    np.testing.assert_array_equal(np.reshape(raster.values, (16, 16)), mask)
+
+
+def test_sweep_files_become_messages(tmp_path):
+    (tmp_path / "base.json").write_text(json.dumps(nagumo_spec()))
+    sweep = {"name": "s", "base": "base.json", "combine": "zip",
+             "axes": [{"path": "coupling.diffusivity_um2_per_ms", "values": [1, 2]},
+                      {"path": "tissue.model.parameters.a", "logspace": {"start": 0.05, "stop": 0.2, "num": 2}}],
+             "metrics": ["propagated", {"name": "activation_time", "points_um": [[1, 2], [3, 4]]}]}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    msg = sweep_message(tmp_path / "sweep.yaml")
+    assert msg.base == message(nagumo_spec()) and msg.combine == service_pb2.SWEEP_COMBINE_ZIP
+    assert list(msg.metrics) == ["propagated", "activation_time"] and [(p.x, p.y) for p in msg.probes_um] == \
+        [(1, 2), (3, 4)]
+    assert msg.axes[1].logspace.num == 2
+    with pytest.raises(ValueError, match="analysis"):
+        sweep_message({**sweep, "base": nagumo_spec(), "analysis": {"threshold": 0.5}})
+
+
+def _header(tmp_path) -> service_pb2.ResultHeader:
+    layout = {"zarr_json": {"": json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {}})},
+              "static": [], "variables": ["v"], "chunks": [{"samples": [0, 2], "time_ms": [0, 1]}]}
+    return service_pb2.ResultHeader(dataset_json=json.dumps(layout), chunks_total=1)
+
+
+def test_the_writer_refuses_corrupt_or_misplaced_pieces(tmp_path):
+    writer = _StoreWriter(tmp_path / "out.zarr", "job-a")
+    writer.header(_header(tmp_path))
+    good = pieces(np.ones((2, 3), np.float32), chunk_index=0, variable="v", piece_bytes=16)
+    assert len(good) == 2
+    corrupt = service_pb2.ResultChunk()
+    corrupt.CopyFrom(good[1])
+    corrupt.data = bytes([corrupt.data[0] ^ 0xFF]) + corrupt.data[1:]
+    writer.piece(good[0])
+    with pytest.raises(_Resync, match="CRC32C"):
+        writer.piece(corrupt)
+    with pytest.raises(_Resync, match="out of order"):
+        writer.piece(good[1])                       # its first piece was dropped with the corrupt one
+    late = service_pb2.ResultChunk()
+    late.CopyFrom(good[0])
+    late.chunk_index = 3
+    with pytest.raises(_Resync, match="chunk 0 was expected"):
+        writer.piece(late)
+    with pytest.raises(ValueError, match="holds the result of job job-a"):
+        _StoreWriter(tmp_path / "out.zarr", "job-b")
+    (tmp_path / "other.zarr").mkdir()
+    (tmp_path / "other.zarr" / "zarr.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a result fetched"):
+        _StoreWriter(tmp_path / "other.zarr", "job-a")
+
+
+def test_command_line_against_a_server(tmp_path, capsys):
+    (tmp_path / "spec.json").write_text(json.dumps(nagumo_spec(name="from-the-cli")))
+    data = tmp_path / "data"
+    with embedded(data, workers=0, tokens=TOKENS) as address:
+        common = ["--server", address, "--token", ALICE]
+        assert cli_main(["submit", str(tmp_path / "spec.json"), *common, "--follow", "-o",
+                         str(tmp_path / "out.zarr")]) == 0
+        job_id = capsys.readouterr().out.splitlines()[0]
+        assert_same_store(tmp_path / "out.zarr", server_store(data, job_id))
+
+        assert cli_main(["jobs", *common, "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        assert [(j["id"], j["state"], j["spec_name"]) for j in listed] == [(job_id, "JOB_STATE_SUCCEEDED",
+                                                                            "from-the-cli")]
+        assert cli_main(["status", job_id, *common]) == 0
+        assert json.loads(capsys.readouterr().out)["progress"]["chunks_committed"] == 4
+        assert cli_main(["cancel", job_id, *common]) == 0
+        assert capsys.readouterr().out.strip() == f"{job_id}: SUCCEEDED"     # a finished job stays finished
+        assert cli_main(["fetch", job_id, "-o", str(tmp_path / "again.zarr"), *common]) == 0
+        xr.testing.assert_identical(xr.open_zarr(tmp_path / "again.zarr", consolidated=False).load(),
+                                    xr.open_zarr(tmp_path / "out.zarr", consolidated=False).load())
+
+        assert cli_main(["status", "no-such-job", *common]) == 1
+        assert "NOT_FOUND" in capsys.readouterr().err
+        (tmp_path / "bad.json").write_text(json.dumps(nagumo_spec(grid={"nx": 0, "ny": 4, "dx_um": 1})))
+        assert cli_main(["submit", str(tmp_path / "bad.json"), *common]) == 1
+        assert "spec.grid.nx" in capsys.readouterr().err
+        assert cli_main(["jobs", "--server", address, "--token", "wrong-token-0123456789"]) == 1
+        assert "UNAUTHENTICATED" in capsys.readouterr().err
+        with Client(address, token=ALICE) as client:
+            assert [j.id for j in client.jobs(state="succeeded")] == [job_id]
+
+
+def test_sweep_command_against_a_server(tmp_path, capsys):
+    """``cmd_sweep_remote``: what ``optowave sweep SWEEP --server ADDR -o OUT`` runs."""
+    import argparse
+
+    from clients.remote_cmds import cmd_sweep_remote
+
+    sweep = {"name": "cli-sweep", "base": nagumo_spec(name="cli-sweep-base"),
+             "axes": [{"path": "coupling.diffusivity_um2_per_ms", "values": [0.5, 2.0]}],
+             "metrics": ["fraction_activated"]}
+    (tmp_path / "sweep.json").write_text(json.dumps(sweep))
+    with embedded(tmp_path / "data", workers=0, tokens=TOKENS) as address:
+        args = argparse.Namespace(sweep=str(tmp_path / "sweep.json"), server=address, token=ALICE, token_file=None,
+                                  tls_ca=None, tls_cert=None, tls_key=None, output=str(tmp_path / "summary.zarr"))
+        assert cmd_sweep_remote(args) == 0
+    assert "SUCCEEDED, 2/2 runs, 0 failed" in capsys.readouterr().out
+    summary = xr.open_zarr(tmp_path / "summary.zarr", consolidated=False)
+    assert summary.fraction_activated.sizes == {"diffusivity_um2_per_ms": 2}
