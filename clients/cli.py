@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", default=None, metavar="ADDR", help="existing Dask cluster (tcp://HOST:PORT)")
     sw.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    from clients import remote_cmds
+
+    remote_cmds.add_connection_options(sw, server_default=None)   # --server ADDR: run the sweep on a server
     sw.set_defaults(func=cmd_sweep)
 
     v = sub.add_parser("validate", help="check a spec: errors, warnings and a cost estimate")
@@ -136,6 +139,10 @@ def cmd_run(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    if args.server:
+        from clients.remote_cmds import cmd_sweep_remote
+
+        return cmd_sweep_remote(args)
     from clients.progress import ProgressBar
     from service.runner import dask_client
     from service.sweep import load_sweep, run_sweep

@@ -49,14 +49,14 @@ def register(sub) -> None:
 
     p = sub.add_parser("submit", help="submit a spec to a server; --follow to watch it, -o to fetch its result")
     p.add_argument("spec", help="job spec (JSON or YAML)")
-    _connection(p)
+    add_connection_options(p)
     p.add_argument("-o", "--output", default=None, help="fetch the result into this Zarr store (waits for the job)")
     p.add_argument("--follow", action="store_true", help="show progress until the job ends")
     p.add_argument("--request-id", default=None, help="idempotency key: resubmitting with it returns the same job")
     p.set_defaults(func=cmd_submit)
 
     j = sub.add_parser("jobs", help="list your jobs on a server")
-    _connection(j)
+    add_connection_options(j)
     j.add_argument("--state", default=None, choices=["queued", "running", "succeeded", "failed", "cancelled"])
     j.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="only jobs with this label")
     j.add_argument("--json", action="store_true")
@@ -65,18 +65,22 @@ def register(sub) -> None:
     for name, func, text in (("status", cmd_status, "show one job"), ("cancel", cmd_cancel, "cancel a job")):
         c = sub.add_parser(name, help=text)
         c.add_argument("job_id", metavar="ID")
-        _connection(c)
+        add_connection_options(c)
         c.set_defaults(func=func)
 
     f = sub.add_parser("fetch", help="stream a job's result into a local Zarr store (resumes a partial fetch)")
     f.add_argument("job_id", metavar="ID")
     f.add_argument("-o", "--output", required=True, help="Zarr store to write")
-    _connection(f)
+    add_connection_options(f)
     f.set_defaults(func=cmd_fetch)
 
 
-def _connection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", default=os.environ.get("OPTOWAVE_SERVER", DEFAULT_SERVER), metavar="ADDR")
+def add_connection_options(p: argparse.ArgumentParser, *, server_default: str | None = "env") -> None:
+    """Connection options; ``server_default="env"``: $OPTOWAVE_SERVER or the default address."""
+    if server_default == "env":
+        server_default = os.environ.get("OPTOWAVE_SERVER", DEFAULT_SERVER)
+    p.add_argument("--server", default=server_default, metavar="ADDR",
+                   help="an optowave server (host:port)" + ("" if server_default else "; default: run here"))
     tok = p.add_mutually_exclusive_group()
     tok.add_argument("--token", default=None, help="bearer token (default $OPTOWAVE_TOKEN)")
     tok.add_argument("--token-file", default=None, metavar="F", help="file whose first token is sent")

@@ -128,19 +128,16 @@ def test_command_line_against_a_server(tmp_path, capsys):
 
 
 def test_sweep_command_against_a_server(tmp_path, capsys):
-    """``cmd_sweep_remote``: what ``optowave sweep SWEEP --server ADDR -o OUT`` runs."""
-    import argparse
-
-    from clients.remote_cmds import cmd_sweep_remote
+    """``optowave sweep SWEEP --server ADDR -o OUT`` runs the sweep on the server."""
+    from clients.cli import main
 
     sweep = {"name": "cli-sweep", "base": nagumo_spec(name="cli-sweep-base"),
              "axes": [{"path": "coupling.diffusivity_um2_per_ms", "values": [0.5, 2.0]}],
              "metrics": ["fraction_activated"]}
     (tmp_path / "sweep.json").write_text(json.dumps(sweep))
     with embedded(tmp_path / "data", workers=0, tokens=TOKENS) as address:
-        args = argparse.Namespace(sweep=str(tmp_path / "sweep.json"), server=address, token=ALICE, token_file=None,
-                                  tls_ca=None, tls_cert=None, tls_key=None, output=str(tmp_path / "summary.zarr"))
-        assert cmd_sweep_remote(args) == 0
+        assert main(["sweep", str(tmp_path / "sweep.json"), "--server", address, "--token", ALICE,
+                     "-o", str(tmp_path / "summary.zarr")]) == 0
     assert "SUCCEEDED, 2/2 runs, 0 failed" in capsys.readouterr().out
     summary = xr.open_zarr(tmp_path / "summary.zarr", consolidated=False)
     assert summary.fraction_activated.sizes == {"diffusivity_um2_per_ms": 2}
