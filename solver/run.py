@@ -13,6 +13,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from .backends import stepper
 from .opsin import irradiance_to_flux
 from .problem import Problem
 
@@ -110,7 +111,7 @@ def advance(
         boundaries.update(range((step // k + 1) * k, end, k))
     stops = sorted(b for b in boundaries if step < b < end) + [end]
 
-    model = p.model
+    kernel = stepper(p)  # CPU exact, CPU lookup tables or CUDA, per numerics (solver.backends)
     fields_for = None
     for stop in stops:
         row = step - state.step
@@ -119,7 +120,7 @@ def advance(
             flux = np.ascontiguousarray(irradiance_to_flux(p.irradiance(light_f[row])))
             iext = np.ascontiguousarray(p.current(cur_f[row]))
             fields_for = key
-        parity = model.kernel(ya, yb, stop - step, p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps,
+        parity = kernel(ya, yb, stop - step, p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps,
                               iext, p.has_opsin, p.oparams, p.gop, flux)
         if parity:
             ya, yb = yb, ya

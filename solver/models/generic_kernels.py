@@ -1,154 +1,304 @@
-"""Fused numba kernels of the generic media: ``nagumo``, ``fitzhugh_nagumo``, ``aliev_panfilov``.
+"""Kernels of the generic media: ``nagumo``, ``fitzhugh_nagumo``, ``aliev_panfilov``.
 
 Same signature as the HEK kernel (the opsin arguments are accepted and ignored); forward Euler for
-every variable; only u (state 0) is coupled. Equations in :mod:`generic`.
+every variable; only u (state 0) is coupled; compute in float64, store in the buffer dtype.
+Equations in :mod:`generic`.
+
+How they go fast (the HEK lookup-table kernel is built the same way, on :func:`step_in_pairs`):
+
+- Interior cells run a loop without branches that the compiler vectorises: the coupling needs no
+  edge test (a neighbour outside the tissue has a zero face weight), the mask is a masked store,
+  per-cell parameters come from a row of scratch (uniform values written once, maps copied per row).
+  Edge cells take a path that tests which neighbours exist.
+- Steps go in pairs through the sheet row by row: step 1 of row i, then step 2 of row i-1, whose
+  inputs are all done; a row's state crosses the memory bus once per two steps instead of twice.
+- Threads (as many as ``numba.get_num_threads()``) each own a block of rows; every block first takes
+  step 1 of its first and last rows, then runs its pairs (see :func:`step_in_pairs`). Each cell does
+  the same arithmetic whatever the cut, so results never depend on the thread count or on how a
+  run is cut into calls. The compiled functions are plain ``nogil`` ones driven from a small
+  thread pool: no ``parallel=True``, whose compile time CI would pay on every run.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["nagumo_kernel", "fitzhugh_nagumo_kernel", "aliev_panfilov_kernel"]
+import numba
+import numpy as np
+from numba import njit
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+
+__all__ = ["nagumo_kernel", "fitzhugh_nagumo_kernel", "aliev_panfilov_kernel", "step_in_pairs"]
 
 # A few ns per cell-step: below this many cells a step is too short to share between threads.
 SERIAL_BELOW_CELLS = 16384
 
-# The two helpers are duplicated from hek_kernel.py on purpose: numba's cache is keyed on the
-# caller's source file, so a helper imported from another module could go stale in the cache.
+NAGUMO, FITZHUGH_NAGUMO, ALIEV_PANFILOV = 0, 1, 2
+N_PARAMS_MAX = 5
+
+# Tasks of a block function block(ya, yb, task, r0, r1, n_steps, *args), see step_in_pairs.
+TASK_SERIAL, TASK_EDGES, TASK_PAIRS, TASK_SINGLE = 0, 1, 2, 3
+
+
+class NoAliasCompiler(CompilerBase):
+    """numba's nopython pipeline with every pointer argument ``noalias`` (C's ``restrict``).
+
+    Only for functions whose array arguments never overlap where one is written (the row loops:
+    ``dst`` is never ``src`` nor a field). Without it LLVM cannot rule out that a store to ``dst``
+    changes a table entry it gathers, gives up on the runtime checks, and leaves the loop scalar;
+    numba sets the same flag on its own parallel loop bodies.
+    """
+
+    def define_pipelines(self):
+        self.state.flags.noalias = True
+        return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
+
+
+# --- the thread driver (plain Python; shared with hek_kernel) ---------------------------------------------------
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _get_pool(n_workers: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < n_workers:
+            _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="optowave-kernel")
+        return _pool
+
+
+def step_in_pairs(block, ya, yb, n_steps: int, serial_below: int, args: tuple) -> int:
+    """Advance ``n_steps`` with the block function ``block``; return the parity of the final buffer.
+
+    ``block(ya, yb, task, r0, r1, n_steps, *args)`` works on rows ``[r0, r1)``: ``TASK_SERIAL`` takes
+    all ``n_steps`` steps on the whole sheet; with blocks of rows, each pair of steps is
+    ``TASK_EDGES`` (step 1 of the block's first and last rows) on every block, then ``TASK_PAIRS``
+    (the rest of step 1 and all of step 2, row by row); an odd last step is ``TASK_SINGLE``.
+    """
+    ny, nx = ya.shape[1], ya.shape[2]
+    nb = min(numba.get_num_threads(), ny // 2)
+    if n_steps <= 0:
+        return 0
+    if nb <= 1 or ny * nx < serial_below:
+        block(ya, yb, TASK_SERIAL, 0, ny, n_steps, *args)
+        return n_steps % 2
+    bounds = [(b * ny // nb, (b + 1) * ny // nb) for b in range(nb)]
+    pool = _get_pool(nb - 1)
+
+    def phase(task):
+        futures = [pool.submit(block, ya, yb, task, r0, r1, 0, *args) for r0, r1 in bounds[1:]]
+        try:
+            block(ya, yb, task, bounds[0][0], bounds[0][1], 0, *args)
+        finally:
+            for f in futures:
+                f.result()
+
+    for _ in range(n_steps // 2):
+        phase(TASK_EDGES)
+        phase(TASK_PAIRS)
+    if n_steps % 2:
+        phase(TASK_SINGLE)
+    return n_steps % 2
+
+
+# --- cells and rows ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _fill_row_params(rp, i, params, pidx, pmaps, mapped_only):
+    """Parameters of row ``i`` into the scratch ``rp`` (with ``mapped_only``, only those with a map)."""
+    for k in range(params.size):
+        m = pidx[k]
+        if m >= 0:
+            for j in range(rp.shape[1]):
+                rp[k, j] = pmaps[m, i, j]
+        elif not mapped_only:
+            for j in range(rp.shape[1]):
+                rp[k, j] = params[k]
 
 
 @njit(inline="always", cache=True)
-def _p(k, params, pidx, pmaps, i, j):
-    m = pidx[k]
-    if m < 0:
-        return params[k]
-    return pmaps[m, i, j]
+def _cell(model, src, ic, dst, idr, i, j, c, dt, iext, rp):
+    """One forward-Euler step of cell (real row ``i``, column ``j``) given its coupling ``c``: state
+    from row ``ic`` of ``src``, into row ``idr`` of ``dst``.
+
+    Every cell is stored, tissue or not (a mask here would put a branch in the loop, which then
+    does not vectorise); :func:`_restore` puts the cells outside the tissue back.
+    """
+    u = np.float64(src[0, ic, j])
+    if model == NAGUMO:
+        k, a = rp[0, j], rp[1, j]
+        dst[0, idr, j] = u + dt * (c + k * u * (1.0 - u) * (u - a) - iext[i, j])
+    elif model == FITZHUGH_NAGUMO:
+        w = np.float64(src[1, ic, j])
+        eps, a, b = rp[0, j], rp[1, j], rp[2, j]
+        dst[0, idr, j] = u + dt * (c + u - u * u * u / 3.0 - w - iext[i, j])
+        dst[1, idr, j] = w + dt * eps * (u + a - b * w)
+    else:
+        w = np.float64(src[1, ic, j])
+        k, a, eps0, mu1, mu2 = rp[0, j], rp[1, j], rp[2, j], rp[3, j], rp[4, j]
+        dst[0, idr, j] = u + dt * (c - k * u * (u - a) * (u - 1.0) - u * w - iext[i, j])
+        eps = eps0 + mu1 * w / (u + mu2)
+        dst[1, idr, j] = w + dt * eps * (-w - k * u * (u - a - 1.0))
+
+
+@njit(cache=True)
+def _restore(src, ic, dst, idr, i, active):
+    """Cells of row ``i`` outside the tissue get their old values back: they never change."""
+    for j in range(active.shape[1]):
+        if active[i, j] == 0:
+            for q in range(src.shape[0]):
+                dst[q, idr, j] = src[q, ic, j]
+
+
+_gaps_cache: list = [None, None]
+
+
+def row_gaps(active: np.ndarray) -> np.ndarray:
+    """Per row, whether it has cells outside the tissue (cached for the last mask seen)."""
+    if _gaps_cache[0] is not active:
+        _gaps_cache[1] = np.ascontiguousarray((active == 0).any(axis=1))
+        _gaps_cache[0] = active
+    return _gaps_cache[1]
 
 
 @njit(inline="always", cache=True)
-def _coupling(v_arr, i, j, wx, wy, ny, nx):
-    vc = np.float64(v_arr[0, i, j])
-    c = 0.0
-    if j + 1 < nx:
-        c += wx[i, j] * (np.float64(v_arr[0, i, j + 1]) - vc)
-    if j > 0:
-        c += wx[i, j - 1] * (np.float64(v_arr[0, i, j - 1]) - vc)
-    if i + 1 < ny:
-        c += wy[i, j] * (np.float64(v_arr[0, i + 1, j]) - vc)
-    if i > 0:
-        c += wy[i - 1, j] * (np.float64(v_arr[0, i - 1, j]) - vc)
-    return c
+def _coupling(sm, im, sc, ic, sp, ip, wx, wy, i, iu, j, jm, jp):
+    # Neighbours clamped at the grid edge: a missing neighbour is the cell itself, whose difference
+    # is an exact zero, so edge cells need no test and no code of their own. State rows (im, ic,
+    # ip of sm, sc, sp) are not always the real rows: see _sweep's ring of rows.
+    vc = np.float64(sc[0, ic, j])
+    return (wx[i, j] * (np.float64(sc[0, ic, jp]) - vc) + wx[i, jm] * (np.float64(sc[0, ic, jm]) - vc)
+            + wy[i, j] * (np.float64(sp[0, ip, j]) - vc) + wy[iu, j] * (np.float64(sm[0, im, j]) - vc))  # fmt: skip
 
 
 @njit(inline="always", cache=True)
-def _nagumo_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext, ny, nx):
-    u = np.float64(src[0, i, j])
-    k = _p(0, params, pidx, pmaps, i, j)
-    a = _p(1, params, pidx, pmaps, i, j)
-    c = _coupling(src, i, j, wx, wy, ny, nx)
-    dst[0, i, j] = u + dt * (c + k * u * (1.0 - u) * (u - a) - iext[i, j])
+def _step_row(model, sm, im, sc, ic, sp, ip, dst, idr, i, dt, wx, wy, active, gaps, params, pidx, pmaps, mapped,
+              iext, rp):  # fmt: skip
+    """One step of real row ``i``: its state is row ``ic`` of ``sc``, the rows above and below are
+    ``im`` of ``sm`` and ``ip`` of ``sp`` (the row itself at the grid edge); the result goes to row
+    ``idr`` of ``dst``. A vectorised loop over columns 1 .. nx-2, then the two end columns, then the
+    cells outside the tissue put back."""
+    nx = active.shape[1]
+    if mapped:
+        _fill_row_params(rp, i, params, pidx, pmaps, True)
+    iu = i - 1 if i > 0 else 0
+    for j in range(1, nx - 1):
+        c = _coupling(sm, im, sc, ic, sp, ip, wx, wy, i, iu, j, j - 1, j + 1)
+        _cell(model, sc, ic, dst, idr, i, j, c, dt, iext, rp)
+    for e in range(2 if nx > 1 else 1):
+        j = 0 if e == 0 else nx - 1
+        jm = j - 1 if j > 0 else 0
+        jp = j + 1 if j < nx - 1 else nx - 1
+        _cell(model, sc, ic, dst, idr, i, j, _coupling(sm, im, sc, ic, sp, ip, wx, wy, i, iu, j, jm, jp), dt, iext,
+              rp)  # fmt: skip
+    if gaps[i]:
+        _restore(sc, ic, dst, idr, i, active)
 
 
 @njit(inline="always", cache=True)
-def _fitzhugh_nagumo_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext, ny, nx):
-    u = np.float64(src[0, i, j])
-    w = np.float64(src[1, i, j])
-    eps = _p(0, params, pidx, pmaps, i, j)
-    a = _p(1, params, pidx, pmaps, i, j)
-    b = _p(2, params, pidx, pmaps, i, j)
-    c = _coupling(src, i, j, wx, wy, ny, nx)
-    dst[0, i, j] = u + dt * (c + u - u * u * u / 3.0 - w - iext[i, j])
-    dst[1, i, j] = w + dt * eps * (u + a - b * w)
+def _mid(r, shared, r0, r1, yb, ring):
+    """Where the state of row ``r`` after the first step of a pair lives: (array, row).
+
+    A block's own rows live in a ring of three rows that stays in cache (never written to ``yb``);
+    its first and last rows, and its neighbours' (``shared``: taken by TASK_EDGES), live in ``yb``.
+    """
+    if shared and (r <= r0 or r >= r1 - 1):
+        return yb, r
+    return ring, r % 3
 
 
-@njit(inline="always", cache=True)
-def _aliev_panfilov_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext, ny, nx):
-    u = np.float64(src[0, i, j])
-    w = np.float64(src[1, i, j])
-    k = _p(0, params, pidx, pmaps, i, j)
-    a = _p(1, params, pidx, pmaps, i, j)
-    eps0 = _p(2, params, pidx, pmaps, i, j)
-    mu1 = _p(3, params, pidx, pmaps, i, j)
-    mu2 = _p(4, params, pidx, pmaps, i, j)
-    c = _coupling(src, i, j, wx, wy, ny, nx)
-    dst[0, i, j] = u + dt * (c - k * u * (u - a) * (u - 1.0) - u * w - iext[i, j])
-    eps = eps0 + mu1 * w / (u + mu2)
-    dst[1, i, j] = w + dt * eps * (-w - k * u * (u - a - 1.0))
+@njit(cache=True, error_model="numpy", fastmath={"contract"}, pipeline_class=NoAliasCompiler)
+def _sweep(model, task, ya, yb, r0, r1, n_steps, dt, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext,
+           rp):  # fmt: skip
+    """The rows of one task of :func:`step_in_pairs` (see there), compiled per model.
+
+    One loop with two row sites: at tick t, row t of the first step of a pair (ya -> the ring or
+    yb), then row t-1 of the second (-> ya), whose three input rows are done. The middle state of a
+    pair stays in a ring of three rows: per pair a row of state is read once and written once.
+    Rows are inlined (a call per row costs more than a short row). NumPy's error model: x/0 is inf,
+    not an exception, so there is no test in the loops; fused multiply-adds allowed (deterministic:
+    the same code gives the same bits on every call).
+    """
+    numba.literally(model)
+    ny, nx = active.shape
+    ring = np.empty((ya.shape[0], 3, nx), ya.dtype)
+    for phase in range(2):
+        # (repeats, ticks, rows of step 1, rows of step 2, step 1 only on the block's ends, to ring)
+        reps, t0, t1, f0, f1, s0, s1, ends, pair = 0, r0, r1, r0, r1, r0, r0, False, False
+        if task == TASK_SERIAL:
+            if phase == 0:
+                reps, t1, s1, pair = n_steps // 2, r1 + 1, r1, True
+            else:
+                reps = n_steps % 2
+        elif phase == 0:
+            reps = 1
+            if task == TASK_EDGES:
+                ends = True
+            elif task == TASK_PAIRS:
+                t0, t1, f0, f1, s1, pair = r0 + 1, r1 + 1, r0 + 1, r1 - 1, r1, True
+        shared = task == TASK_PAIRS
+        for _ in range(reps):
+            for t in range(t0, t1):
+                if f0 <= t < f1 and (not ends or t == r0 or t == r1 - 1):
+                    tm = t - 1 if t > 0 else 0
+                    tp = t + 1 if t < ny - 1 else ny - 1
+                    dst, idr = _mid(t, shared, r0, r1, yb, ring) if pair else (yb, t)
+                    _step_row(model, ya, tm, ya, t, ya, tp, dst, idr, t, dt, wx, wy, active, gaps, params, pidx,
+                              pmaps, mapped, iext, rp)  # fmt: skip
+                r = t - 1
+                if s0 <= r < s1:
+                    sm, im = _mid(r - 1 if r > 0 else 0, shared, r0, r1, yb, ring)
+                    sc, ic = _mid(r, shared, r0, r1, yb, ring)
+                    sp, ip = _mid(r + 1 if r < ny - 1 else ny - 1, shared, r0, r1, yb, ring)
+                    _step_row(model, sm, im, sc, ic, sp, ip, ya, r, r, dt, wx, wy, active, gaps, params, pidx,
+                              pmaps, mapped, iext, rp)  # fmt: skip
 
 
-# The kernels differ only in the cell function. Each has a serial path for small sheets: waking
-# the other threads every step would cost more than the work (and, on a busy machine, a step's
-# barrier can wait for a descheduled thread). numba.set_num_threads inside a kernel would defeat
-# its cache, and a cell function passed as an argument could not be cached either: hence the
-# repetition.
+@njit(nogil=True, cache=True)
+def _generic_block(ya, yb, task, r0, r1, n_steps, model, dt, wx, wy, active, gaps, params, pidx, pmaps, iext):
+    """Rows ``[r0, r1)`` of one task of :func:`step_in_pairs`."""
+    nx = active.shape[1]
+    mapped = False
+    for k in range(pidx.size):
+        if pidx[k] >= 0:
+            mapped = True
+    rp = np.empty((N_PARAMS_MAX, nx))
+    _fill_row_params(rp, r0, params, pidx, pmaps, False)
+    # each model's loops compiled for its constant id (star-args would not bind with literally)
+    if model == NAGUMO:
+        _sweep(NAGUMO, task, ya, yb, r0, r1, n_steps, dt, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext,
+               rp)  # fmt: skip
+    elif model == FITZHUGH_NAGUMO:
+        _sweep(FITZHUGH_NAGUMO, task, ya, yb, r0, r1, n_steps, dt, wx, wy, active, gaps, params, pidx, pmaps, mapped,
+               iext, rp)  # fmt: skip
+    else:
+        _sweep(ALIEV_PANFILOV, task, ya, yb, r0, r1, n_steps, dt, wx, wy, active, gaps, params, pidx, pmaps, mapped,
+               iext, rp)  # fmt: skip
 
 
-@njit(parallel=True, cache=True)
-def nagumo_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
-                  oparams, gop, flux):  # fmt: skip
+def _kernel(model: int, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext) -> int:
+    n_params = (2, 3, 5)[model]
+    if params.size != n_params:
+        raise ValueError(f"expected {n_params} parameters, got {params.size}")
+    return step_in_pairs(_generic_block, ya, yb, int(n_steps), SERIAL_BELOW_CELLS,
+                         (model, float(dt), wx, wy, active, row_gaps(active), params, pidx, pmaps, iext))  # fmt: skip
+
+
+def nagumo_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux):
     """Nagumo sheet, params ``[k, a]``; returns 0 if the final state is in ``ya``, 1 if in ``yb``."""
-    ny, nx = active.shape
-    serial = ny * nx < SERIAL_BELOW_CELLS
-    for step in range(n_steps):
-        src = ya if step % 2 == 0 else yb
-        dst = yb if step % 2 == 0 else ya
-        if serial:
-            for i in range(ny):
-                for j in range(nx):
-                    if active[i, j] != 0:
-                        _nagumo_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext, ny, nx)
-        else:
-            for i in prange(ny):
-                for j in range(nx):
-                    if active[i, j] != 0:
-                        _nagumo_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext, ny, nx)
-    return n_steps % 2
+    return _kernel(NAGUMO, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext)
 
 
-@njit(parallel=True, cache=True)
-def fitzhugh_nagumo_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext,
-                           has_opsin, oparams, gop, flux):  # fmt: skip
+def fitzhugh_nagumo_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams,
+                           gop, flux):  # fmt: skip
     """FitzHugh-Nagumo sheet, params ``[eps, a, b]``; returns the parity of the final buffer."""
-    ny, nx = active.shape
-    serial = ny * nx < SERIAL_BELOW_CELLS
-    for step in range(n_steps):
-        src = ya if step % 2 == 0 else yb
-        dst = yb if step % 2 == 0 else ya
-        if serial:
-            for i in range(ny):
-                for j in range(nx):
-                    if active[i, j] != 0:
-                        _fitzhugh_nagumo_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext,
-                                              ny, nx)  # fmt: skip
-        else:
-            for i in prange(ny):
-                for j in range(nx):
-                    if active[i, j] != 0:
-                        _fitzhugh_nagumo_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext,
-                                              ny, nx)  # fmt: skip
-    return n_steps % 2
+    return _kernel(FITZHUGH_NAGUMO, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext)
 
 
-@njit(parallel=True, cache=True)
-def aliev_panfilov_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext,
-                          has_opsin, oparams, gop, flux):  # fmt: skip
+def aliev_panfilov_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams,
+                          gop, flux):  # fmt: skip
     """Aliev-Panfilov sheet, params ``[k, a, eps0, mu1, mu2]``; returns the final buffer's parity."""
-    ny, nx = active.shape
-    serial = ny * nx < SERIAL_BELOW_CELLS
-    for step in range(n_steps):
-        src = ya if step % 2 == 0 else yb
-        dst = yb if step % 2 == 0 else ya
-        if serial:
-            for i in range(ny):
-                for j in range(nx):
-                    if active[i, j] != 0:
-                        _aliev_panfilov_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext,
-                                             ny, nx)  # fmt: skip
-        else:
-            for i in prange(ny):
-                for j in range(nx):
-                    if active[i, j] != 0:
-                        _aliev_panfilov_cell(src, dst, i, j, dt, wx, wy, params, pidx, pmaps, iext,
-                                             ny, nx)  # fmt: skip
-    return n_steps % 2
+    return _kernel(ALIEV_PANFILOV, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numba
 from numba import njit, prange
+
+from .generic_kernels import TASK_EDGES, TASK_PAIRS, TASK_SERIAL, NoAliasCompiler, row_gaps, step_in_pairs
 
 __all__ = ["hek_kernel"]
 
@@ -227,3 +230,303 @@ def hek_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, h
                         _hek_cell(src, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext,
                                   has_opsin, gop, ga, gr, fv70, e_op, v0, v1, gd, ny, nx)  # fmt: skip
     return n_steps % 2
+
+
+# --- lookup-table kernel ---------------------------------------------------------------------------------------
+#
+# The default HEK path (solver.backends picks it): the gate coefficients are interpolated from the
+# tables of lut.py, and everything is computed in the buffers' dtype (float32 runs are float32
+# throughout: twice the SIMD width and half the bytes). Within a row, interior cells run a loop
+# without branches that LLVM vectorises (gathers from the table; every cell is stored and the few
+# cells outside the tissue put back afterwards; the coupling needs no edge test); grid-edge cells
+# take a path that tests its neighbours. Rows, pairs of steps and threads are driven as in the
+# generic kernels (generic_kernels.step_in_pairs): a row's state crosses the memory bus once per
+# two steps, and the result never depends on the thread count or on how a run is cut.
+
+#: Below this many cells the lookup-table kernel runs on one thread (a pair of steps on a share of
+#: rows must outlast the thread pool's hand-over, some tens of microseconds).
+LUT_SERIAL_BELOW_CELLS = 16384
+
+# table columns, lut.COLUMNS order (kept in sync by a test)
+L_M_A, L_M_B, L_H_INF, L_H1_A, L_H2_A, L_N_INF, L_N1_A, L_N2_A, L_O_B, L_P_B, L_B_B, L_OPSIN_DRIVE = range(12)
+# lut_scalars layout (lut.HekTable.scalars, then dt and Gd appended by the driver)
+S_V_LO, S_INV_H, S_X_HI, S_A_O, S_A_P, S_A_B, S_DT, S_GD = range(8)
+# rows of the per-thread scratch of current parameters, in the compute dtype
+R_GNA9, R_GNA1, R_GK75, R_GK25, R_GNAWT, R_GKWT, R_GL, R_ENA, R_EK, R_EL = range(10)
+N_ROW_PARAMS = 10
+N_COLS = 12
+ROW = 2 * N_COLS  # a row of the flat table: N_COLS values, then their N_COLS slopes
+
+
+@njit(cache=True)
+def _pv(k, params, pidx, pmaps, i, j):
+    m = pidx[k]
+    return pmaps[m, i, j] if m >= 0 else params[k]
+
+
+@njit(cache=True)
+def _fill_row_params(rp, i, params, pidx, pmaps, mapped_only):
+    """Current parameters of row ``i`` into the scratch ``rp`` (compute dtype).
+
+    With ``mapped_only`` only the parameters that have a map are rewritten (the others were filled
+    once): a copy of one row of each map, cheap next to a row of cell-steps.
+    """
+    nx = rp.shape[1]
+    if not mapped_only or pidx[G_NA] >= 0:
+        for j in range(nx):
+            g = _pv(G_NA, params, pidx, pmaps, i, j)
+            rp[R_GNA9, j] = 0.9 * g
+            rp[R_GNA1, j] = 0.1 * g
+    if not mapped_only or pidx[G_K1] >= 0 or pidx[K_O] >= 0:
+        for j in range(nx):
+            g = _pv(G_K1, params, pidx, pmaps, i, j) * math.sqrt(_pv(K_O, params, pidx, pmaps, i, j) / 5.4)
+            rp[R_GK75, j] = 0.75 * g
+            rp[R_GK25, j] = 0.25 * g
+    for k, r in ((G_NA_WT, R_GNAWT), (G_K_WT, R_GKWT), (G_L, R_GL), (E_NA, R_ENA), (E_K, R_EK), (E_L, R_EL)):
+        if not mapped_only or pidx[k] >= 0:
+            for j in range(nx):
+                rp[r, j] = _pv(k, params, pidx, pmaps, i, j)
+
+
+@njit(inline="always", cache=True)
+def _row_param_tuple(rp):
+    # the uniform current parameters as scalars (column 0 of the scratch: every column is equal)
+    return (rp[R_GNA9, 0], rp[R_GNA1, 0], rp[R_GK75, 0], rp[R_GK25, 0], rp[R_GNAWT, 0], rp[R_GKWT, 0], rp[R_GL, 0],
+            rp[R_ENA, 0], rp[R_EK, 0], rp[R_EL, 0])  # fmt: skip
+
+
+# One level of inlining and no helper calls inside the cell: numba inlines at its IR level (each
+# site is typed again: compile time) and LLVM would not inline a call (no vectorisation).
+@njit(inline="always", cache=True)
+def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin, inst, gop, ga, gr):
+    """One lookup-table step of cell (real row ``i``, column ``j``) given its coupling minus iext
+    (``drive``): state from row ``ic`` of ``src``, stored into row ``idr`` of ``dst``.
+
+    ``sc`` is the tuple of scalars ``(v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, gd)`` (locals, not loads
+    from an array that the compiler would have to prove the stores never touch). The current
+    parameters come from the row scratch ``rp`` when ``mapped``, else from the tuple ``cp`` (ten
+    fewer streams through the cache in the common, uniform case).
+    """
+    v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, gd = sc
+    v = src[0, ic, j]
+    zero = v_lo - v_lo
+    x = (v - v_lo) * inv_h
+    x = x if x > zero else zero  # NaN lands on row 0: V itself stays NaN and the run loop stops
+    x = x if x < x_hi else x_hi
+    xf = np.floor(x)  # x >= 0: the row; np.floor keeps float32 float32
+    # a cast, not int(): int() is a call, and a call stops vectorisation; a flat table with a constant
+    # row length, so the row offset is a shift and an add, not a 64-bit vector multiply
+    kb = np.int64(xf) * ROW
+    f = x - xf
+    m, h1, h2 = src[1, ic, j], src[2, ic, j], src[3, ic, j]
+    n1_old, n2_old = src[4, ic, j], src[5, ic, j]
+    o, pg, b = src[6, ic, j], src[7, ic, j], src[8, ic, j]
+    # every load unconditional, every choice a select: the loop body stays one block
+    n_inf = tab[kb + L_N_INF] + f * tab[kb + N_COLS + L_N_INF]
+    n1 = n_inf if inst else n1_old
+    n2 = n_inf if inst else n2_old
+    if mapped:
+        g_na9, g_na1, g_k75, g_k25 = rp[R_GNA9, j], rp[R_GNA1, j], rp[R_GK75, j], rp[R_GK25, j]
+        g_nawt, g_kwt, g_l, e_na, e_k, e_l = rp[R_GNAWT, j], rp[R_GKWT, j], rp[R_GL, j], rp[R_ENA, j], rp[R_EK, j], \
+            rp[R_EL, j]  # fmt: skip
+    else:
+        g_na9, g_na1, g_k75, g_k25, g_nawt, g_kwt, g_l, e_na, e_k, e_l = cp
+    i_ion = (
+        (g_na9 * h1 + g_na1 * h2) * m * m * m * (v - e_na)
+        + (g_k75 * n1 + g_k25 * n2) * (v - e_k)
+        + g_nawt * o * o * o * pg * (v - e_na)
+        + g_kwt * b * b * (v - e_k)
+        + g_l * (v - e_l)
+    )
+    if has_opsin:
+        o_op = src[N_STATE, ic, j]
+        d_op = src[N_STATE + 1, ic, j]
+        drive = drive - gop[i, j] * o_op * (tab[kb + L_OPSIN_DRIVE] + f * tab[kb + N_COLS + L_OPSIN_DRIVE])
+        g_a = ga[i, j]  # Ga·C with C = 1 - O - D, written without a literal 1 (it would be float64)
+        o_new = o_op + dt * (g_a - g_a * o_op - g_a * d_op - gd * o_op)
+        d_new = d_op + dt * (gd * o_op - gr[i, j] * d_op)
+        dst[N_STATE, idr, j] = o_new
+        dst[N_STATE + 1, idr, j] = d_new
+    v_new = v + dt * (drive - i_ion)
+    h_inf = tab[kb + L_H_INF] + f * tab[kb + N_COLS + L_H_INF]
+    n1_new = n_inf + (n1 - n_inf) * (tab[kb + L_N1_A] + f * tab[kb + N_COLS + L_N1_A])
+    n2_new = n_inf + (n2 - n_inf) * (tab[kb + L_N2_A] + f * tab[kb + N_COLS + L_N2_A])
+    # instantaneous Kir2.1: the stored gates follow the new V (a select, so the loop stays one block)
+    xn = (v_new - v_lo) * inv_h
+    xn = xn if xn > zero else zero
+    xn = xn if xn < x_hi else x_hi
+    xnf = np.floor(xn)
+    knb = np.int64(xnf) * ROW
+    n_inf_new = tab[knb + L_N_INF] + (xn - xnf) * tab[knb + N_COLS + L_N_INF]
+    n1_new = n_inf_new if inst else n1_new
+    n2_new = n_inf_new if inst else n2_new
+    m_new = (tab[kb + L_M_A] + f * tab[kb + N_COLS + L_M_A]) * m + (tab[kb + L_M_B] + f * tab[kb + N_COLS + L_M_B])
+    h1_new = h_inf + (h1 - h_inf) * (tab[kb + L_H1_A] + f * tab[kb + N_COLS + L_H1_A])
+    h2_new = h_inf + (h2 - h_inf) * (tab[kb + L_H2_A] + f * tab[kb + N_COLS + L_H2_A])
+    o_new = a_o * o + (tab[kb + L_O_B] + f * tab[kb + N_COLS + L_O_B])
+    p_new = a_p * pg + (tab[kb + L_P_B] + f * tab[kb + N_COLS + L_P_B])
+    b_new = a_b * b + (tab[kb + L_B_B] + f * tab[kb + N_COLS + L_B_B])
+    # every cell is stored; _lut_restore puts inactive cells back (a mask here would make LLVM
+    # branch around the arithmetic, and a loop with branches does not vectorise)
+    dst[0, idr, j] = v_new
+    dst[1, idr, j] = m_new
+    dst[2, idr, j] = h1_new
+    dst[3, idr, j] = h2_new
+    dst[4, idr, j] = n1_new
+    dst[5, idr, j] = n2_new
+    dst[6, idr, j] = o_new
+    dst[7, idr, j] = p_new
+    dst[8, idr, j] = b_new
+
+
+@njit(cache=True)
+def _lut_restore(src, ic, dst, idr, i, active, gaps, n_state):
+    """Inactive cells of real row ``i`` get their old values back: they are never changed.
+
+    ``gaps[i]``: whether row ``i`` has such cells (most rows have none: skip the scan).
+    """
+    if not gaps[i]:
+        return
+    for j in range(active.shape[1]):
+        if active[i, j] == 0:
+            for q in range(n_state):
+                dst[q, idr, j] = src[q, ic, j]
+
+
+@njit(cache=True, fastmath={"contract"})
+def _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, j0, j1, jstep, wx, wy, iext, tab, s, rp, has_opsin, inst,
+                    gop, ga, gr):  # fmt: skip
+    """Cells ``range(j0, j1, jstep)`` of real row ``i`` on the grid edge: the coupling tests which
+    neighbours exist. State rows as in :func:`_lut_row`."""
+    ny, nx = wx.shape
+    sca = (s[S_V_LO], s[S_INV_H], s[S_X_HI], s[S_A_O], s[S_A_P], s[S_A_B], s[S_DT], s[S_GD])
+    for j in range(j0, j1, jstep):
+        vc = sc[0, ic, j]
+        c = vc - vc
+        if j + 1 < nx:
+            c += wx[i, j] * (sc[0, ic, j + 1] - vc)
+        if j > 0:
+            c += wx[i, j - 1] * (sc[0, ic, j - 1] - vc)
+        if i + 1 < ny:
+            c += wy[i, j] * (sp[0, ip, j] - vc)
+        if i > 0:
+            c += wy[i - 1, j] * (sm[0, im, j] - vc)
+        _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, _row_param_tuple(rp), True, has_opsin, inst,
+                  gop, ga, gr)  # fmt: skip
+
+
+@njit(cache=True, fastmath={"contract"}, pipeline_class=NoAliasCompiler)
+def _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, mapped, has_opsin, inst, gop, ga,
+                  gr):  # fmt: skip
+    """Columns 1 .. nx-2 of an interior row: no edge tests (a neighbour outside the tissue has a zero
+    face weight and a finite V), so the loop vectorises. ``mapped`` and ``has_opsin`` are
+    compile-time constants (four loops)."""
+    numba.literally(has_opsin)
+    numba.literally(mapped)
+    cp = _row_param_tuple(rp)
+    nx = wx.shape[1]
+    sca = (s[S_V_LO], s[S_INV_H], s[S_X_HI], s[S_A_O], s[S_A_P], s[S_A_B], s[S_DT], s[S_GD])
+    for j in range(1, nx - 1):
+        vc = sc[0, ic, j]
+        c = (wx[i, j] * (sc[0, ic, j + 1] - vc) + wx[i, j - 1] * (sc[0, ic, j - 1] - vc)
+             + wy[i, j] * (sp[0, ip, j] - vc) + wy[i - 1, j] * (sm[0, im, j] - vc))  # fmt: skip
+        _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, cp, mapped, has_opsin, inst, gop, ga, gr)
+
+
+@njit(cache=True)
+def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s,
+             rp, has_opsin, inst, gop, ga, gr):  # fmt: skip
+    """One step of real row ``i``: its state is row ``ic`` of ``sc``, the rows above and below are
+    ``im`` of ``sm`` and ``ip`` of ``sp``; the result goes to row ``idr`` of ``dst``."""
+    ny, nx = active.shape
+    if mapped:
+        _fill_row_params(rp, i, params, pidx, pmaps, True)
+    e = (wx, wy, iext, tab, s, rp, has_opsin, inst, gop, ga, gr)
+    if i == 0 or i == ny - 1 or nx < 3:
+        _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, 1, *e)
+    else:
+        _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, nx - 1, *e)
+        if has_opsin and mapped:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, inst, gop, ga, gr)
+        elif has_opsin:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, inst, gop, ga, gr)
+        elif mapped:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, inst, gop, ga, gr)
+        else:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, inst, gop, ga,
+                          gr)  # fmt: skip
+    _lut_restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
+
+
+@njit(inline="always", cache=True)
+def _mid(r, shared, r0, r1, yb, ring):
+    """Where the state of row ``r`` after the first step of a pair lives: (array, row).
+
+    A block's own rows live in a ring of three rows that stays in cache (never written to ``yb``);
+    its first and last rows, and its neighbours' (``shared``: taken by TASK_EDGES), live in ``yb``.
+    """
+    if shared and (r <= r0 or r >= r1 - 1):
+        return yb, r
+    return ring, r % 3
+
+
+@njit(nogil=True, cache=True)
+def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop,
+                   ga, gr, tab, s):  # fmt: skip
+    """Rows ``[r0, r1)`` of one task of :func:`generic_kernels.step_in_pairs` (the pair scheme of
+    generic_kernels._sweep: the middle state of a pair in a ring of three rows)."""
+    ny, nx = active.shape
+    if has_opsin and ya.shape[0] < N_STATE + 2:
+        raise ValueError("has_opsin needs two more state variables (opsin O and D) after the 9 HEK ones")
+    inst = params[KIR_INSTANTANEOUS] >= 0.5
+    mapped = False
+    for k in (E_NA, E_K, K_O, G_NA, G_K1, G_NA_WT, G_K_WT, G_L, E_L):
+        if pidx[k] >= 0:
+            mapped = True
+    rp = np.empty((N_ROW_PARAMS, nx), ya.dtype)
+    _fill_row_params(rp, r0, params, pidx, pmaps, False)
+    ring = np.empty((ya.shape[0], 3, nx), ya.dtype)
+    a = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp, has_opsin, inst, gop, ga, gr)
+    for phase in range(2):
+        # (repeats, ticks, rows of step 1, rows of step 2, step 1 only on the block's ends, to ring)
+        reps, t0, t1, f0, f1, s0, s1, ends, pair = 0, r0, r1, r0, r1, r0, r0, False, False
+        if task == TASK_SERIAL:
+            if phase == 0:
+                reps, t1, s1, pair = n_steps // 2, r1 + 1, r1, True
+            else:
+                reps = n_steps % 2
+        elif phase == 0:
+            reps = 1
+            if task == TASK_EDGES:
+                ends = True
+            elif task == TASK_PAIRS:
+                t0, t1, f0, f1, s1, pair = r0 + 1, r1 + 1, r0 + 1, r1 - 1, r1, True
+        shared = task == TASK_PAIRS
+        for _ in range(reps):
+            for t in range(t0, t1):
+                if f0 <= t < f1 and (not ends or t == r0 or t == r1 - 1):
+                    tm = t - 1 if t > 0 else 0
+                    tp = t + 1 if t < ny - 1 else ny - 1
+                    dst, idr = _mid(t, shared, r0, r1, yb, ring) if pair else (yb, t)
+                    _lut_row(ya, tm, ya, t, ya, tp, dst, idr, t, *a)
+                r = t - 1
+                if s0 <= r < s1:
+                    sm, im = _mid(r - 1 if r > 0 else 0, shared, r0, r1, yb, ring)
+                    sc, ic = _mid(r, shared, r0, r1, yb, ring)
+                    sp, ip = _mid(r + 1 if r < ny - 1 else ny - 1, shared, r0, r1, yb, ring)
+                    _lut_row(sm, im, sc, ic, sp, ip, ya, r, r, *a)
+
+
+def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, tab, s):
+    """Advance a HEK sheet by ``n_steps`` lookup-table steps; returns the parity of the final buffer.
+
+    Everything but ``params``/``pidx``/``pmaps``/``active`` is in the compute dtype (that of ``ya``):
+    ``wx``, ``wy``, ``iext``, ``gop`` and the light-dependent opsin rates ``ga``, ``gr`` (ny, nx),
+    ``tab`` the table of :func:`lut.hek_table` (n_rows, 2, N_COLS), ``s`` = ``[v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, Gd]``.
+    Gate parameters must be uniform (a map of one needs :func:`hek_kernel`); current parameters may
+    have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as :func:`hek_kernel`, in pairs and threads as
+    the generic kernels (:func:`generic_kernels.step_in_pairs`). ``solver.backends`` calls it.
+    """
+    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab.reshape(-1),
+            s)  # fmt: skip
+    return step_in_pairs(_hek_lut_block, ya, yb, int(n_steps), LUT_SERIAL_BELOW_CELLS, args)

@@ -202,6 +202,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
         if dt_ok and n.chunk_ms > 0 and not _is_multiple(n.chunk_ms, dt):
             c.error("numerics.chunk_ms", f"{n.chunk_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
+    _check_backend(c, n, model, spec)
 
     # output
     o = spec.output
@@ -240,6 +241,34 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                     c.warn("grid.dx_um", f"{g.dx_um:g} µm is coarser than half the electrotonic length "
                            f"λ = sqrt(D/g_m) = {lam:.3g} µm; waves will be under-resolved (use dx <= {lam / 2:.3g} µm)")
     return Report(tuple(c.errors), tuple(c.warnings))
+
+
+def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
+    """numerics.backend and numerics.lookup_tables: what this machine and this model can run."""
+    from ..backends import TABULATED_MODELS, cuda_usable
+
+    if n.backend not in ("cpu", "cuda"):
+        c.error("numerics.backend", f"{n.backend} is not a backend; allowed: BACKEND_CPU, BACKEND_CUDA")
+    elif n.backend == "cuda" and not cuda_usable():
+        c.error("numerics.backend", "BACKEND_CUDA needs a CUDA GPU, and numba.cuda.is_available() is false on this "
+                "machine (numba's CUDA simulator, NUMBA_ENABLE_CUDASIM=1, is not enabled either); allowed here: "
+                "BACKEND_CPU (or leave numerics.backend unset)")
+    if n.lookup_tables and model is not None:
+        if model.name not in TABULATED_MODELS:
+            c.error("numerics.lookup_tables", f"true, but cell model {model.name!r} has no lookup tables (they "
+                    f"tabulate the voltage-dependent gates of {', '.join(sorted(TABULATED_MODELS))}); allowed: false "
+                    "or unset")
+        elif n.backend == "cuda":
+            c.error("numerics.lookup_tables", "true, but lookup tables are a CPU path (the CUDA kernels evaluate "
+                    "the gates exactly); allowed with BACKEND_CUDA: false or unset")
+        else:
+            from ..models.lut import GATE_PARAMS
+
+            mapped = [m.parameter for m in spec.tissue.model.maps if m.parameter in GATE_PARAMS]
+            if mapped:
+                c.error("numerics.lookup_tables", f"true, but tissue.model.maps varies the gate parameter(s) "
+                        f"{', '.join(mapped)} from cell to cell, and a table holds one value; allowed with such "
+                        "maps: false or unset (the exact kernel then runs)")
 
 
 def _is_multiple(value: float, dt: float) -> bool:

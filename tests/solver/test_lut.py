@@ -1,0 +1,220 @@
+"""The HEK lookup-table path: its tables, its accuracy against the exact path, and its dispatch.
+
+The tables (solver.models.lut) are built from the physics functions of solver.models.hek; the
+lookup-table kernel must keep the MODEL.md single-cell figures (rest, peak, max dV/dt, APD90)
+within 0.5 % of the exact kernel, which is what makes it the default (solver.backends). Steps go
+in pairs and in blocks of rows per thread: whatever the thread count and however a run is cut into
+calls, the result is the same to the bit.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import solver
+from solver import backends
+from solver.models import get_model, hek, hek_kernel, lut
+from solver.models.hek_kernel import N_PARAMS
+from solver.run import State
+
+from tests.solver.test_kernel_vs_reference import SEGMENTS, make_problem, run_kernel
+from tests.solver.test_models_single_cell import STIMULUS, T_END, T_OFF, T_ON, _figures
+from tests.specs import small_hek_spec
+
+FIGURES = ("rest", "peak", "dvdt", "apd90")
+
+
+def run_lut(y0, dt, segments, args):
+    """Like run_kernel, through the lookup-table stepper."""
+    step = backends.CpuLutStepper()
+    ya, yb = y0.copy(), y0.copy()
+    for n_steps, scale in segments:
+        a = dict(args, iext=args["iext"] * scale)
+        parity = step(ya, yb, n_steps, dt, a["wx"], a["wy"], a["active"], a["params"], a["pidx"], a["pmaps"],
+                      a["iext"], a["has_opsin"], a["oparams"], a["gop"], a["flux"])  # fmt: skip
+        assert parity == n_steps % 2
+        if parity:
+            ya, yb = yb, ya
+    return ya, yb
+
+
+def single_cell_figures(name: str, kernel, dtype=np.float64) -> dict:
+    """MODEL.md's single-cell protocol through ``kernel`` (1 x 1 sheet, one step per call)."""
+    model = get_model(name)
+    dt = model.default_dt_ms
+    rest = model.rest_state()
+    ya = np.array([rest[s] for s in model.state_names], dtype=dtype).reshape(-1, 1, 1)
+    yb = ya.copy()
+    zero, one = np.zeros((1, 1)), np.ones((1, 1), np.uint8)
+    params, pidx, pmaps = model.params_array(), np.full(N_PARAMS, -1, np.int64), np.zeros((0, 1, 1))
+    n_on, n_off, n_end = (int(round(t / dt)) for t in (T_ON, T_OFF, T_END))
+    v, dvdt = [float(ya[0, 0, 0])], []
+    for step in range(n_end):
+        iext = np.full((1, 1), STIMULUS[name][0] if n_on <= step < n_off else 0.0)
+        if kernel(ya, yb, 1, dt, zero, zero, one, params, pidx, pmaps, iext, False, np.zeros(10), zero, zero):
+            ya, yb = yb, ya
+        dvdt.append((float(ya[0, 0, 0]) - v[-1]) / dt)
+        v.append(float(ya[0, 0, 0]))
+    v = np.array(v)
+    t = dt * np.arange(v.size)
+    return _figures(t[:-1], v[:-1], np.array(dvdt), rest["v"])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(STIMULUS))
+def test_lookup_tables_keep_the_single_cell_figures_within_half_a_percent_of_the_exact_path(name, dtype):
+    exact = single_cell_figures(name, get_model(name).kernel)
+    tabulated = single_cell_figures(name, backends.CpuLutStepper(), dtype)
+    rel = {k: tabulated[k] / exact[k] - 1 for k in FIGURES}
+    print(f"\n{name} {dtype.__name__}: lookup tables vs exact " + ", ".join(f"{k} {r:+.4%}" for k, r in rel.items()))
+    for k in FIGURES:
+        assert abs(rel[k]) <= 0.005, (k, tabulated, exact)
+    assert tabulated["peak"] > 20.0 and tabulated["apd90"] > 10.0  # an action potential, not a flat line
+    # which is what makes the tables the default for this model
+    assert backends.lookup_tables_default(get_model(name))
+
+
+def test_table_columns_are_the_physics_functions_interpolated():
+    p = dict(get_model("hek_gokhale2017_35c").defaults)
+    params = np.array([p[n] for n in hek.HEK_PARAM_NAMES])
+    dt = 0.025
+    t = lut.hek_table(params, None, dt)
+    assert t is lut.hek_table(params, None, dt)  # cached: one table per (parameters, dt)
+    assert lut.COLUMNS.index("opsin_drive") == hek_kernel.L_OPSIN_DRIVE and lut.N_COLS == hek_kernel.N_COLS == 12
+    for name in lut.COLUMNS:
+        assert getattr(hek_kernel, "L_" + name.upper()) == lut.COLUMNS.index(name), name
+    v = np.random.default_rng(0).uniform(-150.0, 80.0, 2000)
+    x = (v - t.v_lo) * t.inv_h
+    k = np.floor(x).astype(int)
+    f = x - k
+    got = t.table[k, 0] + f[:, None] * t.table[k, 1]
+    inf, tau = hek.gate_steady_states(v, p), hek.gate_time_constants(v, p)
+    a = {g: np.exp(-dt / tau[g]) for g in tau}
+    want = {"m_a": a["m"], "m_b": inf["m"] * (1 - a["m"]), "h_inf": inf["h1"], "h1_a": a["h1"], "h2_a": a["h2"],
+            "n_inf": inf["n1"], "n1_a": a["n1"], "n2_a": a["n2"], "o_b": inf["o"] * (1 - a["o"]),
+            "p_b": inf["p"] * (1 - a["p"]), "b_b": inf["b"] * (1 - a["b"])}  # fmt: skip
+    for name, ref in want.items():
+        err = np.abs(got[:, lut.COLUMNS.index(name)] - ref).max()
+        assert err < 2e-5, (name, err)  # linear interpolation at 0.1 mV: h²/8 · max|f''|
+    assert np.allclose(t.constant_decay, [a["o"][0], a["p"][0], a["b"][0]], rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["hek_gokhale2017_35c", "hek_bistable"])
+def test_lookup_table_sheet_follows_the_exact_sheet(name):
+    """The test sheet of the exact kernel (mask with a hole and an island, a g_K1 map, light and
+    the opsin on part of it, an upstroke under way): the two paths stay within 0.01 mV."""
+    model, y0, args = make_problem(name)
+    exact, _ = run_kernel(model, y0, 0.01, SEGMENTS, args)
+    for dtype, tol in ((np.float64, 0.01), (np.float32, 0.01)):
+        tab, other = run_lut(y0.astype(dtype), 0.01, SEGMENTS, args)
+        cells = args["active"] == 1
+        dv = np.abs(tab[0][cells] - exact[0][cells]).max()
+        print(f"\n{name} {dtype.__name__}: max |V_lut - V_exact| = {dv:.2e} mV")
+        assert dv < tol
+        assert np.ptp(exact[0][cells]) > 20.0
+        out = args["active"] == 0
+        y0d = y0.astype(dtype)
+        assert np.array_equal(tab[:, out], y0d[:, out]) and np.array_equal(other[:, out], y0d[:, out])
+
+
+def test_lookup_table_results_do_not_depend_on_threads_or_cuts():
+    model, y0, args = make_problem("hek_gokhale2017_35c", shape=(130, 128))
+    assert 130 * 128 >= hek_kernel.LUT_SERIAL_BELOW_CELLS  # the blocks-of-rows path
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one, _ = run_lut(y0, 0.01, [(61, 1.0)], args)
+        numba.set_num_threads(max(2, threads) if numba.config.NUMBA_NUM_THREADS > 1 else 1)
+        many, _ = run_lut(y0, 0.01, [(61, 1.0)], args)
+        cut, _ = run_lut(y0, 0.01, [(1, 1.0), (20, 1.0), (33, 1.0), (7, 1.0)], args)
+    finally:
+        numba.set_num_threads(threads)
+    assert np.array_equal(one, many) and np.array_equal(one, cut)
+    assert not np.array_equal(one, y0)
+
+
+def test_a_nan_stays_nan_and_a_wild_voltage_stays_finite():
+    """V outside the table is clamped to its end rows (the gates stay finite); NaN is not hidden."""
+    model, y0, args = make_problem("hek_gokhale2017_35c")
+    y0[0, 5, 5] = np.nan
+    y0[0, 1, 8] = 400.0
+    out, _ = run_lut(y0, 0.01, [(1, 0.0)], args)
+    assert np.isnan(out[0, 5, 5])
+    assert np.all(np.isfinite(out[1:, 1, 8])) and np.all((out[1:9, 1, 8] >= 0) & (out[1:9, 1, 8] <= 1.2))
+
+
+def test_dispatch_defaults_and_fallbacks():
+    spec = small_hek_spec()
+    p = solver.prepare(spec)
+    assert backends.uses_lookup_tables(p) and isinstance(backends.stepper(p), backends.CpuLutStepper)
+    spec["numerics"]["lookup_tables"] = False
+    p = solver.prepare(spec)
+    assert not backends.uses_lookup_tables(p) and backends.stepper(p) is p.model.kernel
+    # a map of a gate parameter: one table cannot hold it, so the default falls back to the exact kernel
+    spec = small_hek_spec()
+    spec["tissue"]["model"]["maps"] = [{"parameter": "V_h", "field": {"random": {"cv": 0.05}}}]
+    p = solver.prepare(spec)
+    assert backends.gate_maps(p.model, p.pidx) == ["V_h"] and not backends.uses_lookup_tables(p)
+    # generic media have no tables
+    fhn = solver.prepare({"grid": {"nx": 8, "ny": 8, "dx_um": 0.5}, "tissue": {"model": {"preset": "fitzhugh_nagumo"}},
+                          "numerics": {"dt_ms": 0.02, "duration_ms": 0.2}})  # fmt: skip
+    assert backends.stepper(fhn) is fhn.model.kernel
+
+
+def test_lookup_tables_refused_where_they_cannot_apply():
+    spec = small_hek_spec()
+    spec["numerics"]["lookup_tables"] = True
+    spec["tissue"]["model"]["maps"] = [{"parameter": "V_h", "field": {"random": {"cv": 0.05}}}]
+    with pytest.raises(solver.SpecError, match=r"numerics\.lookup_tables: true, but tissue\.model\.maps varies the "
+                                               r"gate parameter\(s\) V_h.*allowed with such maps: false or unset"):
+        solver.prepare(spec)
+    spec = {"grid": {"nx": 8, "ny": 8, "dx_um": 0.5}, "tissue": {"model": {"preset": "nagumo"}},
+            "numerics": {"dt_ms": 0.02, "duration_ms": 0.2, "lookup_tables": True}}  # fmt: skip
+    with pytest.raises(solver.SpecError, match=r"numerics\.lookup_tables: true, but cell model 'nagumo' has no lookup "
+                                               r"tables.*allowed: false or unset"):
+        solver.prepare(spec)
+
+
+def test_the_default_run_is_tabulated_and_resumes_bit_for_bit():
+    spec = small_hek_spec(grid={"nx": 40, "ny": 36, "dx_um": 10.0}, numerics={"dt_ms": 0.02, "duration_ms": 4.0})
+    spec["tissue"]["model"]["maps"] = [{"parameter": "g_K1", "field": {"random": {"cv": 0.2}}}]
+    spec["current"] = [{"pattern": {"disk": {"center_um": {"x": 200, "y": 180}, "radius_um": 50}},
+                        "waveform": {"pulse": {"start_ms": 0.5, "width_ms": 0.5}}, "amplitude_a_per_f": -200.0}]
+    problem = solver.prepare(spec)
+    assert backends.uses_lookup_tables(problem)
+    whole = solver.advance(problem, solver.initial_state(problem), 150)
+    state = solver.initial_state(problem)
+    for n in (13, 50, 87):
+        state = State.from_bytes(solver.advance(problem, state, n).to_bytes())
+    assert np.array_equal(state.y, whole.y)
+    spec["numerics"]["lookup_tables"] = False
+    exact_problem = solver.prepare(spec)
+    exact = solver.advance(exact_problem, solver.initial_state(exact_problem), 150)
+    print(f"\nmax |V_lut - V_exact| = {np.abs(exact.y[0] - whole.y[0]).max():.2e} mV, V max {whole.y[0].max():.1f} mV")
+    assert np.abs(exact.y[0] - whole.y[0]).max() < 0.01  # mV
+    assert whole.y[0].max() > 0.0  # the current drove an action potential
+
+
+def test_bistable_wall_stays_put_at_the_equal_area_leak_on_lookup_tables():
+    """MODEL.md 3.2 through the tables: at the equal-area g_L a domain wall does not move."""
+    model = get_model("hek_bistable")
+    p = {**model.defaults, "g_L": hek.equal_area_g_L(dict(model.defaults))}
+    ny, nx, dt, w = 4, 80, 0.02, 1000.0 / 10.0**2
+    roots = hek.fixed_points(p)
+    low, high = model.steady_state_at(roots[0], p), model.steady_state_at(roots[2], p)
+    y = np.empty((model.n_state, ny, nx))
+    for k, s in enumerate(model.state_names):
+        y[k, :, : nx // 2], y[k, :, nx // 2 :] = low[s], high[s]
+    wx, wy = np.full((ny, nx), w), np.full((ny, nx), w)
+    wx[:, -1], wy[-1, :] = 0.0, 0.0
+    zero = np.zeros((ny, nx))
+    ya, yb = y.copy(), y.copy()
+    parity = backends.CpuLutStepper()(ya, yb, int(round(200.0 / dt)), dt, wx, wy, np.ones((ny, nx), np.uint8),
+                                      model.params_array(p), np.full(len(model.param_names), -1, np.int64),
+                                      np.zeros((0, ny, nx)), zero, False, np.zeros(10), zero, zero)  # fmt: skip
+    v = (yb if parity else ya)[0]
+    mid = 0.5 * (roots[0] + roots[2])
+    crossings = np.flatnonzero(np.diff(np.sign(v[0] - mid)))
+    assert abs(v[0, 0] - roots[0]) < 2.0 and abs(v[0, -1] - roots[2]) < 2.0
+    assert crossings.size == 1 and abs(crossings[0] + 0.5 - 40) < 2
