@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, to_dict, validate
+from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_mapping, to_dict, validate
 
 from ._metrics import METRICS, ANALYSIS_OPTIONS, MetricSpec, check_metric
 from ._paths import PathError, ResolvedPath, assign, resolve
@@ -113,41 +112,10 @@ class SweepSpec:
 
 def load_sweep(source) -> SweepSpec:
     """Read and validate a sweep spec (path, JSON/YAML text or dict); raise :class:`SweepSpecError`."""
-    base_dir = "."
     if isinstance(source, SweepSpec):
         return source
-    if isinstance(source, (str, os.PathLike)) and _looks_like_path(source):
-        p = Path(source)
-        if not p.exists():
-            raise SweepSpecError([("sweep", f"file {str(p)!r} does not exist")])
-        base_dir = str(p.resolve().parent)
-        source = _parse_text(p.read_text(), yaml_hint=p.suffix.lower() in (".yaml", ".yml"))
-    elif isinstance(source, str):
-        source = _parse_text(source, yaml_hint=not source.lstrip().startswith("{"))
-    if not isinstance(source, dict):
-        raise SweepSpecError([("sweep", f"a sweep spec must be a mapping, got {type(source).__name__}")])
+    source, base_dir = read_mapping(source, what="sweep", error=SweepSpecError)
     return _build(source, base_dir)
-
-
-def _looks_like_path(s) -> bool:
-    if isinstance(s, os.PathLike):
-        return True
-    s = s.strip()
-    return "\n" not in s and not s.startswith("{") and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s))
-
-
-def _parse_text(text: str, *, yaml_hint: bool):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        if not yaml_hint:
-            raise SweepSpecError([("sweep", f"not valid JSON: {exc}")]) from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SweepSpecError([("sweep", f"neither valid JSON nor valid YAML: {exc}")]) from None
 
 
 def _build(d: dict, sweep_dir: str) -> SweepSpec:

@@ -29,22 +29,11 @@ def parse_proto(source: SpecLike) -> tuple[spec_pb2.JobSpec, str]:
     Returns the message and the directory that relative paths in it resolve against.
     Unknown fields and wrong types raise :class:`SpecError` naming the field.
     """
-    base_dir = "."
     if isinstance(source, spec_pb2.JobSpec):
-        return source, base_dir
+        return source, "."
     if isinstance(source, t.JobSpec):
         return parse_proto(json.loads(source.json))[0], source.base_dir
-    if isinstance(source, (str, os.PathLike)) and _looks_like_path(source):
-        path = Path(source)
-        if not path.exists():
-            raise SpecError([("spec", f"file {str(path)!r} does not exist")])
-        base_dir = str(path.resolve().parent)
-        text = path.read_text()
-        source = _load_text(text, yaml_hint=path.suffix.lower() in (".yaml", ".yml"))
-    elif isinstance(source, str):
-        source = _load_text(source, yaml_hint=not source.lstrip().startswith("{"))
-    if not isinstance(source, dict):
-        raise SpecError([("spec", f"a spec must be a mapping (JSON object), got {type(source).__name__}")])
+    source, base_dir = read_mapping(source, what="spec")
     msg = spec_pb2.JobSpec()
     try:
         json_format.ParseDict(source, msg, ignore_unknown_fields=False)
@@ -55,6 +44,24 @@ def parse_proto(source: SpecLike) -> tuple[spec_pb2.JobSpec, str]:
     return msg, base_dir
 
 
+def read_mapping(source, *, what: str, error=SpecError) -> tuple[dict, str]:
+    """A JSON/YAML document (a path, its text, or a dict already) as a dict, and the directory
+    its relative paths resolve against. Problems raise ``error`` naming ``what``."""
+    base_dir = "."
+    if isinstance(source, (str, os.PathLike)) and _looks_like_path(source):
+        path = Path(source)
+        if not path.exists():
+            raise error([(what, f"file {str(path)!r} does not exist")])
+        base_dir = str(path.resolve().parent)
+        source = _load_text(path.read_text(), yaml_hint=path.suffix.lower() in (".yaml", ".yml"), what=what,
+                            error=error)
+    elif isinstance(source, str):
+        source = _load_text(source, yaml_hint=not source.lstrip().startswith("{"), what=what, error=error)
+    if not isinstance(source, dict):
+        raise error([(what, f"a {what} must be a mapping (JSON object), got {type(source).__name__}")])
+    return source, base_dir
+
+
 def _looks_like_path(source) -> bool:
     if isinstance(source, os.PathLike):
         return True
@@ -62,18 +69,18 @@ def _looks_like_path(source) -> bool:
     return "\n" not in s and not s.startswith("{") and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s))
 
 
-def _load_text(text: str, *, yaml_hint: bool) -> Any:
+def _load_text(text: str, *, yaml_hint: bool, what: str, error) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         if not yaml_hint:
-            raise SpecError([("spec", f"not valid JSON: {exc}")]) from None
+            raise error([(what, f"not valid JSON: {exc}")]) from None
     import yaml
 
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError([("spec", f"neither valid JSON nor valid YAML: {exc}")]) from None
+        raise error([(what, f"neither valid JSON nor valid YAML: {exc}")]) from None
 
 
 def _path_from_parse_error(message: str) -> str:
