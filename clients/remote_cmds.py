@@ -198,8 +198,7 @@ def cmd_fetch(args) -> int:
 
 @_errors
 def cmd_sweep_remote(args) -> int:
-    """``optowave sweep SWEEP --server ADDR [-o SUMMARY.zarr]``: run a sweep on a server (for the lead to
-    wire into the local ``sweep`` command when ``--server`` is given)."""
+    """``optowave sweep SWEEP --server ADDR [-o SUMMARY.zarr]``: run a sweep on a server."""
     sweep = _client(args).sweep(args.sweep)
     print(sweep.id, flush=True)
     sweep.wait()

@@ -215,7 +215,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _simulate_example(name: str):
-    """Run ``examples/<name>`` through the lead's ``solver.simulate``; skip, naming what is missing."""
+    """Run ``examples/<name>`` through ``solver.simulate``; skip, naming what is missing."""
     path = EXAMPLES / name
     solver = importlib.import_module("solver")
     simulate = getattr(solver, "simulate", None)
