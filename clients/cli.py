@@ -163,11 +163,6 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def _time_chunk(problem) -> int:
-    chunk_ms = problem.spec.numerics.chunk_ms or 50.0
-    return max(1, int(round(chunk_ms / (problem.sample_every * problem.dt_ms))))
-
-
 def cmd_validate(args) -> int:
     import solver
     from solver.spec import SpecError
