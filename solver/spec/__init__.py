@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from . import _types as types
 from ._errors import FieldViolation, SpecError
-from ._proto import from_proto, parse_proto, read_mapping, to_dict, to_json
+from ._proto import from_proto, parse_pattern, parse_proto, pattern_from_proto, read_mapping, to_dict, to_json
 from ._types import JobSpec
-from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, validate
+from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, validate, validate_pattern
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT_BYTES", "FieldViolation", "JobSpec", "Report", "SpecError", "check", "from_proto",
-    "load_spec", "parse_proto", "read_mapping", "to_dict", "to_json", "types", "validate",
+    "load_spec", "parse_pattern", "parse_proto", "pattern_from_proto", "read_mapping", "to_dict", "to_json", "types",
+    "validate", "validate_pattern",
 ]
 
 

@@ -83,12 +83,37 @@ def _load_text(text: str, *, yaml_hint: bool, what: str, error) -> Any:
         raise error([(what, f"neither valid JSON nor valid YAML: {exc}")]) from None
 
 
-def _path_from_parse_error(message: str) -> str:
+def parse_pattern(source) -> spec_pb2.Pattern:
+    """A ``Pattern`` message from its JSON form (a dict) or a message.
+
+    Unknown fields and wrong types raise :class:`SpecError` naming the field under ``pattern``.
+    """
+    if isinstance(source, spec_pb2.Pattern):
+        return source
+    if not isinstance(source, dict):
+        raise SpecError([("pattern", f"a pattern must be a mapping (JSON object), got {type(source).__name__}")])
+    msg = spec_pb2.Pattern()
+    try:
+        json_format.ParseDict(source, msg, ignore_unknown_fields=False)
+    except json_format.ParseError as exc:
+        text = str(exc)
+        where = _path_from_parse_error(text, root="Pattern")
+        raise SpecError([("pattern" if where == "spec" else f"pattern.{where}", text.rsplit("field: ", 1)[-1])]) \
+            from None
+    return msg
+
+
+def pattern_from_proto(msg: spec_pb2.Pattern) -> t.Pattern:
+    """Convert a ``Pattern`` message into its spec object (range checks: :func:`solver.spec.validate_pattern`)."""
+    return _pattern(msg)
+
+
+def _path_from_parse_error(message: str, *, root: str = "JobSpec") -> str:
     """The field path a ``json_format.ParseError`` is about, e.g. ``light[0].pattern.disk.radius_um``."""
     import re
 
     # newer protobuf: '... at JobSpec.light[0].pattern.disk.radius_um..' (quoted or not)
-    m = re.search(r' at "?JobSpec\.([\w.\[\]]+?)"?\.*$', message)
+    m = re.search(rf' at "?{root}\.([\w.\[\]]+?)"?\.*(?:\n|$)', message)
     if m:
         where = m.group(1)
     else:
@@ -221,6 +246,17 @@ def _pattern(p) -> t.Pattern:
         return t.PatternUnion(tuple(_pattern(q) for q in m.patterns))
     if kind == "difference":
         return t.PatternDifference(tuple(_pattern(q) for q in m.patterns))
+    if kind == "checkerboard":
+        return t.Checkerboard(m.square_um, _point(m.origin_um), _pattern_or_all(m, "region"))
+    if kind == "grating":
+        return t.Grating(m.period_um, m.duty_cycle, m.angle_deg, m.phase_um, _pattern_or_all(m, "region"))
+    if kind == "image":
+        pixels = _raster(m.pixels) if m.HasField("pixels") else None
+        return t.Image(pixels, m.png_path, m.pixel_pitch_um, m.rotation_deg, _point(m.offset_um))
+    if kind == "sum":
+        return t.PatternSum(tuple(t.ScaledPattern(_pattern_or_all(term, "pattern"),
+                                                  term.scale if term.HasField("scale") else 1.0)
+                                  for term in m.terms))
     raise AssertionError(kind)  # pragma: no cover - every oneof member is handled above
 
 

@@ -76,7 +76,54 @@ class PatternDifference:
     patterns: tuple["Pattern", ...]
 
 
-Pattern = Union[Everywhere, Disk, Rectangle, Ring, Polygon, Line, Raster, PatternUnion, PatternDifference]
+@dataclass(frozen=True)
+class Checkerboard:
+    """Squares of side ``square_um``; the one right of and below ``origin_um`` is lit."""
+
+    square_um: float
+    origin_um: Point
+    region: "Pattern"
+
+
+@dataclass(frozen=True)
+class Grating:
+    """Stripes lit where ``(n·(x, y) − phase_um) mod period_um < duty_cycle·period_um``,
+    ``n = (cos angle, −sin angle)`` (angles counter-clockwise as the sheet is drawn, y down)."""
+
+    period_um: float
+    duty_cycle: float
+    angle_deg: float
+    phase_um: float
+    region: "Pattern"
+
+
+@dataclass(frozen=True, eq=False)
+class Image:
+    """An image on the sheet: pixel (u, v) lands at ``offset + pitch·(u cos θ + v sin θ, −u sin θ + v cos θ)``.
+
+    Exactly one of ``pixels`` and ``png_path`` is given (validation checks it).
+    """
+
+    pixels: Raster | None
+    png_path: str
+    pixel_pitch_um: float
+    rotation_deg: float
+    offset_um: Point
+
+
+@dataclass(frozen=True)
+class ScaledPattern:
+    pattern: "Pattern"
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class PatternSum:
+    terms: tuple[ScaledPattern, ...]
+
+
+Pattern = Union[Everywhere, Disk, Rectangle, Ring, Polygon, Line, Raster, PatternUnion, PatternDifference,
+                Checkerboard, Grating, Image, PatternSum]
 
 
 # ---------------------------------------------------------------- fields

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from . import _types as t
 from ._errors import FieldViolation
+from ._validate_patterns import check_pattern as _check_pattern
+from ._validate_patterns import check_raster as _check_raster
+from ._validate_patterns import contains_sum
 
 #: Default ceiling on the state and output memory of one job (bytes).
 DEFAULT_MEMORY_LIMIT_BYTES = 16 * 2**30
@@ -156,7 +158,10 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     if op.density_map is not None:
         _check_field(c, "opsin.density_map", op.density_map, g, spec.base_dir, grid_ok, nonnegative=True)
     if op.region is not None:
+        n_before = len(c.errors)
         _check_pattern(c, "opsin.region", op.region, g, spec.base_dir, grid_ok)
+        if grid_ok and len(c.errors) == n_before and contains_sum(op.region):
+            _check_region_at_most_one(c, "opsin.region", op.region, g, spec.base_dir)
 
     # stimuli
     for k, s in enumerate(spec.light):
@@ -240,6 +245,18 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                 if g.dx_um > lam / 2:
                     c.warn("grid.dx_um", f"{g.dx_um:g} µm is coarser than half the electrotonic length "
                            f"λ = sqrt(D/g_m) = {lam:.3g} µm; waves will be under-resolved (use dx <= {lam / 2:.3g} µm)")
+    return Report(tuple(c.errors), tuple(c.warnings))
+
+
+def validate_pattern(pattern: t.Pattern, grid: t.Grid, *, path: str = "pattern", base_dir: str = ".") -> Report:
+    """Check one pattern on a grid, as :func:`validate` checks a spec's patterns; fields are named under ``path``."""
+    c = _Checker()
+    grid_ok = grid.nx >= 1 and grid.ny >= 1
+    for name, value in (("nx", grid.nx), ("ny", grid.ny)):
+        if value < 1:
+            c.error(f"grid.{name}", f"{value} is not allowed; must be >= 1 (a grid needs at least one cell)")
+    grid_ok &= c.number("grid.dx_um", grid.dx_um, gt=0, what=" µm")
+    _check_pattern(c, path, pattern, grid, base_dir, grid_ok)
     return Report(tuple(c.errors), tuple(c.warnings))
 
 
@@ -346,82 +363,15 @@ def _check_field(c, path, f, g, base_dir, grid_ok, *, nonnegative=False, base=1.
     return None
 
 
-def _check_raster(c, path, r: t.Raster, g, base_dir, grid_ok):
-    if r.values is not None and r.npy_path:
-        c.error(path, "give values or npy_path, not both")
-        return None
-    if r.values is None and not r.npy_path:
-        c.error(path, "empty raster: give values (with shape) or npy_path")
-        return None
-    if r.values is not None:
-        if len(r.shape) != 2:
-            c.error(f"{path}.shape", f"{list(r.shape)} must be [rows, columns]")
-            return None
-        if r.shape[0] * r.shape[1] != r.values.size:
-            c.error(f"{path}.values", f"{r.values.size} values do not fill shape {list(r.shape)} "
-                    f"({r.shape[0] * r.shape[1]} needed)")
-            return None
-        values = r.values.reshape(tuple(r.shape))
-    else:
-        p = Path(r.npy_path)
-        p = p if p.is_absolute() else Path(base_dir) / p
-        try:
-            values = np.asarray(np.load(p), dtype=np.float64)
-        except (OSError, ValueError) as exc:
-            c.error(f"{path}.npy_path", f"cannot read {str(p)!r}: {exc}")
-            return None
-    if grid_ok and values.shape != (g.ny, g.nx):
-        c.error(f"{path}.shape", f"{list(values.shape)} does not match the grid [ny, nx] = [{g.ny}, {g.nx}]")
-        return None
-    bad = ~np.isfinite(values)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        c.error(f"{path}.values", f"{values[i, j]!r} at (row {i}, column {j}) is not a finite number")
-        return None
-    return values
+def _check_region_at_most_one(c, path, region, g, base_dir):
+    """An opsin region is where the opsin is expressed: weights up to 1 (a sum could exceed it)."""
+    from ..patterns import rasterise
 
-
-def _check_pattern(c, path, p, g, base_dir, grid_ok):
-    def pt(name, point):
-        return c.number(f"{path}.{name}.x", point.x, what=" µm") & c.number(f"{path}.{name}.y", point.y, what=" µm")
-
-    if isinstance(p, t.Everywhere):
-        return
-    if isinstance(p, t.Disk):
-        pt("disk.center_um", p.center_um)
-        c.number(f"{path}.disk.radius_um", p.radius_um, gt=0, what=" µm")
-    elif isinstance(p, t.Rectangle):
-        if pt("rectangle.min_um", p.min_um) & pt("rectangle.max_um", p.max_um):
-            if p.max_um.x <= p.min_um.x or p.max_um.y <= p.min_um.y:
-                c.error(f"{path}.rectangle.max_um", f"({p.max_um.x:g}, {p.max_um.y:g}) must lie right of and below "
-                        f"min_um ({p.min_um.x:g}, {p.min_um.y:g})")
-    elif isinstance(p, t.Ring):
-        pt("ring.center_um", p.center_um)
-        ok = c.number(f"{path}.ring.inner_radius_um", p.inner_radius_um, ge=0, what=" µm")
-        if c.number(f"{path}.ring.outer_radius_um", p.outer_radius_um, gt=0, what=" µm") and ok:
-            if p.outer_radius_um <= p.inner_radius_um:
-                c.error(f"{path}.ring.outer_radius_um", f"{p.outer_radius_um:g} must be > inner_radius_um "
-                        f"({p.inner_radius_um:g})")
-    elif isinstance(p, t.Polygon):
-        if len(p.vertices_um) < 3:
-            c.error(f"{path}.polygon.vertices_um", f"{len(p.vertices_um)} vertices; a polygon needs at least 3")
-        for k, v in enumerate(p.vertices_um):
-            pt(f"polygon.vertices_um[{k}]", v)
-    elif isinstance(p, t.Line):
-        pt("line.start_um", p.start_um)
-        pt("line.end_um", p.end_um)
-        c.number(f"{path}.line.width_um", p.width_um, gt=0, what=" µm")
-    elif isinstance(p, t.Raster):
-        values = _check_raster(c, f"{path}.raster", p, g, base_dir, grid_ok)
-        if values is not None and ((values < 0) | (values > 1)).any():
-            i, j = np.argwhere((values < 0) | (values > 1))[0]
-            c.error(f"{path}.raster.values", f"{values[i, j]:g} at (row {i}, column {j}) is outside [0, 1]")
-    elif isinstance(p, (t.PatternUnion, t.PatternDifference)):
-        kind = "union" if isinstance(p, t.PatternUnion) else "difference"
-        if not p.patterns:
-            c.error(f"{path}.{kind}.patterns", "empty; give at least one pattern")
-        for k, q in enumerate(p.patterns):
-            _check_pattern(c, f"{path}.{kind}.patterns[{k}]", q, g, base_dir, grid_ok)
+    w = rasterise(region, g.ny, g.nx, g.dx_um, base_dir=base_dir)
+    if w.max() > 1 + 1e-9:
+        i, j = np.unravel_index(int(np.argmax(w)), w.shape)
+        c.error(path, f"weight {w[i, j]:g} at (row {i}, column {j}) is above 1; a region's weight must be <= 1 "
+                "(it says where the opsin is expressed; for more expression use opsin.density or opsin.density_map)")
 
 
 def _check_waveform(c, path, w, *, light: bool):

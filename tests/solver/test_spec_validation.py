@@ -115,6 +115,13 @@ CASES = [
      "light[0].pattern.line.width_um", "must be > 0"),
     ("rectangle inverted", "light[0].pattern", {"rectangle": {"min_um": {"x": 50, "y": 50}, "max_um": {"x": 0, "y": 0}}},
      "light[0].pattern.rectangle.max_um", "must lie right of and below"),
+    ("grating duty above one", "light[0].pattern", {"grating": {"period_um": 20, "duty_cycle": 1.5}},
+     "light[0].pattern.grating.duty_cycle", "must be < 1"),
+    ("image off the sheet", "light[0].pattern", {"image": {"pixels": {"shape": [1, 1], "values": [1]},
+                                                          "pixel_pitch_um": 5, "offset_um": {"x": -20, "y": 0}}},
+     "light[0].pattern.image", "lands entirely off the sheet"),
+    ("sum negative scale", "light[0].pattern", {"sum": {"terms": [{"pattern": {"everywhere": {}}, "scale": -2}]}},
+     "light[0].pattern.sum.terms[0].scale", "must be >= 0"),
     ("current NaN amplitude", "current", [{"amplitude_a_per_f": NAN}], "current[0].amplitude_a_per_f", "not a finite"),
     ("camera exposure too long", "readout", {"enabled": True, "camera": {"frame_rate_hz": 1000, "exposure_ms": 5}},
      "readout.camera.exposure_ms", "longer than the frame period"),
@@ -162,6 +169,7 @@ def test_dimensionless_model_refuses_light_and_opsin():
         ({"unknown_top": 1}, "unknown_top", "no field named"),
         ({"grid": {"nx": "ten"}}, "grid.nx", "'ten'"),
         ({"numerics": {"precision": "PRECISION_FLOAT16"}}, "numerics.precision", "PRECISION_FLOAT16"),
+        ({"light": [{"pattern": {"disk": {"radius": 3}}}]}, "light[0].pattern.disk.radius", "no field named"),
     ],
 )
 def test_unknown_fields_and_wrong_types_name_the_field(payload, field, fragment):

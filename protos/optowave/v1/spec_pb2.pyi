@@ -265,7 +265,7 @@ class CurrentStimulus(_message.Message):
     def __init__(self, name: _Optional[str] = ..., pattern: _Optional[_Union[Pattern, _Mapping]] = ..., waveform: _Optional[_Union[Waveform, _Mapping]] = ..., amplitude_a_per_f: _Optional[float] = ...) -> None: ...
 
 class Pattern(_message.Message):
-    __slots__ = ("everywhere", "disk", "rectangle", "ring", "polygon", "raster", "union", "difference", "line")
+    __slots__ = ("everywhere", "disk", "rectangle", "ring", "polygon", "raster", "union", "difference", "line", "checkerboard", "grating", "image", "sum")
     EVERYWHERE_FIELD_NUMBER: _ClassVar[int]
     DISK_FIELD_NUMBER: _ClassVar[int]
     RECTANGLE_FIELD_NUMBER: _ClassVar[int]
@@ -275,6 +275,10 @@ class Pattern(_message.Message):
     UNION_FIELD_NUMBER: _ClassVar[int]
     DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
     LINE_FIELD_NUMBER: _ClassVar[int]
+    CHECKERBOARD_FIELD_NUMBER: _ClassVar[int]
+    GRATING_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    SUM_FIELD_NUMBER: _ClassVar[int]
     everywhere: Everywhere
     disk: Disk
     rectangle: Rectangle
@@ -284,7 +288,11 @@ class Pattern(_message.Message):
     union: PatternList
     difference: PatternList
     line: Line
-    def __init__(self, everywhere: _Optional[_Union[Everywhere, _Mapping]] = ..., disk: _Optional[_Union[Disk, _Mapping]] = ..., rectangle: _Optional[_Union[Rectangle, _Mapping]] = ..., ring: _Optional[_Union[Ring, _Mapping]] = ..., polygon: _Optional[_Union[Polygon, _Mapping]] = ..., raster: _Optional[_Union[Raster, _Mapping]] = ..., union: _Optional[_Union[PatternList, _Mapping]] = ..., difference: _Optional[_Union[PatternList, _Mapping]] = ..., line: _Optional[_Union[Line, _Mapping]] = ...) -> None: ...
+    checkerboard: Checkerboard
+    grating: Grating
+    image: Image
+    sum: PatternSum
+    def __init__(self, everywhere: _Optional[_Union[Everywhere, _Mapping]] = ..., disk: _Optional[_Union[Disk, _Mapping]] = ..., rectangle: _Optional[_Union[Rectangle, _Mapping]] = ..., ring: _Optional[_Union[Ring, _Mapping]] = ..., polygon: _Optional[_Union[Polygon, _Mapping]] = ..., raster: _Optional[_Union[Raster, _Mapping]] = ..., union: _Optional[_Union[PatternList, _Mapping]] = ..., difference: _Optional[_Union[PatternList, _Mapping]] = ..., line: _Optional[_Union[Line, _Mapping]] = ..., checkerboard: _Optional[_Union[Checkerboard, _Mapping]] = ..., grating: _Optional[_Union[Grating, _Mapping]] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., sum: _Optional[_Union[PatternSum, _Mapping]] = ...) -> None: ...
 
 class Everywhere(_message.Message):
     __slots__ = ()
@@ -337,6 +345,58 @@ class PatternList(_message.Message):
     PATTERNS_FIELD_NUMBER: _ClassVar[int]
     patterns: _containers.RepeatedCompositeFieldContainer[Pattern]
     def __init__(self, patterns: _Optional[_Iterable[_Union[Pattern, _Mapping]]] = ...) -> None: ...
+
+class Checkerboard(_message.Message):
+    __slots__ = ("square_um", "origin_um", "region")
+    SQUARE_UM_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_UM_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    square_um: float
+    origin_um: Point
+    region: Pattern
+    def __init__(self, square_um: _Optional[float] = ..., origin_um: _Optional[_Union[Point, _Mapping]] = ..., region: _Optional[_Union[Pattern, _Mapping]] = ...) -> None: ...
+
+class Grating(_message.Message):
+    __slots__ = ("period_um", "duty_cycle", "angle_deg", "phase_um", "region")
+    PERIOD_UM_FIELD_NUMBER: _ClassVar[int]
+    DUTY_CYCLE_FIELD_NUMBER: _ClassVar[int]
+    ANGLE_DEG_FIELD_NUMBER: _ClassVar[int]
+    PHASE_UM_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    period_um: float
+    duty_cycle: float
+    angle_deg: float
+    phase_um: float
+    region: Pattern
+    def __init__(self, period_um: _Optional[float] = ..., duty_cycle: _Optional[float] = ..., angle_deg: _Optional[float] = ..., phase_um: _Optional[float] = ..., region: _Optional[_Union[Pattern, _Mapping]] = ...) -> None: ...
+
+class Image(_message.Message):
+    __slots__ = ("pixels", "png_path", "pixel_pitch_um", "rotation_deg", "offset_um")
+    PIXELS_FIELD_NUMBER: _ClassVar[int]
+    PNG_PATH_FIELD_NUMBER: _ClassVar[int]
+    PIXEL_PITCH_UM_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_DEG_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_UM_FIELD_NUMBER: _ClassVar[int]
+    pixels: Raster
+    png_path: str
+    pixel_pitch_um: float
+    rotation_deg: float
+    offset_um: Point
+    def __init__(self, pixels: _Optional[_Union[Raster, _Mapping]] = ..., png_path: _Optional[str] = ..., pixel_pitch_um: _Optional[float] = ..., rotation_deg: _Optional[float] = ..., offset_um: _Optional[_Union[Point, _Mapping]] = ...) -> None: ...
+
+class PatternSum(_message.Message):
+    __slots__ = ("terms",)
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    terms: _containers.RepeatedCompositeFieldContainer[ScaledPattern]
+    def __init__(self, terms: _Optional[_Iterable[_Union[ScaledPattern, _Mapping]]] = ...) -> None: ...
+
+class ScaledPattern(_message.Message):
+    __slots__ = ("pattern", "scale")
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    pattern: Pattern
+    scale: float
+    def __init__(self, pattern: _Optional[_Union[Pattern, _Mapping]] = ..., scale: _Optional[float] = ...) -> None: ...
 
 class Waveform(_message.Message):
     __slots__ = ("pulse", "pulse_train", "ramp", "sine", "sampled")
