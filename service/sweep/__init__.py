@@ -10,13 +10,15 @@ re-run skips the runs already done.
 """
 from __future__ import annotations
 
+from ._evaluate import SweepEvaluator
 from ._metrics import METRICS, MetricSpec, compute_metrics
-from ._paths import PathError, assign, resolve
-from ._run import SweepProgress, SweepResult, iter_sweep, run_point, run_sweep, runs_dir_for, summarise
+from solver.paths import PathError, assign, resolve
+from ._run import (SweepProgress, SweepResult, iter_runs, iter_sweep, read_record, run_point, run_sweep, runs_dir_for,
+                   summarise)
 from ._spec import Axis, Point, SweepSpec, SweepSpecError, load_sweep
 
 __all__ = [
     "METRICS", "Axis", "MetricSpec", "PathError", "Point", "SweepProgress", "SweepResult", "SweepSpec",
-    "SweepSpecError", "assign", "compute_metrics", "iter_sweep", "load_sweep", "resolve", "run_point", "run_sweep",
+    "SweepEvaluator", "SweepSpecError", "assign", "compute_metrics", "iter_runs", "iter_sweep", "read_record", "load_sweep", "resolve", "run_point", "run_sweep",
     "runs_dir_for", "summarise",
 ]

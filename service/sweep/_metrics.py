@@ -1,59 +1,20 @@
-"""Summary metrics of one run, computed on the worker from its result (``solver.analysis``).
+"""Checking the ``metrics`` of a sweep spec; the metrics themselves are :mod:`solver.analysis.metrics`.
 
-Each metric is one number per run (``activation_time``: one per probe point), NaN when it is
-undefined for that run (no wave, no beat). Names and units:
-
-====================  ======  ===========================================================
-metric                units   what
-====================  ======  ===========================================================
-propagated            1       1 if at least ``min_fraction`` (default 0.9) of the tissue fired, else 0
-fraction_activated    1       fraction of the tissue that fired
-conduction_velocity   cm/s    median local conduction speed (solver.analysis)
-activation_time       ms      first upstroke at each of ``points_um`` ([[x, y], ...])
-apd90                 ms      median APD90 of the first beat over the tissue that fired
-dominant_frequency    Hz      median dominant frequency over the tissue
-spiral_count          1       phase singularities (spiral tips) in the run's last sample
-====================  ======  ===========================================================
+A metric is a name or ``{name: ..., options}``; :func:`check_metric` names the field of every problem.
 """
 from __future__ import annotations
 
 import json
 import math
-import warnings
-from dataclasses import dataclass
 
-import numpy as np
-import xarray as xr
+from solver.analysis.metrics import METRIC_OPTIONS, METRICS, MetricSpec, compute_metrics
 
-METRICS = {
-    "propagated": ("1", "1 if the wave reached at least min_fraction of the tissue, else 0"),
-    "fraction_activated": ("1", "fraction of the tissue that fired"),
-    "conduction_velocity": ("cm/s", "median local conduction velocity"),
-    "activation_time": ("ms", "activation time at the probe points"),
-    "apd90": ("ms", "median action potential duration at 90% repolarisation (first beat)"),
-    "dominant_frequency": ("Hz", "median dominant frequency over the tissue"),
-    "spiral_count": ("1", "phase singularities (spiral tips) in the last sample"),
-}
-#: Options of each metric: name -> (default, check) ; "points_um" has no default (required).
-_OPTIONS = {
-    "propagated": {"min_fraction": 0.9},
-    "activation_time": {"points_um": None},
-}
+__all__ = ["ANALYSIS_OPTIONS", "METRICS", "MetricSpec", "check_metric", "compute_metrics", "metric_dims",
+           "metric_size", "metrics_key"]
+
 #: Options of solver.analysis.analyse a sweep may set.
 ANALYSIS_OPTIONS = ("threshold", "min_amplitude", "smooth_px", "smooth_frames", "hold", "cv_window_px", "min_r2",
                     "phase_lag_ms")
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    name: str
-    options: tuple[tuple[str, object], ...] = ()
-
-    def option(self, key: str):
-        return dict(self.options).get(key, _OPTIONS.get(self.name, {}).get(key))
-
-    def to_json(self):
-        return {"name": self.name, **{k: v for k, v in self.options}}
 
 
 def check_metric(where: str, raw, base: dict | None, err) -> MetricSpec | None:
@@ -67,17 +28,17 @@ def check_metric(where: str, raw, base: dict | None, err) -> MetricSpec | None:
     if name not in METRICS:
         err(where, f"unknown metric {name!r}; allowed: {', '.join(METRICS)}")
         return None
-    allowed = _OPTIONS.get(name, {})
+    allowed = METRIC_OPTIONS.get(name, {})
     ok = True
     for key in raw:
         if key != "name" and key not in allowed:
             err(f"{where}.{key}", f"unknown option of {name}; allowed: {', '.join(allowed) or 'none'}")
             ok = False
     opts = {k: v for k, v in raw.items() if k != "name"}
-    if name == "propagated" and "min_fraction" in opts:
-        f = opts["min_fraction"]
-        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
-            err(f"{where}.min_fraction", f"{f!r} is not allowed; must be in (0, 1]")
+    for key, value in opts.items():
+        problem = _option_problem(key, value)
+        if problem:
+            err(f"{where}.{key}", f"{value!r} is not allowed; {problem}")
             ok = False
     if name == "activation_time":
         pts = opts.get("points_um")
@@ -99,6 +60,26 @@ def check_metric(where: str, raw, base: dict | None, err) -> MetricSpec | None:
     return MetricSpec(name, tuple(sorted(opts.items()))) if ok else None
 
 
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _option_problem(key: str, v) -> str:
+    """What is wrong with the metric option ``key`` = ``v`` ("" if nothing)."""
+    if key == "min_fraction" and not (_number(v) and 0 < v <= 1):
+        return "must be in (0, 1]"
+    if key == "max_gap_ms" and not (_number(v) and v > 0):
+        return "must be a time > 0 (ms)"
+    if key == "threshold_mv" and not _number(v):
+        return "must be a potential in mV"
+    if key == "time_ms" and v is not None and not (_number(v) and v >= 0):
+        return "must be a time >= 0 (ms), or null for the last sample"
+    if key == "box_um" and not (isinstance(v, list) and (not v or (len(v) == 4 and all(map(_number, v))
+                                                                   and v[0] < v[2] and v[1] < v[3]))):
+        return "must be [x0, y0, x1, y1] in µm with x0 < x1 and y0 < y1 (or [] for all the tissue)"
+    return ""
+
+
 def metric_dims(m: MetricSpec) -> tuple[str, ...]:
     """Extra dimensions of a metric's value (beyond the sweep's)."""
     return ("probe",) if m.name == "activation_time" else ()
@@ -106,42 +87,6 @@ def metric_dims(m: MetricSpec) -> tuple[str, ...]:
 
 def metric_size(m: MetricSpec) -> int | None:
     return len(m.option("points_um")) if m.name == "activation_time" else None
-
-
-def compute_metrics(ds: xr.Dataset, metrics, analysis: dict | None = None) -> dict[str, object]:
-    """The metrics of one run's result Dataset: ``{name: float | list of float}`` (NaN when undefined)."""
-    from solver.analysis import analyse
-
-    names = {m.name for m in metrics}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN medians of runs without a wave
-        r = analyse(ds.load(), frequency="dominant_frequency" in names, tips="spiral_count" in names,
-                    **(analysis or {}))
-        tissue = (ds["mask"].values > 0) if "mask" in ds else np.ones(r["activation_time"].shape, bool)
-        out: dict[str, object] = {}
-        for m in metrics:
-            if m.name == "fraction_activated":
-                out[m.name] = float(r["fraction_activated"])
-            elif m.name == "propagated":
-                out[m.name] = float(float(r["fraction_activated"]) >= m.option("min_fraction"))
-            elif m.name == "conduction_velocity":
-                out[m.name] = float(r["conduction_velocity"])
-            elif m.name == "activation_time":
-                act = r["activation_time"]
-                out[m.name] = [float(act.sel(x=x, y=y, method="nearest")) for x, y in m.option("points_um")]
-            elif m.name == "apd90":
-                out[m.name] = _median(r["apd90"].values[tissue])
-            elif m.name == "dominant_frequency":
-                out[m.name] = _median(r["dominant_frequency"].values[tissue]) if "dominant_frequency" in r else math.nan
-            elif m.name == "spiral_count":
-                t_last = float(ds["time"].values[-1])
-                out[m.name] = float(np.sum(r["spiral_tip_time"].values == t_last)) if "spiral_tip_time" in r else 0.0
-    return out
-
-
-def _median(a: np.ndarray) -> float:
-    a = a[np.isfinite(a)]
-    return float(np.median(a)) if a.size else math.nan
 
 
 def metrics_key(metrics, analysis: dict) -> str:

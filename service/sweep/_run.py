@@ -114,13 +114,25 @@ def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bo
     rdir = runs_dir_for(store)
     rdir.mkdir(parents=True, exist_ok=True)
     files.write_json(rdir / "sweep.json", json.loads(sweep.json))
-    mkey = metrics_key(sweep.metrics, sweep.analysis)
-    points = sweep.points()
+    for event, _ in iter_runs(sweep.points(), rdir, base_dir=sweep.base_dir, metrics=sweep.metrics,
+                              analysis=sweep.analysis, keep_fields=sweep.keep_fields, client=client,
+                              retry_failed=retry_failed):
+        yield event
+
+
+def iter_runs(points: list[Point], rdir: Path, *, base_dir: str, metrics, analysis: dict, keep_fields: bool = False,
+              client=None, retry_failed: bool = False) -> Iterator[tuple[SweepProgress, dict]]:
+    """Run those of ``points`` without a reusable record in ``rdir`` (one task each on ``client``, or here),
+    yielding ``(progress, record)`` as each finishes; the record is also written to ``rdir/<key>.json``.
+
+    The engine of sweeps and of design searches (:mod:`solver.design`): any list of job specs, each run once.
+    """
+    mkey = metrics_key(metrics, analysis)
     todo, done, failed = [], 0, 0
     for p in points:
-        key = run_key(p, sweep.base_dir)
+        key = run_key(p, base_dir)
         rec = files.read_json(rdir / f"{key}.json")
-        if _reusable(rec, mkey, sweep.keep_fields, retry_failed, rdir):
+        if _reusable(rec, mkey, keep_fields, retry_failed, rdir):
             done += 1
             failed += rec["status"] != "ok"
         else:
@@ -129,7 +141,7 @@ def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bo
     t0 = time.perf_counter()
     ran = 0
 
-    def finish(p: Point, key: str, result: dict) -> SweepProgress:
+    def finish(p: Point, key: str, result: dict) -> tuple[SweepProgress, dict]:
         nonlocal done, failed, ran
         rec = {"key": key, "coords": p.coords, "metrics_key": mkey, **result}
         if rec.get("store"):
@@ -141,11 +153,11 @@ def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bo
         rate = ran / elapsed if elapsed > 0 else math.nan
         left = total - done
         return SweepProgress(done, total, failed, ran, elapsed, rate, left / rate if rate > 0 else math.nan,
-                             p.coords, result["status"])
+                             p.coords, result["status"]), rec
 
     def args(p: Point, key: str):
-        out = str(rdir / f"{key}.zarr") if sweep.keep_fields else None
-        return (p.spec, sweep.base_dir, sweep.metrics, sweep.analysis, out)
+        out = str(rdir / f"{key}.zarr") if keep_fields else None
+        return (p.spec, base_dir, metrics, analysis, out)
 
     if client is None:
         for p, key in todo:
@@ -168,6 +180,11 @@ def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bo
     finally:
         if futures:
             client.cancel(list(futures))
+
+
+def read_record(rdir: Path, point: Point, base_dir: str) -> dict | None:
+    """The record of one run in ``rdir`` (None if it never ran)."""
+    return files.read_json(rdir / f"{run_key(point, base_dir)}.json")
 
 
 def _reusable(rec: dict | None, mkey: str, keep: bool, retry_failed: bool, rdir: Path) -> bool:

@@ -32,7 +32,7 @@ import numpy as np
 from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_mapping, to_dict, validate
 
 from ._metrics import METRICS, ANALYSIS_OPTIONS, MetricSpec, check_metric
-from ._paths import PathError, ResolvedPath, assign, resolve
+from solver.paths import PathError, ResolvedPath, assign, resolve
 
 COMBINE = ("product", "zip")
 TOP_LEVEL = ("name", "base", "axes", "combine", "metrics", "keep_fields", "analysis", "zip_dim")
