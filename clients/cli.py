@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     from clients import remote_cmds  # serve, submit, jobs, status, cancel, fetch (the service)
 
     remote_cmds.register(sub)
+    from clients import preview_cmd  # preview: the light program of a spec, before anything runs
+
+    preview_cmd.register(sub)
     return p
 
 

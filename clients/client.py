@@ -117,13 +117,13 @@ class Validation:
 
 def spec_message(spec) -> spec_pb2.JobSpec:
     """A ``JobSpec`` message from a file path, JSON/YAML text, a dict, a message or a spec object
-    (anything with the spec's JSON in ``.json``). Rasters given as ``.npy`` files are read and sent
-    inline (a server never reads files named by a client)."""
+    (anything with the spec's JSON in ``.json``). Rasters given as ``.npy`` files and images given as PNG files
+    are read (relative to the spec file) and sent inline: a server never reads files named by a client."""
     base_dir = Path(".")
     if isinstance(spec, spec_pb2.JobSpec):
         msg = spec_pb2.JobSpec()
         msg.CopyFrom(spec)
-        return _inline_rasters(msg, base_dir)
+        return _inline_files(msg, base_dir)
     if hasattr(spec, "json") and isinstance(spec.json, str):
         base_dir = Path(getattr(spec, "base_dir", ".") or ".")
         spec = json.loads(spec.json)
@@ -138,7 +138,7 @@ def spec_message(spec) -> spec_pb2.JobSpec:
         json_format.ParseDict(spec, msg, ignore_unknown_fields=False)
     except json_format.ParseError as exc:
         raise ValueError(f"invalid spec: {exc}") from None
-    return _inline_rasters(msg, base_dir)
+    return _inline_files(msg, base_dir)
 
 
 def _read_mapping(source, what: str) -> tuple[object, Path | None]:
@@ -160,19 +160,48 @@ def _read_mapping(source, what: str) -> tuple[object, Path | None]:
     return yaml.safe_load(text), base
 
 
-def _inline_rasters(msg: Message, base_dir: Path) -> Message:
+def _inline_files(msg: Message, base_dir: Path, path: str = "") -> Message:
+    """Replace every raster's ``npy_path`` and every image's ``png_path`` in ``msg`` by the file's values, in place;
+    errors name the field (``light[0].pattern.image.png_path``)."""
     for fd, value in msg.ListFields():
+        where = f"{path}.{fd.name}" if path else fd.name
         if fd.name == "npy_path" and value and msg.DESCRIPTOR.name == "Raster":
-            a = np.load(Path(base_dir) / value)
-            del msg.shape[:]
-            msg.shape.extend(a.shape)
-            del msg.values[:]
-            msg.values.extend(np.asarray(a, dtype=np.float64).ravel().tolist())
+            file = Path(base_dir) / value
+            if not file.exists():
+                raise FileNotFoundError(f"{where}: raster file {str(file)!r} does not exist")
+            _set_raster(msg, np.load(file))
             msg.npy_path = ""
+        elif fd.name == "png_path" and value and msg.DESCRIPTOR.name == "Image":
+            if msg.HasField("pixels"):
+                raise ValueError(f"{path}: give pixels or png_path, not both")
+            _set_raster(msg.pixels, _read_png(Path(base_dir) / value, where))
+            msg.png_path = ""
         elif fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
-            for item in (value if fd.is_repeated else [value]):
-                _inline_rasters(item, base_dir)
+            for k, item in enumerate(value) if fd.is_repeated else [(None, value)]:
+                _inline_files(item, base_dir, where if k is None else f"{where}[{k}]")
     return msg
+
+
+def _set_raster(raster: spec_pb2.Raster, values: np.ndarray) -> None:
+    del raster.shape[:]
+    raster.shape.extend(values.shape)
+    del raster.values[:]
+    raster.values.extend(np.asarray(values, dtype=np.float64).ravel().tolist())
+
+
+def _read_png(file: Path, where: str) -> np.ndarray:
+    """The PNG's values in [0, 1] exactly as the solver reads an image's ``png_path`` (luminance, times alpha)."""
+    if not file.exists():
+        raise FileNotFoundError(f"{where}: image file {str(file)!r} does not exist")
+    from solver.patterns import load_image   # one reading of PNG images, the solver's
+    from solver.spec import types
+
+    image = types.Image(pixels=None, png_path=str(file), pixel_pitch_um=1.0, rotation_deg=0.0,
+                        offset_um=types.Point(0.0, 0.0))
+    try:
+        return load_image(image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"{where}: cannot read {str(file)!r} as a PNG image: {exc}") from None
 
 
 def sweep_message(sweep) -> service_pb2.SweepSpec:

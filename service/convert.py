@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from service.jobs import JobRecord, SweepRecord
 
 _WIRE_TYPES = {0: "varint", 1: "64-bit", 2: "length-delimited", 5: "32-bit"}
+#: Fields that name a file, and what to send instead.
+_FILE_FIELDS = {
+    "npy_path": "give the raster's shape and values inline",
+    "png_path": "give the image's pixels inline (a raster: shape [rows, columns] and values in [0, 1])",
+}
 
 
 # ---------------------------------------------------------------- states and rows
@@ -139,14 +144,14 @@ def unknown_field_violations(msg: Message, path: str = "") -> list[FieldViolatio
 
 
 def file_reference_violations(msg: Message, path: str = "") -> list[FieldViolation]:
-    """Rasters that name a ``.npy`` file: a server must not read its own files on a client's say-so
-    (the client inlines such rasters before sending, see :class:`clients.Client`)."""
+    """Rasters that name a ``.npy`` file and images that name a PNG file: a server must not read its own files
+    on a client's say-so (the Python client inlines both before sending, see :class:`clients.Client`)."""
     out: list[FieldViolation] = []
     for fd, value in msg.ListFields():
         where = _join(path, fd.name)
-        if fd.name == "npy_path" and value:
-            out.append(FieldViolation(where, f"{value!r}: a spec sent to a server cannot name a file; give the "
-                                             "raster's shape and values inline"))
+        if fd.name in _FILE_FIELDS and value:
+            out.append(FieldViolation(where, f"{value!r}: a spec sent to a server cannot name a file; "
+                                             f"{_FILE_FIELDS[fd.name]}; the Python client does this itself"))
         elif fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
             items = enumerate(value) if fd.is_repeated else [(None, value)]
             for k, item in items:

@@ -4,6 +4,9 @@
 pattern as a contour, the activation map with isochrones, and traces at chosen points. :func:`write_movie`
 writes the movie of one variable, as MP4 through imageio's ffmpeg plugin when it is installed, else as GIF
 (Pillow, which matplotlib already needs). Everything renders with the Agg backend, without a display.
+
+Maps are drawn as light patterns and camera frames are given: origin at the top-left, x to the right, y downwards
+(row 0, the smallest y, at the top).
 """
 
 from __future__ import annotations
@@ -46,11 +49,18 @@ def _layout(ds: xr.Dataset, variable: str) -> tuple[xr.DataArray, np.ndarray, np
 
 
 def _extent(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float, float]:
+    """``imshow`` extent (left, right, bottom, top) in µm for ``origin="upper"``: the largest y at the bottom."""
     d = float(x[1] - x[0]) if x.size > 1 else float(2 * x[0])
-    return (x[0] - d / 2, x[-1] + d / 2, y[0] - d / 2, y[-1] + d / 2)
+    return (x[0] - d / 2, x[-1] + d / 2, y[-1] + d / 2, y[0] - d / 2)
+
+
+def _aspect(extent) -> float:
+    """Width over height of an extent."""
+    return abs(extent[1] - extent[0]) / abs(extent[3] - extent[2])
 
 
 def _scale_bar(ax, extent) -> None:
+    """A µm scale bar near the bottom-left corner as drawn; ``extent`` is (left, right, bottom, top)."""
     width = extent[1] - extent[0]
     length = _nice(width / 4)
     x0 = extent[0] + 0.06 * width
@@ -144,7 +154,7 @@ def plot_dataset(ds: xr.Dataset, path: str | Path, *, times: list[float] | None 
     unit = da.attrs.get("units", "")
 
     n = len(times)
-    aspect = (extent[1] - extent[0]) / (extent[3] - extent[2])
+    aspect = _aspect(extent)
     cmap = plt.get_cmap("inferno").with_extremes(bad="0.55")
     if aspect > 2.5:  # a strip: snapshots stacked, then the activation map, then the traces
         row = 10.0 / aspect + 0.45
@@ -159,7 +169,7 @@ def plot_dataset(ds: xr.Dataset, path: str | Path, *, times: list[float] | None 
         ax_act, ax_tr = middle.subplots(1, 2, width_ratios=[1.0, 1.5])
     for ax, tm in zip(axes, times):
         k = int(np.argmin(np.abs(t - tm)))
-        im = ax.imshow(np.asarray(da[k].values, float), origin="lower", extent=extent, cmap=cmap, vmin=vmin,
+        im = ax.imshow(np.asarray(da[k].values, float), origin="upper", extent=extent, cmap=cmap, vmin=vmin,
                        vmax=vmax, interpolation="nearest")
         if variable == "v":
             _light_contour(ax, ds, t[k])
@@ -213,7 +223,7 @@ def _plot_activation(fig, ax, act: xr.DataArray, ds: xr.Dataset, variable: str) 
     a = np.asarray(act.values, float)
     ay, axc = np.asarray(act[act.dims[0]].values, float), np.asarray(act[act.dims[1]].values, float)
     cmap = plt.get_cmap("viridis").with_extremes(bad="0.85")
-    im = ax.imshow(a, origin="lower", extent=_extent(ay, axc), cmap=cmap, interpolation="nearest")
+    im = ax.imshow(a, origin="upper", extent=_extent(ay, axc), cmap=cmap, interpolation="nearest")
     lo, hi = np.nanmin(a), np.nanmax(a)
     step = 0.0
     if hi > lo:
@@ -299,13 +309,13 @@ def _have_ffmpeg() -> bool:
 def _render(ds, da, t, y, x, variable, step, dpi):
     extent = _extent(y, x)
     vmin, vmax = _color_limits(da)
-    aspect = (extent[1] - extent[0]) / (extent[3] - extent[2])
+    aspect = _aspect(extent)
     width = 3.6 * min(max(aspect, 1.0), 2.5)  # a strip gets a wide frame, a square a square one
     fig = Figure(figsize=(width + 1.0, width / aspect + 0.5), layout="constrained")
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     cmap = plt.get_cmap("inferno").with_extremes(bad="0.55")
-    im = ax.imshow(np.asarray(da[0].values, float), origin="lower", extent=extent, cmap=cmap, vmin=vmin,
+    im = ax.imshow(np.asarray(da[0].values, float), origin="upper", extent=extent, cmap=cmap, vmin=vmin,
                    vmax=vmax, interpolation="nearest")
     fig.colorbar(im, ax=ax, shrink=0.85, label=f"{_LABEL[variable]} ({da.attrs.get('units', '')})")
     _scale_bar(ax, extent)

@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
+from PIL import Image
 
 import solver
 from clients import Client
 from clients.cli import main as cli_main
 from clients.client import _Resync, _StoreWriter, spec_message, sweep_message
 from optowave.v1 import service_pb2
+from service.convert import file_reference_violations
+from service.runner import run_job
 from service.server import embedded
 from service.server._results import pieces
 from tests.service.test_server import ALICE, TOKENS, assert_same_store, message, nagumo_spec, server_store
@@ -44,6 +47,83 @@ def test_npy_rasters_are_sent_inline(tmp_path):
     raster = msg.tissue.mask.raster
     assert raster.npy_path == "" and list(raster.shape) == [16, 16]
     np.testing.assert_array_equal(np.reshape(raster.values, (16, 16)), mask)
+
+
+def _png_files(tmp_path) -> dict[str, np.ndarray]:
+    """Two PNG files beside a spec, and the values an image's ``png_path`` stands for (luminance × alpha)."""
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., :3] = [200, 255, 255]
+    rgba[..., 3] = 255
+    rgba[6:, 6:, 3] = 0                                  # a transparent corner: no cells there
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "mask.png")
+    edge = np.zeros((8, 8), np.uint8)
+    edge[:, :1] = 255
+    Image.fromarray(edge, "L").save(tmp_path / "edge.png")
+    lum = (0.2126 * 200 + 0.7152 * 255 + 0.0722 * 255) / 255
+    return {"mask.png": np.where(rgba[..., 3] > 0, lum, 0.0), "edge.png": edge / 255.0}
+
+
+def _image(name: str) -> dict:
+    return {"image": {"png_path": name, "pixel_pitch_um": 1.0}}
+
+
+def _png_spec(**over) -> dict:
+    """A Nagumo sheet whose mask, initial region and current pattern (nested in a sum and a checkerboard) are
+    PNG images."""
+    return nagumo_spec(
+        name="png-images", tissue={"model": {"preset": "nagumo"}, "mask": {"union": {"patterns": [_image("mask.png")]}},
+                                   "initial": {"regions": [{"pattern": _image("edge.png"), "values": {"u": 1.0}}]}},
+        current=[{"pattern": {"sum": {"terms": [{"scale": 0.5, "pattern": {"checkerboard": {
+            "square_um": 2.0, "region": _image("edge.png")}}}]}},
+            "waveform": {"pulse": {"start_ms": 0.5, "width_ms": 0.5}}, "amplitude_a_per_f": 0.5}], **over)
+
+
+def test_png_images_are_sent_inline_wherever_a_pattern_can_be(tmp_path):
+    expected = _png_files(tmp_path)
+    grating = {"period_um": 2.0, "duty_cycle": 0.5, "region": _image("mask.png")}
+    spec = _png_spec(light=[{"pattern": {"grating": grating}}],
+                     opsin={"region": {"difference": {"patterns": [{"everywhere": {}}, _image("edge.png")]}}})
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    msg = spec_message(tmp_path / "spec.json")
+    assert file_reference_violations(msg) == []          # what the server checks: no file named anywhere
+    images = {"tissue.mask.union.patterns[0]": (msg.tissue.mask.union.patterns[0].image, "mask.png"),
+              "tissue.initial.regions[0].pattern": (msg.tissue.initial.regions[0].pattern.image, "edge.png"),
+              "current[0].pattern.sum.terms[0].pattern.checkerboard.region":
+                  (msg.current[0].pattern.sum.terms[0].pattern.checkerboard.region.image, "edge.png"),
+              "light[0].pattern.grating.region": (msg.light[0].pattern.grating.region.image, "mask.png"),
+              "opsin.region.difference.patterns[1]": (msg.opsin.region.difference.patterns[1].image, "edge.png")}
+    for where, (image, name) in images.items():
+        assert image.png_path == "" and list(image.pixels.shape) == [8, 8], where
+        assert image.pixel_pitch_um == 1.0, where
+        np.testing.assert_allclose(np.reshape(image.pixels.values, (8, 8)), expected[name], rtol=1e-6, atol=0,
+                                   err_msg=where)
+
+    with pytest.raises(FileNotFoundError, match=r"^light\[0\]\.pattern\.image\.png_path: image file .*gone\.png"):
+        spec_message(nagumo_spec(light=[{"pattern": _image(str(tmp_path / "gone.png"))}]))
+    both = _image(str(tmp_path / "edge.png"))
+    both["image"]["pixels"] = {"shape": [1, 1], "values": [1.0]}
+    with pytest.raises(ValueError, match=r"^tissue\.mask\.image: give pixels or png_path, not both"):
+        spec_message(nagumo_spec(tissue={"model": {"preset": "nagumo"}, "mask": both}))
+
+
+def test_a_spec_with_png_images_runs_on_a_server_as_it_runs_here(tmp_path):
+    """The server gets the pixels, never the file names, and computes what the solver computes from the files."""
+    _png_files(tmp_path)
+    (tmp_path / "spec.json").write_text(json.dumps(_png_spec()))
+    run_job(tmp_path / "spec.json", tmp_path / "here.zarr")            # in process, reading the PNG files
+    reference = xr.open_zarr(tmp_path / "here.zarr", consolidated=False)
+    with embedded(tmp_path / "data", workers=0, tokens=TOKENS) as address, Client(address, token=ALICE) as client:
+        job = client.submit(tmp_path / "spec.json").wait()
+        assert job.state == "SUCCEEDED", job.error
+        got = job.result(tmp_path / "out.zarr")
+    assert "png_path" not in got.attrs["spec"] and "png_path" in reference.attrs["spec"]
+    cells = np.ones((16, 16), np.uint8)
+    cells[12:, 12:] = 0                               # the PNG's transparent 2 × 2 µm corner has no cells
+    np.testing.assert_array_equal(reference["mask"].values, cells)
+    np.testing.assert_array_equal(got["mask"].values, cells)
+    np.testing.assert_array_equal(got["v"].values, reference["v"].values)
+    start = got["v"].isel(time=0).values                      # the front starts on the PNG's lit first column
+    assert (start[:, :2] == 1.0).all() and (start[:, 2:] < 0.5).all()
 
 
 def test_sweep_files_become_messages(tmp_path):

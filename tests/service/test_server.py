@@ -363,6 +363,15 @@ BAD_REQUESTS = [
     ("a file on the server", "SubmitJob", service_pb2.SubmitJobRequest(spec=message(nagumo_spec(
      tissue={"model": {"preset": "nagumo"}, "mask": {"raster": {"npy_path": "/etc/passwd.npy"}}}))), ALICE,
      "INVALID_ARGUMENT", "cannot name a file", "spec.tissue.mask.raster.npy_path"),
+    ("a PNG file on the server", "SubmitJob", service_pb2.SubmitJobRequest(spec=message(nagumo_spec(
+     light=[{"pattern": {"image": {"png_path": "/etc/secret.png", "pixel_pitch_um": 1.0}}}]))), ALICE,
+     "INVALID_ARGUMENT", "give the image's pixels inline", "spec.light[0].pattern.image.png_path"),
+    ("a PNG file nested in a sweep's base", "SubmitSweep", service_pb2.SubmitSweepRequest(spec=service_pb2.SweepSpec(
+     base=message(nagumo_spec(tissue={"model": {"preset": "nagumo"}, "mask": {"union": {"patterns": [{"grating": {
+         "period_um": 2.0, "duty_cycle": 0.5, "region": {"image": {"png_path": "../../jobs.png",
+                                                                  "pixel_pitch_um": 1.0}}}}]}}})))), ALICE,
+     "INVALID_ARGUMENT", "the Python client does this itself",
+     "spec.base.tissue.mask.union.patterns[0].grating.region.image.png_path"),
     ("oversize grid", "SubmitJob", service_pb2.SubmitJobRequest(spec=message(nagumo_spec(
      grid={"nx": 3000, "ny": 3000, "dx_um": 0.5}))), ALICE, "RESOURCE_EXHAUSTED", "memory limit", "spec.grid"),
     ("too many cell-steps", "SubmitJob", service_pb2.SubmitJobRequest(spec=message(nagumo_spec(

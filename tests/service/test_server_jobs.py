@@ -127,8 +127,16 @@ def test_wire_checks_name_the_field():
     assert unknown.field == "light[0].pattern" and "unknown field number 42" in unknown.description
     assert wrong.field == "light[0].pattern.union" and "wrong type" in wrong.description
     spec.light.add().pattern.raster.npy_path = "../../secret.npy"
-    (v,) = file_reference_violations(spec)
-    assert v.field == "light[0].pattern.raster.npy_path"
+    nested = spec.opsin.region.difference.patterns
+    nested.add().everywhere.SetInParent()
+    nested.add().checkerboard.region.sum.terms.add().pattern.image.png_path = "/etc/secret.png"
+    named = {v.field: v.description for v in file_reference_violations(spec)}
+    assert named == {
+        "light[0].pattern.raster.npy_path": "'../../secret.npy': a spec sent to a server cannot name a file; give "
+                                            "the raster's shape and values inline; the Python client does this itself",
+        "opsin.region.difference.patterns[1].checkerboard.region.sum.terms[0].pattern.image.png_path":
+            "'/etc/secret.png': a spec sent to a server cannot name a file; give the image's pixels inline (a raster: "
+            "shape [rows, columns] and values in [0, 1]); the Python client does this itself"}
 
 
 def test_sweep_message_to_the_sweep_file_form():

@@ -1,15 +1,18 @@
-"""Pictures and movies: the files exist, open, have the promised size and frames, and are not blank."""
+"""Pictures and movies: the files exist, open, have the promised size and frames, are not blank, and are drawn
+with the origin at the top-left and y downwards, as light patterns are given."""
 
 from __future__ import annotations
 
 from contextlib import nullcontext
 
+import matplotlib
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 from PIL import Image
 
-from solver.analysis.synthetic import as_dataset, point_source_times, travelling_wave
+from solver import plot
+from solver.analysis.synthetic import as_dataset, planar_wave_times, point_source_times, travelling_wave
 from solver.plot import plot_dataset, write_movie
 from solver.readout import Camera, Dye, observe
 
@@ -52,6 +55,91 @@ def test_plot_dataset_of_a_camera_movie_only(result, tmp_path):
     img = mpimg.imread(path)
     assert img.shape[0] >= 600
     _not_blank(img)
+
+
+def _kept_figures(monkeypatch) -> list:
+    """The figures :mod:`solver.plot` makes, kept to find where each axes landed in the PNG."""
+    made = []
+
+    class Kept(plot.Figure):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(plot, "Figure", Kept)
+    return made
+
+
+def _inside(img: np.ndarray, fig, ax, dpi: int) -> np.ndarray:
+    """The PNG's pixels inside ``ax`` (3 pixels in from its frame); row 0 is the top of the picture."""
+    box = ax.get_window_extent()
+    s, h = dpi / fig.dpi, img.shape[0]
+    return img[int(h - box.y1 * s) + 3:int(h - box.y0 * s) - 3, int(box.x0 * s) + 3:int(box.x1 * s) - 3]
+
+
+def _rows_cols(where: np.ndarray) -> tuple[float, float]:
+    """Mean row and column of the True pixels as fractions of the area (0 = top/left, 1 = bottom/right)."""
+    r, c = np.nonzero(where)
+    return r.mean() / where.shape[0], c.mean() / where.shape[1]
+
+
+def _wave_from_the_top() -> object:
+    """A planar wave entering at y = 0 and moving along +y (its front at y = 160 µm at 10 ms), and a light spot
+    around (x, y) = (60, 60) µm for the first 3 ms."""
+    t = np.arange(0.0, 30.0, 0.5)
+    tact = planar_wave_times(N, dx_um=DX, speed_cm_per_s=2.0, angle_rad=np.pi / 2, t0_ms=2.0)
+    c = (np.arange(N) + 0.5) * DX
+    spot = (np.hypot(*np.meshgrid(c - 60.0, c - 60.0)) < 40.0).astype(np.float32)
+    irradiance = np.where((t < 3.0)[:, None, None], spot, 0.0).astype(np.float32)
+    return as_dataset(travelling_wave(tact, t, apd_ms=40.0), t, dx_um=DX, irradiance=irradiance)
+
+
+def _upper_bright_lower_dark(area: np.ndarray) -> tuple[float, float]:
+    """Fractions of inferno's bright end in the top 40 % of ``area`` and of its dark end in the bottom 40 %."""
+    bright = (area[..., 0] > 200) & (area[..., 2] < 200)
+    dark = area.sum(axis=-1) < 120
+    return bright[: area.shape[0] * 2 // 5].mean(), dark[area.shape[0] * 3 // 5:].mean()
+
+
+def test_maps_draw_small_y_at_the_top_and_the_scale_bar_at_the_bottom_left(monkeypatch, tmp_path):
+    """In the snapshots and the activation map y points down; the scale bar stays at the bottom-left."""
+    ds = _wave_from_the_top()
+    made = _kept_figures(monkeypatch)
+    path = plot_dataset(ds, tmp_path / "fig.png", times=[1.0, 10.0], points=[(160.0, 160.0)], dpi=110)
+    (fig,) = made
+    img = np.asarray(Image.open(path).convert("RGB"), dtype=float)
+    spot_time, wave_time, activation = (_inside(img, fig, ax, 110) for ax in fig.axes[:3])
+    assert "activation time" in fig.axes[2].get_title()
+
+    # at 10 ms the front is at y = 160 µm: the upper half of the picture is depolarised (inferno's bright end)
+    upper, lower = _upper_bright_lower_dark(wave_time)
+    assert upper > 0.9 and lower > 0.9, (upper, lower)
+    # the light spot's contour (deepskyblue) around (60, 60) µm: the top-left of the picture
+    sky = (spot_time[..., 0] < 80) & (spot_time[..., 1] > 150) & (spot_time[..., 2] > 220)
+    row, col = _rows_cols(sky)
+    assert sky.sum() > 20 and row == pytest.approx(60 / 320, abs=0.05) and col == pytest.approx(60 / 320, abs=0.05)
+    # the activation map, read back through viridis: early at the top, late at the bottom, rising row by row
+    lut = matplotlib.colormaps["viridis"](np.linspace(0.0, 1.0, 256))[:, :3] * 255
+    dist = np.linalg.norm(activation[..., None, :] - lut, axis=-1)
+    level = np.where(dist.min(axis=-1) < 12, dist.argmin(axis=-1) / 255, np.nan)   # NaN: isochrones, labels
+    by_row = np.nanmedian(level, axis=1)
+    assert by_row[:3].max() < 0.1 and by_row[-3:].min() > 0.9
+    assert np.corrcoef(np.arange(by_row.size), by_row)[0, 1] > 0.99
+    # the scale bar (white, not inferno's yellow) sits at the bottom-left as drawn
+    for area in (spot_time, wave_time):
+        row, col = _rows_cols(area.min(axis=-1) > 245)
+        assert row > 0.75 and col < 0.35, (row, col)
+
+
+def test_movie_draws_small_y_at_the_top(monkeypatch, tmp_path):
+    made = _kept_figures(monkeypatch)
+    path = write_movie(_wave_from_the_top(), tmp_path / "movie.gif", step=20, dpi=80)    # frames at 0, 10, 20 ms
+    (fig,) = made
+    with Image.open(path) as gif:
+        gif.seek(1)
+        frame = np.asarray(gif.convert("RGB"), dtype=float)
+    upper, lower = _upper_bright_lower_dark(_inside(frame, fig, fig.axes[0], int(fig.dpi)))
+    assert upper > 0.9 and lower > 0.9, (upper, lower)
 
 
 def test_gif_movie_has_one_frame_per_step(result, tmp_path):
