@@ -96,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     from clients import preview_cmd  # preview: the light program of a spec, before anything runs
 
     preview_cmd.register(sub)
+    from clients import design_cmd  # protocol, design: write a protocol's light, search for the pattern that works
+
+    design_cmd.register(sub)
     return p
 
 
