@@ -28,11 +28,9 @@ def register(sub) -> None:
     d.add_argument("design", help="design file (JSON or YAML): base, protocol, search, parameter, range, criterion")
     d.add_argument("-o", "--output", required=True, help="report directory: report.json, found.json, runs.csv, "
                    "report.png; runs are recorded in OUT/runs/ and a re-run reuses them")
-    where = d.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="local Dask cluster of N worker processes (default: one per core)")
-    where.add_argument("--scheduler", default=None, metavar="ADDR", help="existing Dask cluster (tcp://HOST:PORT)")
-    where.add_argument("--here", action="store_true", help="run in this process, one run after another")
+    from clients.cli import add_cluster_options
+
+    add_cluster_options(d).add_argument("--here", action="store_true", help="run in this process, one run after another")
     d.add_argument("--quiet", action="store_true", help="no progress lines")
     d.set_defaults(func=cmd_design)
 

@@ -15,7 +15,6 @@ from .ions import reversal_potentials
 from .models import CellModel, get_model
 from .patterns import field_values, rasterise
 from .spec import JobSpec
-from .spec import _types as t
 from .waveforms import evaluate
 
 #: Temperature (°C) at which each HEK preset's published reversal potentials hold.

@@ -24,12 +24,11 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_mapping, to_dict, validate
+from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_base, read_mapping, validate
 
 from ._metrics import METRICS, ANALYSIS_OPTIONS, MetricSpec, check_metric
 from solver.paths import PathError, ResolvedPath, assign, resolve
@@ -43,9 +42,7 @@ _RESERVED = {"probe", "failed", "error", "run_seconds", "run_store"}
 class SweepSpecError(SpecError):
     """A sweep spec that cannot run; ``violations`` name the fields (``axes[0].path``, ...)."""
 
-    def __init__(self, violations):
-        super().__init__(violations)
-        self.args = ("invalid sweep spec" + str(self.args[0])[len("invalid spec"):],)
+    what = "sweep spec"
 
 
 @dataclass(frozen=True)
@@ -127,32 +124,13 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
             err(key, f"unknown field {key!r}; allowed: {', '.join(TOP_LEVEL)}")
 
     # base: a job spec file or the spec inline
-    base, base_dir, model = None, sweep_dir, None
-    raw = d.get("base")
-    if raw is None:
-        err("base", "missing: give the base job spec (a file name or the spec inline)")
-    else:
-        if isinstance(raw, str):
-            path = Path(raw) if Path(raw).is_absolute() else Path(sweep_dir) / raw
-            if not path.exists():
-                err("base", f"file {raw!r} does not exist (looked in {path.parent})")
-                raw = None
-            else:
-                base_dir, raw = str(path.resolve().parent), str(path)
-        if raw is not None:
-            try:
-                msg, found_dir = parse_proto(raw)
-                base_dir = found_dir if isinstance(raw, str) else base_dir
-                spec = from_proto(msg, base_dir=base_dir)
-                report = validate(spec)
-                errors.extend(FieldViolation(f"base.{v.field}", v.description) for v in report.errors)
-                base = to_dict(msg)
-                if not report.errors:
-                    from solver.models import get_model
+    base, spec, base_dir, base_errors = read_base(d.get("base"), sweep_dir)
+    errors += base_errors
+    model = None
+    if spec is not None:
+        from solver.models import get_model
 
-                    model = get_model(spec.tissue.model.preset)
-            except SpecError as exc:
-                errors.extend(FieldViolation(f"base.{v.field}", v.description) for v in exc.violations)
+        model = get_model(spec.tissue.model.preset)
 
     combine = d.get("combine", "product")
     if combine not in COMBINE:
@@ -229,7 +207,7 @@ def _axes(raw, base, model, err) -> list[Axis]:
             continue
         for key in a:
             if key not in ("path", "name", "values", "linspace", "logspace"):
-                err(f"{where}.{key}", f"unknown field; allowed: path, name, values, linspace, logspace")
+                err(f"{where}.{key}", "unknown field; allowed: path, name, values, linspace, logspace")
         path = a.get("path")
         resolved = None
         if path is None:

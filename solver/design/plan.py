@@ -25,17 +25,15 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_mapping, to_dict, validate
+from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_base, read_mapping, validate
 
 from .evaluate import Evaluator, parse_criteria
 from .protocols import PROTOCOLS, apply_protocol, protocol_parameters
 from .search import DesignResult, find_threshold, find_window, minimise, spec_maker, strength_duration
 
-__all__ = ["DesignSpec", "DesignSpecError", "load_design", "read_base_spec", "run_design"]
+__all__ = ["DesignSpec", "DesignSpecError", "load_design", "run_design"]
 
 SEARCHES = ("threshold", "strength_duration", "window", "minimise")
 TOP_LEVEL = ("name", "base", "set", "protocol", "protocol_parameters", "search", "parameter", "range", "tolerance", "scale",
@@ -46,9 +44,7 @@ TOP_LEVEL = ("name", "base", "set", "protocol", "protocol_parameters", "search",
 class DesignSpecError(SpecError):
     """A design file that cannot run; ``violations`` name the fields."""
 
-    def __init__(self, violations):
-        super().__init__(violations)
-        self.args = ("invalid design" + str(self.args[0])[len("invalid spec"):],)
+    what = "design"
 
 
 @dataclass(frozen=True)
@@ -58,28 +54,6 @@ class DesignSpec:
     base_dir: str
     search: str
     doc: dict = field(repr=False)
-
-
-def read_base_spec(raw, doc_dir: str, where: str = "base") -> tuple[dict | None, str, list[FieldViolation]]:
-    """A base job spec given as a file name (relative to ``doc_dir``) or inline: ``(spec dict, its base_dir,
-    violations)``, each violation named ``<where>.<field>``."""
-    errors: list[FieldViolation] = []
-    if raw is None:
-        return None, doc_dir, [FieldViolation(where, "missing: give the base job spec (a file name or the spec inline)")]
-    base_dir = doc_dir
-    if isinstance(raw, str):
-        path = Path(raw) if Path(raw).is_absolute() else Path(doc_dir) / raw
-        if not path.exists():
-            return None, doc_dir, [FieldViolation(where, f"file {raw!r} does not exist (looked in {path.parent})")]
-        base_dir, raw = str(path.resolve().parent), str(path)
-    try:
-        msg, found = parse_proto(raw)
-        base_dir = found if isinstance(raw, str) else base_dir
-        report = validate(from_proto(msg, base_dir=base_dir))
-        errors += [FieldViolation(f"{where}.{v.field}", v.description) for v in report.errors]
-        return to_dict(msg), base_dir, errors
-    except SpecError as exc:
-        return None, base_dir, [FieldViolation(f"{where}.{v.field}", v.description) for v in exc.violations]
 
 
 def load_design(source) -> DesignSpec:
@@ -92,7 +66,7 @@ def load_design(source) -> DesignSpec:
     for key in d:
         if key not in TOP_LEVEL:
             err(key, f"unknown field {key!r}; allowed: {', '.join(TOP_LEVEL)}")
-    base, base_dir, base_errors = read_base_spec(d.get("base"), doc_dir)
+    base, _, base_dir, base_errors = read_base(d.get("base"), doc_dir)
     errors += base_errors
     if base is not None and "set" in d:
         base = _apply_set(base, d["set"], err, base_dir)

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .evaluate import Criterion, Evaluator, LocalEvaluator, RunResult, parse_criteria
+from .evaluate import Criterion, Evaluator, LocalEvaluator, parse_criteria
 
 __all__ = ["DesignError", "DesignResult", "Run", "find_threshold", "find_window", "minimise", "spec_maker",
            "strength_duration"]

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import _types as types
 from ._errors import FieldViolation, SpecError
 from ._proto import from_proto, parse_pattern, parse_proto, pattern_from_proto, read_mapping, to_dict, to_json
@@ -13,7 +15,7 @@ from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, validate, validate_pa
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT_BYTES", "FieldViolation", "JobSpec", "Report", "SpecError", "check", "from_proto",
-    "load_spec", "parse_pattern", "parse_proto", "pattern_from_proto", "read_mapping", "to_dict", "to_json", "types",
+    "load_spec", "parse_pattern", "read_base", "parse_proto", "pattern_from_proto", "read_mapping", "to_dict", "to_json", "types",
     "validate", "validate_pattern",
 ]
 
@@ -39,3 +41,27 @@ def check(spec: JobSpec, **kwargs) -> Report:
     if report.errors:
         raise SpecError(report.errors)
     return report
+
+
+def read_base(raw, doc_dir: str, where: str = "base") -> tuple[dict | None, JobSpec | None, str, list[FieldViolation]]:
+    """The job spec inside another document (a sweep's or a design's ``base``): a file name relative to
+    ``doc_dir``, or the spec inline. Returns ``(spec dict, spec object, its base_dir, violations)``; the spec
+    object is None when the spec has errors, and every violation is named ``<where>.<field>``."""
+    if raw is None:
+        return None, None, doc_dir, [FieldViolation(where, "missing: give the base job spec (a file name or the "
+                                                           "spec inline)")]
+    base_dir = doc_dir
+    if isinstance(raw, str):
+        path = Path(raw) if Path(raw).is_absolute() else Path(doc_dir) / raw
+        if not path.exists():
+            return None, None, doc_dir, [FieldViolation(where, f"file {raw!r} does not exist (looked in "
+                                                               f"{path.parent})")]
+        base_dir, raw = str(path.resolve().parent), str(path)
+    try:
+        msg, found = parse_proto(raw)
+        base_dir = found if isinstance(raw, str) else base_dir
+        spec = from_proto(msg, base_dir=base_dir)
+        errors = [FieldViolation(f"{where}.{v.field}", v.description) for v in validate(spec).errors]
+        return to_dict(msg), (None if errors else spec), base_dir, errors
+    except SpecError as exc:
+        return None, None, base_dir, [FieldViolation(f"{where}.{v.field}", v.description) for v in exc.violations]

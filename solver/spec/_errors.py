@@ -18,7 +18,10 @@ class FieldViolation:
 class SpecError(ValueError):
     """A spec that cannot run. ``violations`` lists every problem found, each naming its field."""
 
+    what = "spec"   # what the message calls the document (subclasses: "sweep spec", "design")
+
     def __init__(self, violations):
         self.violations = tuple(v if isinstance(v, FieldViolation) else FieldViolation(*v) for v in violations)
         lines = "\n".join(f"  {v}" for v in self.violations)
-        super().__init__(f"invalid spec ({len(self.violations)} problem{'s' if len(self.violations) != 1 else ''}):\n{lines}")
+        n = len(self.violations)
+        super().__init__(f"invalid {self.what} ({n} problem{'s' if n != 1 else ''}):\n{lines}")

@@ -96,7 +96,7 @@ def sustained_rotations(ds) -> float:
     r = analyse(ds, frequency=False)
     t = ds.time.values
     counts = np.array([np.count_nonzero(r.spiral_tip_time.values == ti) for ti in t])
-    best, start = 0.0, None
+    best, start, last = 0.0, None, 0.0
     for k, c in enumerate(counts):   # stretches of samples with exactly one tip, gaps up to 15 ms bridged
         if c == 1:
             if start is None or t[k] - last > 15.0:

@@ -1,7 +1,6 @@
 """Bad specs are rejected with a message that names the field, the value and what is allowed."""
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
