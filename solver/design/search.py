@@ -41,6 +41,7 @@ class Run:
     error: str
     round: int
     spec: dict = field(repr=False, compare=False)
+    seconds: float = math.nan      # wall time of the run where it ran (NaN: taken from an earlier record)
 
 
 @dataclass
@@ -64,7 +65,15 @@ class DesignResult:
         return {"kind": self.kind, "parameters": list(self.parameters), "criteria": list(self.criteria),
                 "summary": self.summary, "curve": self.curve, "n_runs": self.n_runs,
                 "runs": [{"round": r.round, **r.values, "success": r.success, "status": r.status,
-                          "error": r.error, **{f"metric.{k}": v for k, v in r.metrics.items()}} for r in self.runs]}
+                          "error": r.error, "seconds": r.seconds,
+                          **{f"metric.{k}": v for k, v in r.metrics.items()}} for r in self.runs]}
+
+    def critical_path_s(self) -> float:
+        """Σ over rounds of the slowest run of the round: the wall time of the search on enough workers."""
+        by_round: dict[int, float] = {}
+        for r in self.runs:
+            by_round[r.round] = max(by_round.get(r.round, 0.0), r.seconds if math.isfinite(r.seconds) else 0.0)
+        return sum(by_round.values())
 
 
 def spec_maker(base: dict, parameter: str, *, protocol: str | None = None, protocol_params: dict | None = None,
@@ -194,7 +203,8 @@ def _drive(searches: Sequence[tuple[_Bisection, Callable[[float], dict], dict]],
         results = evaluator.evaluate(specs, metrics)
         for (s, _, label, v), spec, res in zip(batch, specs, results):
             ok = res.status == "ok" and all(c.holds(res.metrics) for c in criteria)
-            runs.append(Run({**label["fixed"], label["name"]: v}, ok, res.metrics, res.status, res.error, rnd, spec))
+            runs.append(Run({**label["fixed"], label["name"]: v}, ok, res.metrics, res.status, res.error, rnd, spec,
+                            res.seconds))
             if res.status != "ok":
                 raise DesignError(f"the run at {label['name']} = {v:g} failed: {res.error}")
             s.record(v, ok)
@@ -321,7 +331,7 @@ def find_window(make_spec: Callable[[float], dict], values: Sequence[float], *, 
     ok = []
     for v, spec, res in zip(vals, specs, evaluator.evaluate(specs, metrics)):
         good = res.status == "ok" and all(c.holds(res.metrics) for c in criteria)
-        runs.append(Run({parameter: v}, good, res.metrics, res.status, res.error, 0, spec))
+        runs.append(Run({parameter: v}, good, res.metrics, res.status, res.error, 0, spec, res.seconds))
         if res.status != "ok":
             raise DesignError(f"the run at {parameter} = {v:g} failed: {res.error}")
         ok.append(good)
@@ -397,7 +407,7 @@ def minimise(make_spec: Callable[[dict], dict], space: dict[str, tuple[float, fl
         specs = [make_spec(g) for g in todo]
         for g, spec, res in zip(todo, specs, evaluator.evaluate(specs, metrics)):
             ok = res.status == "ok" and all(c.holds(res.metrics) for c in criteria)
-            run = Run(g, ok, res.metrics, res.status, res.error, rnd, spec)
+            run = Run(g, ok, res.metrics, res.status, res.error, rnd, spec, res.seconds)
             runs.append(run)
             seen[tuple(g.values())] = run
         if on_round is not None:
