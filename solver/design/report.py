@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .search import DesignResult  # noqa: E402
 
@@ -93,6 +94,7 @@ def _outcomes(ax, result: DesignResult) -> None:
             ax.axvline(s["center"], color="k", lw=1, label=f"window [{a:.4g}, {b:.4g}], centre {s['center']:.4g}")
         ax.set_xlabel(f"{name}   ({s['n_runs']} runs)")
     ax.set_ylabel("round")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.invert_yaxis()
     ax.plot([], [], "o", color=_OK, label="meets the criterion")
     ax.plot([], [], "o", color=_NO, label="does not")
