@@ -98,11 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_cluster_options(parser: argparse.ArgumentParser):
+def add_cluster_options(parser: argparse.ArgumentParser,
+                        workers_help: str = "local Dask cluster of N worker processes (default: one per core)"):
     """``--workers N | --scheduler ADDR``: where the runs of a sweep or a design search go. Returns the group."""
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="local Dask cluster of N worker processes (default: one per core)")
+    where.add_argument("--workers", type=int, default=None, metavar="N", help=workers_help)
     where.add_argument("--scheduler", default=None, metavar="ADDR", help="existing Dask cluster (tcp://HOST:PORT)")
     return where
 

@@ -1,7 +1,7 @@
 """``optowave design`` and ``optowave protocol``: find the light pattern that does what you want.
 
     optowave protocol s1s2_spiral BASE.json --set interval_ms=60 -o spiral.json
-    optowave design DESIGN.yaml -o OUTDIR [--workers N | --scheduler ADDR | --here]
+    optowave design DESIGN.yaml -o OUTDIR [--workers N | --scheduler ADDR]
 """
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def register(sub) -> None:
                    "report.png; runs are recorded in OUT/runs/ and a re-run reuses them")
     from clients.cli import add_cluster_options
 
-    add_cluster_options(d).add_argument("--here", action="store_true", help="run in this process, one run after another")
+    add_cluster_options(d, workers_help="run each round's runs side by side on a local Dask cluster of N worker "
+                        "processes (default: here, one run after another with numba threads on every core, which "
+                        "is faster for a single bisection; workers pay off when rounds hold several runs)")
     d.add_argument("--quiet", action="store_true", help="no progress lines")
     d.set_defaults(func=cmd_design)
 
@@ -92,11 +94,14 @@ def cmd_design(args) -> int:
     say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
     def on_round(rnd: int, n_runs: int) -> None:
-        say(f"round {rnd}: {n_runs} runs so far")
+        say(f"round {rnd} done: {n_runs} runs so far")
+
+    def on_run(event) -> None:
+        say(f"  run {event.done}/{event.total} of this round: {event.status}, {event.elapsed_s:.1f} s")
 
     def run(client) -> int:
         ev = SweepEvaluator(out / "runs", client=client, base_dir=design.base_dir,
-                            analysis=design.doc.get("analysis"))
+                            analysis=design.doc.get("analysis"), on_progress=on_run)
         try:
             result = run_design(design, ev, on_round=on_round)
         except DesignError as exc:
@@ -107,7 +112,7 @@ def cmd_design(args) -> int:
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
         return 0
 
-    if args.here:
+    if args.workers is None and args.scheduler is None:
         return run(None)
     from service.runner import dask_client
 

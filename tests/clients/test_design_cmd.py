@@ -34,7 +34,7 @@ def test_design_here_writes_the_report_and_a_rerun_reuses_the_runs(tmp_path, cap
         "name: spot threshold\nbase: base.json\nprotocol: pacing\n"
         "protocol_parameters: {site: spot, radius_um: 100, pulse_ms: 2}\nsearch: threshold\n"
         "parameter: irradiance_mw_per_mm2\nrange: [0.05, 5]\ntolerance: 0.05\n")
-    args = ["design", str(tmp_path / "d.yaml"), "-o", str(tmp_path / "out"), "--here", "--quiet"]
+    args = ["design", str(tmp_path / "d.yaml"), "-o", str(tmp_path / "out"), "--quiet"]   # here, by default
     assert main(args) == 0
     first = capsys.readouterr().out
     assert "threshold of irradiance_mw_per_mm2" in first and "0 from earlier records" in first
@@ -46,6 +46,6 @@ def test_design_here_writes_the_report_and_a_rerun_reuses_the_runs(tmp_path, cap
 
 def test_bad_design_file_exits_1_naming_the_field(tmp_path, capsys):
     (tmp_path / "d.yaml").write_text("base: {}\nsearch: bisect\n")
-    assert main(["design", str(tmp_path / "d.yaml"), "-o", str(tmp_path / "out"), "--here"]) == 1
+    assert main(["design", str(tmp_path / "d.yaml"), "-o", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "search: 'bisect' is not allowed" in err and "Traceback" not in err
