@@ -136,5 +136,10 @@ def _minimise(ax, result: DesignResult) -> None:
         by = best[names[1]] if len(names) >= 2 else result.summary["best_objective"]
         ax.plot(best[names[0]], by, "*", color="k", ms=16, label=f"best: {obj} = {result.summary['best_objective']:.4g}")
         ax.legend(fontsize=8)
+    log = result.summary.get("log", [])
+    if names[0] in log:
+        ax.set_xscale("log")
+    if len(names) >= 2 and names[1] in log:
+        ax.set_yscale("log")
     ax.set_xlabel(names[0])
     ax.set_ylabel(ylabel)

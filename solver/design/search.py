@@ -429,6 +429,6 @@ def minimise(make_spec: Callable[[dict], dict], space: dict[str, tuple[float, fl
         box = new
     summary = {"best": best.values if best else None, "objective": objective,
                "best_objective": (sign * score(best)) if best else None, "n_runs": len(runs),
-               "feasible_runs": sum(r.success for r in runs), "maximise": maximise}
+               "feasible_runs": sum(r.success for r in runs), "maximise": maximise, "log": list(log)}
     return DesignResult("minimise", tuple(space), tuple(map(str, criteria)), summary, runs,
                         copy.deepcopy(best.spec) if best else None)
