@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_base, read_mapping, validate
+from solver.spec import FieldViolation, SpecError, read_base, read_mapping
 
 from .evaluate import Evaluator, parse_criteria
 from .protocols import PROTOCOLS, apply_protocol, protocol_parameters
@@ -113,13 +113,8 @@ def _apply_set(base: dict, values, err, base_dir: str) -> dict:
             base = assign(base, resolve(path, base), value)
         except PathError as exc:
             err(f"set.{path}", str(exc))
-    try:
-        report = validate(from_proto(parse_proto(base)[0], base_dir=base_dir))
-        for v in report.errors:
-            err(f"set.{v.field}", f"the base after set: {v.description}")
-    except SpecError as exc:
-        for v in exc.violations:
-            err(f"set.{v.field}", f"the base after set: {v.description}")
+    for v in read_base(base, base_dir, where="set")[3]:
+        err(v.field, f"the base after set: {v.description}")
     return base
 
 
@@ -172,12 +167,11 @@ def _check_parameters(base, base_dir, protocol, fixed, names, err) -> None:
         return
     try:
         spec = apply_protocol(protocol, base, **{**fixed, **{name: v for _, name, v in names}})
-        report = validate(from_proto(parse_proto(spec)[0], base_dir=base_dir))
     except (ValueError, TypeError) as exc:
         err("protocol_parameters", str(exc))
         return
-    for v in report.errors:
-        err(f"protocol.{v.field}", f"the spec the protocol writes: {v.description}")
+    for v in read_base(spec, base_dir, where="protocol")[3]:
+        err(v.field, f"the spec the protocol writes: {v.description}")
 
 
 def _unknown_names(names, protocol) -> bool:

@@ -264,6 +264,8 @@ def test_design_file_runs_and_writes_the_report(tmp_path):
     ({"base": "missing.json"}, "base", "does not exist"),
     ({"base": {"grid": {"nx": -3, "ny": 4, "dx_um": 10}}}, "base.grid.nx", "-3"),
     ({"colour": "blue"}, "colour", "unknown field"),
+    ({"set": {"grid.nx": 0}}, "set.grid.nx", "must be >= 1"),
+    ({"set": {"grid.nz": 3}}, "set.grid.nz", "no field 'nz'"),
 ])
 def test_bad_design_is_rejected_naming_the_field(tmp_path, doc, field, fragment):
     d = {"name": "bad", "base": sheet(), "search": "threshold", "parameter": "light[0].irradiance_mw_per_mm2",
