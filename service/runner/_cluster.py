@@ -76,8 +76,10 @@ def dask_client(*, scheduler: str | None = None, workers: int | None = None, num
             client.close()
         return
     n, threads = worker_layout(workers, numba_threads)
+    # the scheduler's HTTP server (health, metrics; the dashboard only if asked) on a free port: with none
+    # given it takes 8787 and warns when another cluster on the machine holds that port
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                           dashboard_address=":0" if dashboard else None,
+                           dashboard_address=":0", scheduler_kwargs={"dashboard": dashboard},
                            env={**WORKER_ENV, THREADS_ENV: str(threads)})
     client = Client(cluster)
     try:
