@@ -44,8 +44,8 @@ class SweepEvaluator:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         points = [Point((i,), {"run": self.runs + i}, spec) for i, spec in enumerate(specs)]
         self.runs += len(points)
-        for event, _ in iter_runs(points, self.runs_dir, base_dir=self.base_dir, metrics=tuple(metrics),
-                                  analysis=self.analysis, keep_fields=self.keep_fields, client=self.client):
+        for event in iter_runs(points, self.runs_dir, base_dir=self.base_dir, metrics=tuple(metrics),
+                               analysis=self.analysis, keep_fields=self.keep_fields, client=self.client):
             self.ran += 1
             if self.on_progress is not None:
                 self.on_progress(event)

@@ -114,16 +114,15 @@ def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bo
     rdir = runs_dir_for(store)
     rdir.mkdir(parents=True, exist_ok=True)
     files.write_json(rdir / "sweep.json", json.loads(sweep.json))
-    for event, _ in iter_runs(sweep.points(), rdir, base_dir=sweep.base_dir, metrics=sweep.metrics,
-                              analysis=sweep.analysis, keep_fields=sweep.keep_fields, client=client,
-                              retry_failed=retry_failed):
-        yield event
+    yield from iter_runs(sweep.points(), rdir, base_dir=sweep.base_dir, metrics=sweep.metrics,
+                         analysis=sweep.analysis, keep_fields=sweep.keep_fields, client=client,
+                         retry_failed=retry_failed)
 
 
 def iter_runs(points: list[Point], rdir: Path, *, base_dir: str, metrics, analysis: dict, keep_fields: bool = False,
-              client=None, retry_failed: bool = False) -> Iterator[tuple[SweepProgress, dict]]:
+              client=None, retry_failed: bool = False) -> Iterator[SweepProgress]:
     """Run those of ``points`` without a reusable record in ``rdir`` (one task each on ``client``, or here),
-    yielding ``(progress, record)`` as each finishes; the record is also written to ``rdir/<key>.json``.
+    yielding a :class:`SweepProgress` as each finishes; its record is written to ``rdir/<key>.json``.
 
     The engine of sweeps and of design searches (:mod:`solver.design`): any list of job specs, each run once.
     """
@@ -141,7 +140,7 @@ def iter_runs(points: list[Point], rdir: Path, *, base_dir: str, metrics, analys
     t0 = time.perf_counter()
     ran = 0
 
-    def finish(p: Point, key: str, result: dict) -> tuple[SweepProgress, dict]:
+    def finish(p: Point, key: str, result: dict) -> SweepProgress:
         nonlocal done, failed, ran
         rec = {"key": key, "coords": p.coords, "metrics_key": mkey, **result}
         if rec.get("store"):
@@ -153,7 +152,7 @@ def iter_runs(points: list[Point], rdir: Path, *, base_dir: str, metrics, analys
         rate = ran / elapsed if elapsed > 0 else math.nan
         left = total - done
         return SweepProgress(done, total, failed, ran, elapsed, rate, left / rate if rate > 0 else math.nan,
-                             p.coords, result["status"]), rec
+                             p.coords, result["status"])
 
     def args(p: Point, key: str):
         out = str(rdir / f"{key}.zarr") if keep_fields else None

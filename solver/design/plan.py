@@ -153,9 +153,11 @@ def _check_parameters(base, base_dir, protocol, fixed, names, err) -> None:
     spec the search makes must be valid (checked at one sample point)."""
     from solver.paths import PathError, resolve
 
+    known = True
     for where, name, _ in names:
         if protocol:
             if name not in protocol_parameters(protocol):
+                known = False
                 err(where, f"{name!r} is not a parameter of {protocol}; allowed: "
                     f"{', '.join(protocol_parameters(protocol))}")
         else:
@@ -163,7 +165,7 @@ def _check_parameters(base, base_dir, protocol, fixed, names, err) -> None:
                 resolve(name, base)
             except PathError as exc:
                 err(where, str(exc))
-    if not protocol or _unknown_names(names, protocol):
+    if not protocol or not known:
         return
     try:
         spec = apply_protocol(protocol, base, **{**fixed, **{name: v for _, name, v in names}})
@@ -172,10 +174,6 @@ def _check_parameters(base, base_dir, protocol, fixed, names, err) -> None:
         return
     for v in read_base(spec, base_dir, where="protocol")[3]:
         err(v.field, f"the spec the protocol writes: {v.description}")
-
-
-def _unknown_names(names, protocol) -> bool:
-    return any(name not in protocol_parameters(protocol) for _, name, _ in names)
 
 
 def _num(x) -> bool:

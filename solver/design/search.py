@@ -76,25 +76,24 @@ class DesignResult:
         return sum(by_round.values())
 
 
-def spec_maker(base: dict, parameter: str, *, protocol: str | None = None, protocol_params: dict | None = None,
-               transform: Callable[[float], object] | None = None) -> Callable[[float], dict]:
+def spec_maker(base: dict, parameter: str, *, protocol: str | None = None,
+               protocol_params: dict | None = None) -> Callable[[float], dict]:
     """``make_spec(value)``: the base spec with ``value`` at the spec path ``parameter``, or, with ``protocol``,
     the protocol applied to the base with ``parameter=value`` among ``protocol_params``."""
     from solver.paths import assign, resolve
 
-    conv = transform or (lambda v: v)
     if protocol is not None:
         from .protocols import apply_protocol
 
         fixed = dict(protocol_params or {})
 
         def make(value: float) -> dict:
-            return apply_protocol(protocol, base, **{**fixed, parameter: conv(value)})
+            return apply_protocol(protocol, base, **{**fixed, parameter: value})
 
         make(1.0 if parameter not in fixed else fixed[parameter])  # unknown parameter: fail now, not per run
         return make
     resolved = resolve(parameter, base)
-    return lambda value: assign(base, resolved, conv(value))
+    return lambda value: assign(base, resolved, value)
 
 
 class _Bisection:
@@ -232,7 +231,8 @@ def find_threshold(make_spec: Callable[[float], dict], lo: float, hi: float, *, 
     not bracket the threshold); then one run per round bisects (at the geometric mean with ``scale="log"``)
     until the bracket is within ``rel_tol`` of the threshold. ``summary["threshold"]`` is the least value seen
     to succeed and ``summary["bracket"]`` = [highest failure, threshold]. With ``increasing=False`` success lies
-    below the edge and the greatest succeeding value is found.
+    below the edge and the greatest succeeding value is found. ``record`` names more metrics to compute and keep
+    with each run (in the report), beyond those the criterion needs.
     """
     criteria = parse_criteria(criterion)
     evaluator = evaluator or LocalEvaluator()
@@ -316,7 +316,7 @@ def find_window(make_spec: Callable[[float], dict], values: Sequence[float], *, 
     successes is the window, and its two edges are then bisected side by side to within ``tol`` (absolute).
     ``summary``: ``window`` [least, greatest succeeding value], ``outer`` [greatest failure below, least failure
     above] (None where the scan ends inside the window), ``center``; the found ``spec`` is the succeeding run
-    nearest the centre."""
+    nearest the centre. ``record``: more metrics to keep with each run, as for :func:`find_threshold`."""
     criteria = parse_criteria(criterion)
     evaluator = evaluator or LocalEvaluator()
     vals = sorted(float(v) for v in values)
