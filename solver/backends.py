@@ -114,7 +114,7 @@ class CpuLutStepper:
         return hek_kernel.hek_lut_kernel(
             ya, yb, n_steps, _same(c, "wx", wx, cast), _same(c, "wy", wy, cast), active, params, pidx, pmaps,
             _same(c, "iext", iext, cast), bool(has_opsin), _same(c, "gop", gop, cast), rates[0], rates[1],
-            table.astype(dtype), s,
+            table.packed(), s,
         )  # fmt: skip
 
 

@@ -12,9 +12,12 @@ import math
 
 import numpy as np
 import numba
+from llvmlite import ir as llvm_ir
 from numba import njit, prange
+from numba.core import types
+from numba.extending import intrinsic
 
-from .generic_kernels import TASK_EDGES, TASK_PAIRS, TASK_SERIAL, NoAliasCompiler, row_gaps, step_in_pairs
+from .generic_kernels import TASK_EDGES, TASK_PAIRS, TASK_SERIAL, WideNoAliasCompiler, row_gaps, step_in_pairs
 
 __all__ = ["hek_kernel"]
 
@@ -242,20 +245,49 @@ def hek_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, h
 # take a path that tests its neighbours. Rows, pairs of steps and threads are driven as in the
 # generic kernels (generic_kernels.step_in_pairs): a row's state crosses the memory bus once per
 # two steps, and the result never depends on the thread count or on how a run is cut.
+#
+# The gathers bound the loop (each gathered element costs about as much as a vector of arithmetic),
+# hence the packed table (one 64-bit load per column: value and slope as two float32), the 512-bit
+# vectors (eight 64-bit entries per gather, eight float32 lanes) and the second lookup of n∞ at the
+# new V compiled only for the instantaneous-Kir2.1 preset.
 
 #: Below this many cells the lookup-table kernel runs on one thread (a pair of steps on a share of
 #: rows must outlast the thread pool's hand-over, some tens of microseconds).
 LUT_SERIAL_BELOW_CELLS = 16384
 
 # table columns, lut.COLUMNS order (kept in sync by a test)
-L_M_A, L_M_B, L_H_INF, L_H1_A, L_H2_A, L_N_INF, L_N1_A, L_N2_A, L_O_B, L_P_B, L_B_B, L_OPSIN_DRIVE = range(12)
+L_M_C, L_M_B, L_H_INF, L_H1_C, L_H2_C, L_N_INF, L_N1_C, L_N2_C, L_O_B, L_P_B, L_B_B, L_OPSIN_DRIVE = range(12)
 # lut_scalars layout (lut.HekTable.scalars, then dt and Gd appended by the driver)
 S_V_LO, S_INV_H, S_X_HI, S_A_O, S_A_P, S_A_B, S_DT, S_GD = range(8)
 # rows of the per-thread scratch of current parameters, in the compute dtype
 R_GNA9, R_GNA1, R_GK75, R_GK25, R_GNAWT, R_GKWT, R_GL, R_ENA, R_EK, R_EL = range(10)
 N_ROW_PARAMS = 10
-N_COLS = 12
-ROW = 2 * N_COLS  # a row of the flat table: N_COLS values, then their N_COLS slopes
+N_COLS = 12  # a row of the flat packed table: one 64-bit (value, slope) entry per column
+
+
+@intrinsic
+def _low_f32(typingctx, word):
+    """The float32 in the low 32 bits of a uint64 (a bit cast: numba has no scalar view)."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(builder.trunc(args[0], llvm_ir.IntType(32)), llvm_ir.FloatType())
+
+    return types.float32(types.uint64), codegen
+
+
+@intrinsic
+def _high_f32(typingctx, word):
+    """The float32 in the high 32 bits of a uint64."""
+    def codegen(context, builder, sig, args):
+        high = builder.lshr(args[0], llvm_ir.Constant(llvm_ir.IntType(64), 32))
+        return builder.bitcast(builder.trunc(high, llvm_ir.IntType(32)), llvm_ir.FloatType())
+
+    return types.float32(types.uint64), codegen
+
+
+@njit(inline="always", cache=True)
+def _ip(entry, f):
+    # a packed table entry interpolated at fraction f (in f's dtype: float32 stays float32)
+    return _low_f32(entry) + f * _high_f32(entry)
 
 
 @njit(cache=True)
@@ -302,10 +334,12 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     """One lookup-table step of cell (real row ``i``, column ``j``) given its coupling minus iext
     (``drive``): state from row ``ic`` of ``src``, stored into row ``idr`` of ``dst``.
 
-    ``sc`` is the tuple of scalars ``(v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, gd)`` (locals, not loads
-    from an array that the compiler would have to prove the stores never touch). The current
-    parameters come from the row scratch ``rp`` when ``mapped``, else from the tuple ``cp`` (ten
-    fewer streams through the cache in the common, uniform case).
+    ``tab`` is the packed table (lut.HekTable.packed). ``sc`` is the tuple of scalars ``(v_lo,
+    inv_h, x_hi, a_o, a_p, a_b, dt, gd)`` (locals, not loads from an array that the compiler would
+    have to prove the stores never touch). The current parameters come from the row scratch ``rp``
+    when ``mapped``, else from the tuple ``cp`` (ten fewer streams through the cache in the common,
+    uniform case). ``inst`` (instantaneous Kir2.1) should be a constant where speed matters: it adds
+    a second lookup, of n∞ at the new V.
     """
     v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, gd = sc
     v = src[0, ic, j]
@@ -314,17 +348,17 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     x = x if x > zero else zero  # NaN lands on row 0: V itself stays NaN and the run loop stops
     x = x if x < x_hi else x_hi
     xf = np.floor(x)  # x >= 0: the row; np.floor keeps float32 float32
-    # a cast, not int(): int() is a call, and a call stops vectorisation; a flat table with a constant
-    # row length, so the row offset is a shift and an add, not a 64-bit vector multiply
-    kb = np.int64(xf) * ROW
+    # a cast, not int(): int() is a call, and a call stops vectorisation
+    kb = np.int64(xf) * N_COLS
     f = x - xf
     m, h1, h2 = src[1, ic, j], src[2, ic, j], src[3, ic, j]
-    n1_old, n2_old = src[4, ic, j], src[5, ic, j]
+    n1, n2 = src[4, ic, j], src[5, ic, j]
     o, pg, b = src[6, ic, j], src[7, ic, j], src[8, ic, j]
     # every load unconditional, every choice a select: the loop body stays one block
-    n_inf = tab[kb + L_N_INF] + f * tab[kb + N_COLS + L_N_INF]
-    n1 = n_inf if inst else n1_old
-    n2 = n_inf if inst else n2_old
+    n_inf = _ip(tab[kb + L_N_INF], f)
+    if inst:
+        n1 = n_inf
+        n2 = n_inf
     if mapped:
         g_na9, g_na1, g_k75, g_k25 = rp[R_GNA9, j], rp[R_GNA1, j], rp[R_GK75, j], rp[R_GK25, j]
         g_nawt, g_kwt, g_l, e_na, e_k, e_l = rp[R_GNAWT, j], rp[R_GKWT, j], rp[R_GL, j], rp[R_ENA, j], rp[R_EK, j], \
@@ -341,31 +375,31 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     if has_opsin:
         o_op = src[N_STATE, ic, j]
         d_op = src[N_STATE + 1, ic, j]
-        drive = drive - gop[i, j] * o_op * (tab[kb + L_OPSIN_DRIVE] + f * tab[kb + N_COLS + L_OPSIN_DRIVE])
+        drive = drive - gop[i, j] * o_op * _ip(tab[kb + L_OPSIN_DRIVE], f)
         g_a = ga[i, j]  # Ga·C with C = 1 - O - D, written without a literal 1 (it would be float64)
         o_new = o_op + dt * (g_a - g_a * o_op - g_a * d_op - gd * o_op)
         d_new = d_op + dt * (gd * o_op - gr[i, j] * d_op)
         dst[N_STATE, idr, j] = o_new
         dst[N_STATE + 1, idr, j] = d_new
     v_new = v + dt * (drive - i_ion)
-    h_inf = tab[kb + L_H_INF] + f * tab[kb + N_COLS + L_H_INF]
-    n1_new = n_inf + (n1 - n_inf) * (tab[kb + L_N1_A] + f * tab[kb + N_COLS + L_N1_A])
-    n2_new = n_inf + (n2 - n_inf) * (tab[kb + L_N2_A] + f * tab[kb + N_COLS + L_N2_A])
-    # instantaneous Kir2.1: the stored gates follow the new V (a select, so the loop stays one block)
-    xn = (v_new - v_lo) * inv_h
-    xn = xn if xn > zero else zero
-    xn = xn if xn < x_hi else x_hi
-    xnf = np.floor(xn)
-    knb = np.int64(xnf) * ROW
-    n_inf_new = tab[knb + L_N_INF] + (xn - xnf) * tab[knb + N_COLS + L_N_INF]
-    n1_new = n_inf_new if inst else n1_new
-    n2_new = n_inf_new if inst else n2_new
-    m_new = (tab[kb + L_M_A] + f * tab[kb + N_COLS + L_M_A]) * m + (tab[kb + L_M_B] + f * tab[kb + N_COLS + L_M_B])
-    h1_new = h_inf + (h1 - h_inf) * (tab[kb + L_H1_A] + f * tab[kb + N_COLS + L_H1_A])
-    h2_new = h_inf + (h2 - h_inf) * (tab[kb + L_H2_A] + f * tab[kb + N_COLS + L_H2_A])
-    o_new = a_o * o + (tab[kb + L_O_B] + f * tab[kb + N_COLS + L_O_B])
-    p_new = a_p * pg + (tab[kb + L_P_B] + f * tab[kb + N_COLS + L_P_B])
-    b_new = a_b * b + (tab[kb + L_B_B] + f * tab[kb + N_COLS + L_B_B])
+    h_inf = _ip(tab[kb + L_H_INF], f)
+    if inst:
+        # instantaneous Kir2.1: the stored gates follow the new V
+        xn = (v_new - v_lo) * inv_h
+        xn = xn if xn > zero else zero
+        xn = xn if xn < x_hi else x_hi
+        xnf = np.floor(xn)
+        n1_new = _ip(tab[np.int64(xnf) * N_COLS + L_N_INF], xn - xnf)
+        n2_new = n1_new
+    else:
+        n1_new = n1 + (n_inf - n1) * _ip(tab[kb + L_N1_C], f)
+        n2_new = n2 + (n_inf - n2) * _ip(tab[kb + L_N2_C], f)
+    m_new = m + (_ip(tab[kb + L_M_B], f) - _ip(tab[kb + L_M_C], f) * m)
+    h1_new = h1 + (h_inf - h1) * _ip(tab[kb + L_H1_C], f)
+    h2_new = h2 + (h_inf - h2) * _ip(tab[kb + L_H2_C], f)
+    o_new = a_o * o + _ip(tab[kb + L_O_B], f)
+    p_new = a_p * pg + _ip(tab[kb + L_P_B], f)
+    b_new = a_b * b + _ip(tab[kb + L_B_B], f)
     # every cell is stored; _lut_restore puts inactive cells back (a mask here would make LLVM
     # branch around the arithmetic, and a loop with branches does not vectorise)
     dst[0, idr, j] = v_new
@@ -379,7 +413,10 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     dst[8, idr, j] = b_new
 
 
-@njit(cache=True)
+# The row functions below run without numba's reference counting (_nrt=False): they allocate
+# nothing, and the atomic increments and decrements of every array they pass on cost ~10 % of a
+# 1024-wide row (two threads contend for the same counters).
+@njit(cache=True, _nrt=False)
 def _lut_restore(src, ic, dst, idr, i, active, gaps, n_state):
     """Inactive cells of real row ``i`` get their old values back: they are never changed.
 
@@ -393,7 +430,7 @@ def _lut_restore(src, ic, dst, idr, i, active, gaps, n_state):
                 dst[q, idr, j] = src[q, ic, j]
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, fastmath={"contract"}, _nrt=False)
 def _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, j0, j1, jstep, wx, wy, iext, tab, s, rp, has_opsin, inst,
                     gop, ga, gr):  # fmt: skip
     """Cells ``range(j0, j1, jstep)`` of real row ``i`` on the grid edge: the coupling tests which
@@ -415,14 +452,15 @@ def _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, j0, j1, jstep, wx, wy, 
                   gop, ga, gr)  # fmt: skip
 
 
-@njit(cache=True, fastmath={"contract"}, pipeline_class=NoAliasCompiler)
+@njit(cache=True, fastmath={"contract"}, pipeline_class=WideNoAliasCompiler, _nrt=False)
 def _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, mapped, has_opsin, inst, gop, ga,
                   gr):  # fmt: skip
     """Columns 1 .. nx-2 of an interior row: no edge tests (a neighbour outside the tissue has a zero
-    face weight and a finite V), so the loop vectorises. ``mapped`` and ``has_opsin`` are
-    compile-time constants (four loops)."""
+    face weight and a finite V), so the loop vectorises. ``mapped``, ``has_opsin`` and ``inst`` are
+    compile-time constants (one loop per combination in use, see :func:`_lut_row`)."""
     numba.literally(has_opsin)
     numba.literally(mapped)
+    numba.literally(inst)
     cp = _row_param_tuple(rp)
     nx = wx.shape[1]
     sca = (s[S_V_LO], s[S_INV_H], s[S_X_HI], s[S_A_O], s[S_A_P], s[S_A_B], s[S_DT], s[S_GD])
@@ -433,7 +471,7 @@ def _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp,
         _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, cp, mapped, has_opsin, inst, gop, ga, gr)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s,
              rp, has_opsin, inst, gop, ga, gr):  # fmt: skip
     """One step of real row ``i``: its state is row ``ic`` of ``sc``, the rows above and below are
@@ -446,15 +484,23 @@ def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, 
         _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, 1, *e)
     else:
         _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, nx - 1, *e)
-        if has_opsin and mapped:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, inst, gop, ga, gr)
-        elif has_opsin:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, inst, gop, ga, gr)
-        elif mapped:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, inst, gop, ga, gr)
+        # the interior loop with its three switches as constants (mapped, has_opsin, inst)
+        if has_opsin and mapped and inst:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, True, gop, ga, gr)
+        elif has_opsin and mapped and not inst:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, False, gop, ga, gr)
+        elif has_opsin and not mapped and inst:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, True, gop, ga, gr)
+        elif has_opsin and not mapped and not inst:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, False, gop, ga, gr)
+        elif not has_opsin and mapped and inst:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, True, gop, ga, gr)
+        elif not has_opsin and mapped and not inst:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, False, gop, ga, gr)
+        elif not has_opsin and not mapped and inst:
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, True, gop, ga, gr)
         else:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, inst, gop, ga,
-                          gr)  # fmt: skip
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, False, gop, ga, gr)
     _lut_restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
 
 
@@ -522,11 +568,11 @@ def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, h
 
     Everything but ``params``/``pidx``/``pmaps``/``active`` is in the compute dtype (that of ``ya``):
     ``wx``, ``wy``, ``iext``, ``gop`` and the light-dependent opsin rates ``ga``, ``gr`` (ny, nx),
-    ``tab`` the table of :func:`lut.hek_table` (n_rows, 2, N_COLS), ``s`` = ``[v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, Gd]``.
+    ``tab`` the packed table of :func:`lut.hek_table` (:meth:`lut.HekTable.packed`), ``s`` =
+    ``[v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, Gd]``.
     Gate parameters must be uniform (a map of one needs :func:`hek_kernel`); current parameters may
     have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as :func:`hek_kernel`, in pairs and threads as
     the generic kernels (:func:`generic_kernels.step_in_pairs`). ``solver.backends`` calls it.
     """
-    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab.reshape(-1),
-            s)  # fmt: skip
+    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab, s)
     return step_in_pairs(_hek_lut_block, ya, yb, int(n_steps), LUT_SERIAL_BELOW_CELLS, args)
