@@ -111,10 +111,14 @@ class CpuLutStepper:
         cast = lambda a: np.ascontiguousarray(a, dtype=dtype)  # noqa: E731 - no copy when already right
         c = self._cache
         rates = _same(c, "flux", flux, lambda f: tuple(cast(r) for r in opsin_rates(f, oparams)))
+        fields = tuple(_same(c, k, a, cast) for k, a in (("wx", wx), ("wy", wy), ("iext", iext), ("gop", gop)))
+        hit = c.get("plain")
+        if hit is None or any(x is not y for x, y in zip(hit[0], fields)):
+            hit = c["plain"] = (fields, hek_kernel.plain_rows(*fields))
+        w_x, w_y, i_ext, g_op = fields
         return hek_kernel.hek_lut_kernel(
-            ya, yb, n_steps, _same(c, "wx", wx, cast), _same(c, "wy", wy, cast), active, params, pidx, pmaps,
-            _same(c, "iext", iext, cast), bool(has_opsin), _same(c, "gop", gop, cast), rates[0], rates[1],
-            table.packed(), s,
+            ya, yb, n_steps, w_x, w_y, active, params, pidx, pmaps, i_ext, bool(has_opsin), g_op, rates[0], rates[1],
+            table.packed(), s, hit[1],
         )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from numba.extending import intrinsic
 
 from .generic_kernels import TASK_EDGES, TASK_PAIRS, TASK_SERIAL, WideNoAliasCompiler, row_gaps, step_in_pairs
 
-__all__ = ["hek_kernel"]
+__all__ = ["hek_kernel", "hek_lut_kernel", "plain_rows"]
 
 # Parameter indices, in hek.HEK_PARAM_NAMES order (kept in sync by a test).
 E_NA, E_K, K_O, G_NA, VM1, VM2, A_M, B_M, V_H, K_H = range(10)
@@ -258,7 +258,7 @@ LUT_SERIAL_BELOW_CELLS = 16384
 # table columns, lut.COLUMNS order (kept in sync by a test)
 L_M_C, L_M_B, L_H_INF, L_H1_C, L_H2_C, L_N_INF, L_N1_C, L_N2_C, L_O_B, L_P_B, L_B_B, L_OPSIN_DRIVE = range(12)
 # lut_scalars layout (lut.HekTable.scalars, then dt and Gd appended by the driver)
-S_V_LO, S_INV_H, S_X_HI, S_A_O, S_A_P, S_A_B, S_DT, S_GD = range(8)
+S_V_LO, S_INV_H, S_X_HI, S_A_O, S_A_P, S_A_B, S_DT, S_GD, S_WX, S_WY, S_GOP = range(11)
 # rows of the per-thread scratch of current parameters, in the compute dtype
 R_GNA9, R_GNA1, R_GK75, R_GK25, R_GNAWT, R_GKWT, R_GL, R_ENA, R_EK, R_EL = range(10)
 N_ROW_PARAMS = 10
@@ -330,9 +330,10 @@ def _row_param_tuple(rp):
 # One level of inlining and no helper calls inside the cell: numba inlines at its IR level (each
 # site is typed again: compile time) and LLVM would not inline a call (no vectorisation).
 @njit(inline="always", cache=True)
-def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin, inst, gop, ga, gr):
+def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin, inst, g_op, ga, gr):
     """One lookup-table step of cell (real row ``i``, column ``j``) given its coupling minus iext
-    (``drive``): state from row ``ic`` of ``src``, stored into row ``idr`` of ``dst``.
+    (``drive``) and its opsin conductance ``g_op``: state from row ``ic`` of ``src``, stored into row
+    ``idr`` of ``dst``.
 
     ``tab`` is the packed table (lut.HekTable.packed). ``sc`` is the tuple of scalars ``(v_lo,
     inv_h, x_hi, a_o, a_p, a_b, dt, gd)`` (locals, not loads from an array that the compiler would
@@ -375,7 +376,7 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     if has_opsin:
         o_op = src[N_STATE, ic, j]
         d_op = src[N_STATE + 1, ic, j]
-        drive = drive - gop[i, j] * o_op * _ip(tab[kb + L_OPSIN_DRIVE], f)
+        drive = drive - g_op * o_op * _ip(tab[kb + L_OPSIN_DRIVE], f)
         g_a = ga[i, j]  # Ga·C with C = 1 - O - D, written without a literal 1 (it would be float64)
         o_new = o_op + dt * (g_a - g_a * o_op - g_a * d_op - gd * o_op)
         d_new = d_op + dt * (gd * o_op - gr[i, j] * d_op)
@@ -449,31 +450,42 @@ def _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, j0, j1, jstep, wx, wy, 
         if i > 0:
             c += wy[i - 1, j] * (sm[0, im, j] - vc)
         _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, _row_param_tuple(rp), True, has_opsin, inst,
-                  gop, ga, gr)  # fmt: skip
+                  gop[i, j], ga, gr)  # fmt: skip
 
 
 @njit(cache=True, fastmath={"contract"}, pipeline_class=WideNoAliasCompiler, _nrt=False)
 def _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, mapped, has_opsin, inst, gop, ga,
-                  gr):  # fmt: skip
+                  gr, plain):  # fmt: skip
     """Columns 1 .. nx-2 of an interior row: no edge tests (a neighbour outside the tissue has a zero
     face weight and a finite V), so the loop vectorises. ``mapped``, ``has_opsin`` and ``inst`` are
-    compile-time constants (one loop per combination in use, see :func:`_lut_row`)."""
+    compile-time constants (one loop per combination in use, see :func:`_lut_row`). On a ``plain``
+    row (:func:`plain_rows`) the face weights, the opsin conductance and the zero current are
+    scalars: four fewer fields streamed from memory per cell."""
     numba.literally(has_opsin)
     numba.literally(mapped)
     numba.literally(inst)
     cp = _row_param_tuple(rp)
     nx = wx.shape[1]
     sca = (s[S_V_LO], s[S_INV_H], s[S_X_HI], s[S_A_O], s[S_A_P], s[S_A_B], s[S_DT], s[S_GD])
-    for j in range(1, nx - 1):
-        vc = sc[0, ic, j]
-        c = (wx[i, j] * (sc[0, ic, j + 1] - vc) + wx[i, j - 1] * (sc[0, ic, j - 1] - vc)
-             + wy[i, j] * (sp[0, ip, j] - vc) + wy[i - 1, j] * (sm[0, im, j] - vc))  # fmt: skip
-        _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, cp, mapped, has_opsin, inst, gop, ga, gr)
+    if plain[i]:
+        w_x, w_y, g_op = s[S_WX], s[S_WY], s[S_GOP]
+        for j in range(1, nx - 1):
+            vc = sc[0, ic, j]
+            c = (w_x * (sc[0, ic, j + 1] - vc) + w_x * (sc[0, ic, j - 1] - vc)
+                 + w_y * (sp[0, ip, j] - vc) + w_y * (sm[0, im, j] - vc))  # fmt: skip
+            _lut_cell(sc, ic, dst, idr, i, j, c, tab, sca, rp, cp, mapped, has_opsin, inst, g_op, ga, gr)
+    else:
+        for j in range(1, nx - 1):
+            vc = sc[0, ic, j]
+            c = (wx[i, j] * (sc[0, ic, j + 1] - vc) + wx[i, j - 1] * (sc[0, ic, j - 1] - vc)
+                 + wy[i, j] * (sp[0, ip, j] - vc) + wy[i - 1, j] * (sm[0, im, j] - vc))  # fmt: skip
+            _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, cp, mapped, has_opsin, inst, gop[i, j], ga,
+                      gr)  # fmt: skip
 
 
 @njit(cache=True, _nrt=False)
 def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s,
-             rp, has_opsin, inst, gop, ga, gr):  # fmt: skip
+             rp, has_opsin, inst, gop, ga, gr, plain):  # fmt: skip
     """One step of real row ``i``: its state is row ``ic`` of ``sc``, the rows above and below are
     ``im`` of ``sm`` and ``ip`` of ``sp``; the result goes to row ``idr`` of ``dst``."""
     ny, nx = active.shape
@@ -486,21 +498,21 @@ def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, 
         _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, nx - 1, *e)
         # the interior loop with its three switches as constants (mapped, has_opsin, inst)
         if has_opsin and mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, True, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, True, gop, ga, gr, plain)
         elif has_opsin and mapped and not inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, False, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, False, gop, ga, gr, plain)
         elif has_opsin and not mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, True, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, True, gop, ga, gr, plain)
         elif has_opsin and not mapped and not inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, False, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, False, gop, ga, gr, plain)
         elif not has_opsin and mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, True, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, True, gop, ga, gr, plain)
         elif not has_opsin and mapped and not inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, False, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, False, gop, ga, gr, plain)
         elif not has_opsin and not mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, True, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, True, gop, ga, gr, plain)
         else:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, False, gop, ga, gr)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, False, gop, ga, gr, plain)
     _lut_restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
 
 
@@ -518,7 +530,7 @@ def _mid(r, shared, r0, r1, yb, ring):
 
 @njit(nogil=True, cache=True)
 def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop,
-                   ga, gr, tab, s):  # fmt: skip
+                   ga, gr, tab, s, plain):  # fmt: skip
     """Rows ``[r0, r1)`` of one task of :func:`generic_kernels.step_in_pairs` (the pair scheme of
     generic_kernels._sweep: the middle state of a pair in a ring of three rows)."""
     ny, nx = active.shape
@@ -532,7 +544,7 @@ def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, 
     rp = np.empty((N_ROW_PARAMS, nx), ya.dtype)
     _fill_row_params(rp, r0, params, pidx, pmaps, False)
     ring = np.empty((ya.shape[0], 3, nx), ya.dtype)
-    a = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp, has_opsin, inst, gop, ga, gr)
+    a = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp, has_opsin, inst, gop, ga, gr, plain)
     for phase in range(2):
         # (repeats, ticks, rows of step 1, rows of step 2, step 1 only on the block's ends, to ring)
         reps, t0, t1, f0, f1, s0, s1, ends, pair = 0, r0, r1, r0, r1, r0, r0, False, False
@@ -563,16 +575,41 @@ def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, 
                     _lut_row(sm, im, sc, ic, sp, ip, ya, r, r, *a)
 
 
-def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, tab, s):
+def plain_rows(wx, wy, iext, gop):
+    """Which interior rows are plain, and the scalars they share: ``(plain, (w_x, w_y, g_op))``.
+
+    A row is plain when every face weight its interior loop reads is ``w_x`` (along x) and ``w_y``
+    (along y), its current is zero and its opsin conductance is ``g_op``: the largest value of each
+    field, so a uniform sheet is plain but for the rows that touch a hole, a map or a stimulus.
+    ``plain`` is (ny,) uint8; the first and last rows never are (they take the edge path).
+    """
+    ny, nx = wx.shape
+    scalars = tuple(float(a.max()) if a.size else 0.0 for a in (wx, wy, gop))
+    plain = np.zeros(ny, np.uint8)
+    if ny >= 3 and nx >= 3:
+        w_x, w_y, g_op = scalars
+        inner = slice(1, nx - 1)
+        ok = (wx[1:-1, : nx - 1] == w_x).all(axis=1)
+        ok &= (wy[:-2, inner] == w_y).all(axis=1) & (wy[1:-1, inner] == w_y).all(axis=1)
+        ok &= (iext[1:-1, inner] == 0).all(axis=1) & (gop[1:-1, inner] == g_op).all(axis=1)
+        plain[1:-1] = ok
+    return plain, scalars
+
+
+def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, tab, s,
+                   plain=None):  # fmt: skip
     """Advance a HEK sheet by ``n_steps`` lookup-table steps; returns the parity of the final buffer.
 
     Everything but ``params``/``pidx``/``pmaps``/``active`` is in the compute dtype (that of ``ya``):
     ``wx``, ``wy``, ``iext``, ``gop`` and the light-dependent opsin rates ``ga``, ``gr`` (ny, nx),
     ``tab`` the packed table of :func:`lut.hek_table` (:meth:`lut.HekTable.packed`), ``s`` =
-    ``[v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, Gd]``.
+    ``[v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, Gd]``, ``plain`` what :func:`plain_rows` returns for
+    these fields (computed when None: callers that keep their fields cache it).
     Gate parameters must be uniform (a map of one needs :func:`hek_kernel`); current parameters may
     have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as :func:`hek_kernel`, in pairs and threads as
     the generic kernels (:func:`generic_kernels.step_in_pairs`). ``solver.backends`` calls it.
     """
-    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab, s)
+    plain, scalars = plain if plain is not None else plain_rows(wx, wy, iext, gop)
+    s = np.concatenate([np.asarray(s)[:S_WX], scalars]).astype(ya.dtype)
+    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab, s, plain)
     return step_in_pairs(_hek_lut_block, ya, yb, int(n_steps), LUT_SERIAL_BELOW_CELLS, args)

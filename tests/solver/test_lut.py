@@ -18,7 +18,7 @@ from solver.models import get_model, hek, hek_kernel, lut
 from solver.models.hek_kernel import N_PARAMS
 from solver.run import State
 
-from tests.solver.test_kernel_vs_reference import SEGMENTS, make_problem, run_kernel
+from tests.solver.test_kernel_vs_reference import CHERIFF_LIKE, SEGMENTS, face_weights, make_problem, run_kernel
 from tests.solver.test_models_single_cell import STIMULUS, T_END, T_OFF, T_ON, _figures
 from tests.specs import small_hek_spec
 
@@ -127,6 +127,53 @@ def test_lookup_table_sheet_follows_the_exact_sheet(name):
         out = args["active"] == 0
         y0d = y0.astype(dtype)
         assert np.array_equal(tab[:, out], y0d[:, out]) and np.array_equal(other[:, out], y0d[:, out])
+
+
+def test_plain_rows_take_scalar_fields_and_follow_the_exact_sheet():
+    """A uniform sheet with a hole, a stimulated block and the opsin on its left half: the rows that
+    touch none of them stream no face weights, current or conductance (scalars instead), and the
+    sheet still follows the exact kernel; forcing every row onto the general path changes nothing
+    beyond rounding."""
+    ny, nx = 24, 20
+    model = get_model("hek_gokhale2017_35c")
+    active = np.ones((ny, nx), np.uint8)
+    active[10:13, 8:11] = 0  # a hole: rows 9..13 see a zero face weight
+    wx, wy = face_weights(np.full((ny, nx), 1000.0), active, 10.0)
+    wy *= 0.5  # anisotropic: half the coupling along y
+    iext = np.zeros((ny, nx))
+    iext[3:5, 2:6] = -150.0  # a stimulated block: rows 3 and 4
+    gop = np.ones((ny, nx))
+    gop[17, 5] = 0.5  # one cell of lower expression: row 17
+    plain, (w_x, w_y, g_op) = hek_kernel.plain_rows(wx, wy, iext, gop)
+    assert (w_x, w_y, g_op) == (10.0, 5.0, 1.0)  # D / dx² in 1/ms
+    assert [i for i in range(ny) if not plain[i]] == [0, 3, 4, 9, 10, 11, 12, 13, 17, ny - 1]
+    y0 = np.zeros((model.n_state + 2, ny, nx))
+    rest = model.rest_state()
+    for k, name in enumerate(model.state_names):
+        y0[k] = rest[name]
+    flux = np.zeros((ny, nx))
+    flux[:, : nx // 2] = 2.37e16
+    args = dict(wx=wx, wy=wy, active=active, params=model.params_array(), pidx=np.full(N_PARAMS, -1, np.int64),
+                pmaps=np.zeros((0, ny, nx)), iext=iext, has_opsin=True, oparams=CHERIFF_LIKE.copy(), gop=gop,
+                flux=flux)  # fmt: skip
+    segments = [(300, 1.0), (400, 0.0)]  # 7 ms at 0.01 ms: light and block fire, a wave is under way
+    exact, _ = run_kernel(model, y0, 0.01, segments, args)
+    tab, _ = run_lut(y0, 0.01, segments, args)
+    cells = active == 1
+    assert exact[0][cells].max() > 0.0 and np.ptp(exact[0][cells]) > 40.0
+    assert np.abs(tab[0][cells] - exact[0][cells]).max() < 0.01
+    # the general path on every row: the same arithmetic on the same values
+    table = lut.hek_table(args["params"], args["oparams"], 0.01)
+    rates = backends.opsin_rates(flux, args["oparams"])
+    s = np.concatenate([table.scalars(np.float64), [0.01, args["oparams"][hek_kernel.OP_GD]]])
+    general = y0.copy()
+    for n_steps, scale in segments:
+        other = general.copy()
+        fields = (wx, wy, active, args["params"], args["pidx"], args["pmaps"], iext * scale, True, gop, *rates)
+        none = (np.zeros(ny, np.uint8), (w_x, w_y, g_op))
+        if hek_kernel.hek_lut_kernel(general, other, n_steps, *fields, table.packed(), s, none):
+            general = other
+    assert np.abs(general - tab).max() < 1e-9
 
 
 def test_lookup_table_results_do_not_depend_on_threads_or_cuts():
