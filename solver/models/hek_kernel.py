@@ -355,7 +355,7 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     m, h1, h2 = src[1, ic, j], src[2, ic, j], src[3, ic, j]
     n1, n2 = src[4, ic, j], src[5, ic, j]
     o, pg, b = src[6, ic, j], src[7, ic, j], src[8, ic, j]
-    # every load unconditional, every choice a select: the loop body stays one block
+    # every load unconditional, every choice a select or on a constant: the loop body stays one block
     n_inf = _ip(tab[kb + L_N_INF], f)
     if inst:
         n1 = n_inf
@@ -498,21 +498,29 @@ def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, 
         _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, nx - 1, *e)
         # the interior loop with its three switches as constants (mapped, has_opsin, inst)
         if has_opsin and mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, True, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, True,
+                          gop, ga, gr, plain)
         elif has_opsin and mapped and not inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, False, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, False,
+                          gop, ga, gr, plain)
         elif has_opsin and not mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, True, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, True,
+                          gop, ga, gr, plain)
         elif has_opsin and not mapped and not inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, False, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, False,
+                          gop, ga, gr, plain)
         elif not has_opsin and mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, True, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, True,
+                          gop, ga, gr, plain)
         elif not has_opsin and mapped and not inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, False, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, False,
+                          gop, ga, gr, plain)
         elif not has_opsin and not mapped and inst:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, True, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, True,
+                          gop, ga, gr, plain)
         else:
-            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, False, gop, ga, gr, plain)
+            _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, False,
+                          gop, ga, gr, plain)
     _lut_restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
 
 
