@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--sizes", default="256,1024", help="comma-separated sheet sizes (default 256,1024)")
     b.add_argument("--models", default="", help="comma-separated models (default all)")
     b.add_argument("--seconds", type=float, default=1.0, help="target seconds per measurement")
+    b.add_argument("--rounds", type=int, default=7,
+                   help="calls per measurement, interleaved with the other configurations (default 7)")
     b.set_defaults(func=cmd_bench)
 
     d = sub.add_parser("demo", help="the whole path: embedded server, submit the spiral example, stream it, draw it")
@@ -208,7 +210,11 @@ def cmd_bench(args) -> int:
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     models = [m for m in args.models.split(",") if m] or None
-    results = run_bench(sizes=sizes, models=models, seconds=args.seconds, verbose=not args.json)
+    if args.rounds < 1 or args.seconds <= 0:
+        print(f"error: --rounds must be at least 1 (got {args.rounds}) and --seconds above 0 (got {args.seconds})",
+              file=sys.stderr)
+        return 2
+    results = run_bench(sizes=sizes, models=models, seconds=args.seconds, verbose=not args.json, rounds=args.rounds)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

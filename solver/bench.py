@@ -98,34 +98,72 @@ def _kernel_args(problem):
     return (p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps, iext, p.has_opsin, p.oparams, p.gop, flux)
 
 
+class _Timed:
+    """One problem's stepper, state and step count, timed call by call (see :func:`_time_interleaved`)."""
+
+    def __init__(self, problem, threads: int, seconds: float) -> None:
+        import numba
+
+        self.threads = threads
+        numba.set_num_threads(threads)
+        self.step = backends.stepper(problem)
+        self.ya = np.ascontiguousarray(initial_state(problem).y).copy()
+        self.yb = self.ya.copy()
+        self.args = _kernel_args(problem)
+        self.n_active = int(problem.active.sum())
+        t0 = time.perf_counter()
+        self._call(2)                                           # load/compile outside the timing
+        self.first = time.perf_counter() - t0
+        self.steps = 2
+        while True:
+            t0 = time.perf_counter()
+            self._call(self.steps)
+            if time.perf_counter() - t0 > seconds or self.steps > 1 << 20:
+                break
+            self.steps *= 2
+
+    def _call(self, n: int) -> None:
+        if self.step(self.ya, self.yb, n, *self.args):
+            self.ya, self.yb = self.yb, self.ya
+
+    def rate(self) -> float:
+        """Cell-steps per second of one call (on this object's thread count)."""
+        import numba
+
+        numba.set_num_threads(self.threads)
+        t0 = time.perf_counter()
+        self._call(self.steps)
+        return self.n_active * self.steps / (time.perf_counter() - t0)
+
+
+def _time_interleaved(timed: list[_Timed], rounds: int = 5, bandwidth=None) -> tuple[list[float], list[float]]:
+    """Median cell-steps/s of each of ``timed``, taken in ``rounds`` rounds that each time every one once.
+
+    On a shared machine the speed drifts by tens of percent within a minute; measured one after
+    the other, two configurations would be compared at different moments. Interleaved, each ratio
+    is between neighbours in time. ``bandwidth`` (a callable) is measured once per round too; the
+    second list holds its values.
+    """
+    rates: list[list[float]] = [[] for _ in timed]
+    bws: list[float] = []
+    for _ in range(rounds):
+        for k, t in enumerate(timed):
+            rates[k].append(t.rate())
+        if bandwidth is not None:
+            bws.append(bandwidth())
+    return [float(np.median(r)) for r in rates], bws
+
+
 def _time_kernel(problem, seconds: float) -> tuple[float, float]:
     """(cell-steps per second, first-call seconds) of the problem's stepper, called directly.
 
     The stepper is what ``advance`` resolves from the spec (exact, lookup tables or CUDA); timing
     it directly leaves out the run loop's state copies. Median of five timed calls.
     """
-    step = backends.stepper(problem)
-    ya = np.ascontiguousarray(initial_state(problem).y).copy()
-    yb = ya.copy()
-    args = _kernel_args(problem)
-    n_active = int(problem.active.sum())
-    t0 = time.perf_counter()
-    step(ya, yb, 2, *args)                                      # load/compile outside the timing
-    first = time.perf_counter() - t0
-    steps = 2
-    while True:
-        t0 = time.perf_counter()
-        step(ya, yb, steps, *args)
-        dt = time.perf_counter() - t0
-        if dt > seconds / 5 or steps > 1 << 20:
-            break
-        steps *= 2
-    rates = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        step(ya, yb, steps, *args)
-        rates.append(n_active * steps / (time.perf_counter() - t0))
-    return float(np.median(rates)), first
+    import numba
+
+    t = _Timed(problem, numba.get_num_threads(), seconds / 5)
+    return float(np.median([t.rate() for _ in range(5)])), t.first
 
 
 def _time_reference(problem, seconds: float) -> float:
@@ -148,44 +186,54 @@ def _paths(model: str) -> list[bool | None]:
 
 
 def run_bench(*, sizes=(256, 1024), models=None, seconds: float = 1.0, verbose: bool = True,
-              threads=None, gpu: bool | None = None) -> dict:  # fmt: skip
+              threads=None, gpu: bool | None = None, rounds: int = 7) -> dict:  # fmt: skip
     """Measure every model × size × precision × path × thread count; return (and print) the figures.
 
     ``threads``: thread counts to measure (default 1 and all). ``gpu``: also measure the CUDA
-    backend (default: when a real device is present; never on the simulator).
+    backend (default: when a real device is present; never on the simulator). ``seconds``: the
+    time of one measurement, cut into ``rounds`` calls interleaved with the other configurations
+    of the same model and size (and with the copy bandwidth); each figure is a median.
     """
     import numba
 
     models = list(models or ALL_MODELS)
     all_threads = numba.config.NUMBA_NUM_THREADS
     threads = sorted(set(threads or (1, all_threads)))
-    bw1 = copy_bandwidth()
-    bw_all = copy_bandwidth(threads=all_threads) if all_threads > 1 else bw1
-    bw = max(bw1, bw_all)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    out = {"copy_bandwidth_gb_per_s": bw / 1e9, "copy_bandwidth_one_thread_gb_per_s": bw1 / 1e9,
-           "copy_bandwidth_all_threads_gb_per_s": bw_all / 1e9, "cpu_count": os.cpu_count(),
-           "threads_max": all_threads, "load_average_1min": load, "results": []}  # fmt: skip
+    one_and_all = lambda: (copy_bandwidth(repeats=2),  # noqa: E731
+                           copy_bandwidth(repeats=2, threads=all_threads) if all_threads > 1 else 0.0)
+    bws = [one_and_all()]
+    out = {"cpu_count": os.cpu_count(), "threads_max": all_threads, "load_average_1min": load,
+           "rounds": rounds, "results": []}  # fmt: skip
     if verbose:
-        print(f"memory bandwidth (large copy): {bw1 / 1e9:.2f} GB/s on 1 thread, {bw_all / 1e9:.2f} GB/s on "
-              f"{all_threads}; limit used: {bw / 1e9:.2f} GB/s. Load average (1 min): {load:.2f}")
+        print(f"load average (1 min): {load:.2f}; each figure the median of {rounds} calls, the configurations of "
+              f"a model and size taken in turn, round by round, with the copy bandwidth")
         print(f"{'model':20s} {'size':>5s} {'prec':>7s} {'path':>5s} {'thr':>3s} {'Mcell-st/s':>10s} "
               f"{'x NumPy':>8s} {'B state':>7s} {'% bw st':>7s} {'B all':>5s} {'% bw all':>8s} {'1st call s':>10s}")
     for model in models:
         for n in sizes:
-            ref_rate = None
+            configs = []
             for precision in ("float64", "float32"):
                 for lut_choice in _paths(model):
                     problem = build(load_spec(bench_spec(model, n, precision, lookup_tables=lut_choice)))
-                    if ref_rate is None:
-                        ref_rate = _time_reference(problem, seconds)
                     path = "lut" if backends.uses_lookup_tables(problem) else "exact"
-                    for th in threads:
-                        numba.set_num_threads(th)
-                        rate, first = _time_kernel(problem, seconds)
-                        out["results"].append(_row(problem, model, n, precision, path, th, "cpu", rate, first,
-                                                   ref_rate, bw, verbose))  # fmt: skip
-                    numba.set_num_threads(all_threads)
+                    configs += [(problem, precision, path, th) for th in threads]
+            ref_rate = _time_reference(configs[0][0], seconds)
+            timed = [_Timed(problem, th, seconds / rounds) for problem, _, _, th in configs]
+            rates, round_bws = _time_interleaved(timed, rounds, one_and_all)
+            numba.set_num_threads(all_threads)
+            bws += round_bws
+            bw = max(np.median([b[0] for b in round_bws]), np.median([b[1] for b in round_bws]))
+            for (problem, precision, path, th), t, rate in zip(configs, timed, rates):
+                out["results"].append(_row(problem, model, n, precision, path, th, "cpu", rate, t.first, ref_rate, bw,
+                                           verbose))  # fmt: skip
+    bw1, bw_all = (float(np.median([b[k] for b in bws])) for k in (0, 1))
+    bw = max(bw1, bw_all)
+    out.update({"copy_bandwidth_gb_per_s": bw / 1e9, "copy_bandwidth_one_thread_gb_per_s": bw1 / 1e9,
+                "copy_bandwidth_all_threads_gb_per_s": (bw_all or bw1) / 1e9})  # fmt: skip
+    if verbose:
+        print(f"memory bandwidth (large copy, median of {len(bws)}): {bw1 / 1e9:.2f} GB/s on 1 thread, "
+              f"{(bw_all or bw1) / 1e9:.2f} GB/s on {all_threads}")
     if gpu is None:
         gpu = backends.cuda_usable() and os.environ.get("NUMBA_ENABLE_CUDASIM", "0") in ("", "0")
     if gpu:
