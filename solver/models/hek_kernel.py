@@ -536,22 +536,12 @@ def _mid(r, shared, r0, r1, yb, ring):
     return ring, r % 3
 
 
-@njit(nogil=True, cache=True)
-def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop,
-                   ga, gr, tab, s, plain):  # fmt: skip
-    """Rows ``[r0, r1)`` of one task of :func:`generic_kernels.step_in_pairs` (the pair scheme of
-    generic_kernels._sweep: the middle state of a pair in a ring of three rows)."""
-    ny, nx = active.shape
-    if has_opsin and ya.shape[0] < N_STATE + 2:
-        raise ValueError("has_opsin needs two more state variables (opsin O and D) after the 9 HEK ones")
-    inst = params[KIR_INSTANTANEOUS] >= 0.5
-    mapped = False
-    for k in (E_NA, E_K, K_O, G_NA, G_K1, G_NA_WT, G_K_WT, G_L, E_L):
-        if pidx[k] >= 0:
-            mapped = True
-    rp = np.empty((N_ROW_PARAMS, nx), ya.dtype)
-    _fill_row_params(rp, r0, params, pidx, pmaps, False)
-    ring = np.empty((ya.shape[0], 3, nx), ya.dtype)
+@njit(cache=True, _nrt=False)
+def _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s,
+               rp, has_opsin, inst, gop, ga, gr, plain):  # fmt: skip
+    """The row loop of :func:`_hek_lut_block`, without reference counting (``ya``, ``yb`` and the
+    fields are shared by the threads: their counters would bounce between the cores every row)."""
+    ny = active.shape[0]
     a = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp, has_opsin, inst, gop, ga, gr, plain)
     for phase in range(2):
         # (repeats, ticks, rows of step 1, rows of step 2, step 1 only on the block's ends, to ring)
@@ -581,6 +571,26 @@ def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, 
                     sc, ic = _mid(r, shared, r0, r1, yb, ring)
                     sp, ip = _mid(r + 1 if r < ny - 1 else ny - 1, shared, r0, r1, yb, ring)
                     _lut_row(sm, im, sc, ic, sp, ip, ya, r, r, *a)
+
+
+@njit(nogil=True, cache=True)
+def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop,
+                   ga, gr, tab, s, plain):  # fmt: skip
+    """Rows ``[r0, r1)`` of one task of :func:`generic_kernels.step_in_pairs` (the pair scheme of
+    generic_kernels._sweep: the middle state of a pair in a ring of three rows)."""
+    nx = active.shape[1]
+    if has_opsin and ya.shape[0] < N_STATE + 2:
+        raise ValueError("has_opsin needs two more state variables (opsin O and D) after the 9 HEK ones")
+    inst = params[KIR_INSTANTANEOUS] >= 0.5
+    mapped = False
+    for k in (E_NA, E_K, K_O, G_NA, G_K1, G_NA_WT, G_K_WT, G_L, E_L):
+        if pidx[k] >= 0:
+            mapped = True
+    rp = np.empty((N_ROW_PARAMS, nx), ya.dtype)
+    _fill_row_params(rp, r0, params, pidx, pmaps, False)
+    ring = np.empty((ya.shape[0], 3, nx if task != TASK_EDGES else 1), ya.dtype)  # step 1 of two rows: no ring
+    _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp,
+               has_opsin, inst, gop, ga, gr, plain)  # fmt: skip
 
 
 def plain_rows(wx, wy, iext, gop):
