@@ -99,12 +99,15 @@ def _kernel_args(problem):
 
 
 class _Timed:
-    """One problem's stepper, state and step count, timed call by call (see :func:`_time_interleaved`)."""
+    """One problem's stepper, state and step count, timed call by call (see :func:`_time_interleaved`).
+
+    The step count is set on ``threads`` threads (the fewest a run will time: the slowest calls)
+    so that a call lasts about ``seconds``.
+    """
 
     def __init__(self, problem, threads: int, seconds: float) -> None:
         import numba
 
-        self.threads = threads
         numba.set_num_threads(threads)
         self.step = backends.stepper(problem)
         self.ya = np.ascontiguousarray(initial_state(problem).y).copy()
@@ -126,18 +129,19 @@ class _Timed:
         if self.step(self.ya, self.yb, n, *self.args):
             self.ya, self.yb = self.yb, self.ya
 
-    def rate(self) -> float:
-        """Cell-steps per second of one call (on this object's thread count)."""
+    def rate(self, threads: int) -> float:
+        """Cell-steps per second of one call on ``threads`` threads."""
         import numba
 
-        numba.set_num_threads(self.threads)
+        numba.set_num_threads(threads)
         t0 = time.perf_counter()
         self._call(self.steps)
         return self.n_active * self.steps / (time.perf_counter() - t0)
 
 
-def _time_interleaved(timed: list[_Timed], rounds: int = 5, bandwidth=None) -> tuple[list[float], list[float]]:
-    """Median cell-steps/s of each of ``timed``, taken in ``rounds`` rounds that each time every one once.
+def _time_interleaved(timed: list[tuple[_Timed, int]], rounds: int = 5,
+                      bandwidth=None) -> tuple[list[float], list[float]]:  # fmt: skip
+    """Median cell-steps/s of each ``(timed, threads)``, taken in ``rounds`` rounds that each time every one once.
 
     On a shared machine the speed drifts by tens of percent within a minute; measured one after
     the other, two configurations would be compared at different moments. Interleaved, each ratio
@@ -147,8 +151,8 @@ def _time_interleaved(timed: list[_Timed], rounds: int = 5, bandwidth=None) -> t
     rates: list[list[float]] = [[] for _ in timed]
     bws: list[float] = []
     for _ in range(rounds):
-        for k, t in enumerate(timed):
-            rates[k].append(t.rate())
+        for k, (t, threads) in enumerate(timed):
+            rates[k].append(t.rate(threads))
         if bandwidth is not None:
             bws.append(bandwidth())
     return [float(np.median(r)) for r in rates], bws
@@ -162,8 +166,9 @@ def _time_kernel(problem, seconds: float) -> tuple[float, float]:
     """
     import numba
 
-    t = _Timed(problem, numba.get_num_threads(), seconds / 5)
-    return float(np.median([t.rate() for _ in range(5)])), t.first
+    threads = numba.get_num_threads()
+    t = _Timed(problem, threads, seconds / 5)
+    return float(np.median([t.rate(threads) for _ in range(5)])), t.first
 
 
 def _time_reference(problem, seconds: float) -> float:
@@ -219,12 +224,17 @@ def run_bench(*, sizes=(256, 1024), models=None, seconds: float = 1.0, verbose: 
                     path = "lut" if backends.uses_lookup_tables(problem) else "exact"
                     configs += [(problem, precision, path, th) for th in threads]
             ref_rate = _time_reference(configs[0][0], seconds)
-            timed = [_Timed(problem, th, seconds / rounds) for problem, _, _, th in configs]
+            # one state per problem, stepped on by every thread count in turn
+            per_problem = {}
+            for problem, _, _, _ in configs:
+                if id(problem) not in per_problem:
+                    per_problem[id(problem)] = _Timed(problem, threads[0], seconds / rounds)
+            timed = [(per_problem[id(problem)], th) for problem, _, _, th in configs]
             rates, round_bws = _time_interleaved(timed, rounds, one_and_all)
             numba.set_num_threads(all_threads)
             bws += round_bws
             bw = max(np.median([b[0] for b in round_bws]), np.median([b[1] for b in round_bws]))
-            for (problem, precision, path, th), t, rate in zip(configs, timed, rates):
+            for (problem, precision, path, th), (t, _), rate in zip(configs, timed, rates):
                 out["results"].append(_row(problem, model, n, precision, path, th, "cpu", rate, t.first, ref_rate, bw,
                                            verbose))  # fmt: skip
     bw1, bw_all = (float(np.median([b[k] for b in bws])) for k in (0, 1))
