@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .models import CellModel, hek_kernel, lut
+from .models import CellModel, hek_kernel, lut, lut_kernel
 
 __all__ = ["TABULATED_MODELS", "lookup_tables_default", "uses_lookup_tables", "gate_maps", "stepper",
            "cuda_usable", "CpuLutStepper", "CudaStepper"]
@@ -114,9 +114,9 @@ class CpuLutStepper:
         fields = tuple(_same(c, k, a, cast) for k, a in (("wx", wx), ("wy", wy), ("iext", iext), ("gop", gop)))
         hit = c.get("plain")
         if hit is None or any(x is not y for x, y in zip(hit[0], fields)):
-            hit = c["plain"] = (fields, hek_kernel.plain_rows(*fields))
+            hit = c["plain"] = (fields, lut_kernel.plain_rows(*fields))
         w_x, w_y, i_ext, g_op = fields
-        return hek_kernel.hek_lut_kernel(
+        return lut_kernel.hek_lut_kernel(
             ya, yb, n_steps, w_x, w_y, active, params, pidx, pmaps, i_ext, bool(has_opsin), g_op, rates[0], rates[1],
             table.packed(), s, hit[1],
         )  # fmt: skip

@@ -14,7 +14,7 @@ import pytest
 
 import solver
 from solver import backends
-from solver.models import get_model, hek, hek_kernel, lut
+from solver.models import get_model, hek, hek_kernel, lut, lut_kernel
 from solver.models.hek_kernel import N_PARAMS
 from solver.run import State
 
@@ -81,9 +81,9 @@ def test_table_columns_are_the_physics_functions_interpolated():
     dt = 0.025
     t = lut.hek_table(params, None, dt)
     assert t is lut.hek_table(params, None, dt)  # cached: one table per (parameters, dt)
-    assert lut.COLUMNS.index("opsin_drive") == hek_kernel.L_OPSIN_DRIVE and lut.N_COLS == hek_kernel.N_COLS == 12
+    assert lut.COLUMNS.index("opsin_drive") == lut_kernel.L_OPSIN_DRIVE and lut.N_COLS == lut_kernel.N_COLS == 12
     for name in lut.COLUMNS:
-        assert getattr(hek_kernel, "L_" + name.upper()) == lut.COLUMNS.index(name), name
+        assert getattr(lut_kernel, "L_" + name.upper()) == lut.COLUMNS.index(name), name
     v = np.random.default_rng(0).uniform(-150.0, 80.0, 2000)
     x = (v - t.v_lo) * t.inv_h
     k = np.floor(x).astype(int)
@@ -144,7 +144,7 @@ def test_plain_rows_take_scalar_fields_and_follow_the_exact_sheet():
     iext[3:5, 2:6] = -150.0  # a stimulated block: rows 3 and 4
     gop = np.ones((ny, nx))
     gop[17, 5] = 0.5  # one cell of lower expression: row 17
-    plain, (w_x, w_y, g_op) = hek_kernel.plain_rows(wx, wy, iext, gop)
+    plain, (w_x, w_y, g_op) = lut_kernel.plain_rows(wx, wy, iext, gop)
     assert (w_x, w_y, g_op) == (10.0, 5.0, 1.0)  # D / dx² in 1/ms
     assert [i for i in range(ny) if not plain[i]] == [0, 3, 4, 9, 10, 11, 12, 13, 17, ny - 1]
     y0 = np.zeros((model.n_state + 2, ny, nx))
@@ -171,14 +171,14 @@ def test_plain_rows_take_scalar_fields_and_follow_the_exact_sheet():
         other = general.copy()
         fields = (wx, wy, active, args["params"], args["pidx"], args["pmaps"], iext * scale, True, gop, *rates)
         none = (np.zeros(ny, np.uint8), (w_x, w_y, g_op))
-        if hek_kernel.hek_lut_kernel(general, other, n_steps, *fields, table.packed(), s, none):
+        if lut_kernel.hek_lut_kernel(general, other, n_steps, *fields, table.packed(), s, none):
             general = other
     assert np.abs(general - tab).max() < 1e-9
 
 
 def test_lookup_table_results_do_not_depend_on_threads_or_cuts():
     model, y0, args = make_problem("hek_gokhale2017_35c", shape=(130, 128))
-    assert 130 * 128 >= hek_kernel.LUT_SERIAL_BELOW_CELLS  # the blocks-of-rows path
+    assert 130 * 128 >= lut_kernel.LUT_SERIAL_BELOW_CELLS  # the blocks-of-rows path
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
