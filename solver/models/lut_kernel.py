@@ -308,6 +308,8 @@ def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, 
     _lut_restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
 
 
+# A copy of generic_kernels._mid on purpose: numba caches a caller by its own file, so a change to an
+# inlined helper in another module would leave this module's cached kernels stale.
 @njit(inline="always", cache=True)
 def _mid(r, shared, r0, r1, yb, ring):
     """Where the state of row ``r`` after the first step of a pair lives: (array, row).
