@@ -32,8 +32,9 @@ __all__ = ["hek_lut_kernel", "plain_rows"]
 #
 # The gathers bound the loop (each gathered element costs about as much as a vector of arithmetic),
 # hence the packed table (one 64-bit load per column: value and slope as two float32), the 512-bit
-# vectors (eight 64-bit entries per gather, eight float32 lanes) and the second lookup of n∞ at the
-# new V compiled only for the instantaneous-Kir2.1 preset.
+# vectors sixteen cells per iteration (two gathers of eight 64-bit entries per column, sixteen
+# float32 lanes; generic_kernels.WideNoAliasCompiler) and the second lookup of n∞ at the new V
+# compiled only for the instantaneous-Kir2.1 preset.
 
 #: Below this many cells the lookup-table kernel runs on one thread (a pair of steps on a share of
 #: rows must outlast the thread pool's hand-over, some tens of microseconds).
