@@ -75,13 +75,13 @@ def _ip(entry, f):
     return _low_f32(entry) + f * _high_f32(entry)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _pv(k, params, pidx, pmaps, i, j):
     m = pidx[k]
     return pmaps[m, i, j] if m >= 0 else params[k]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _fill_row_params(rp, i, params, pidx, pmaps, mapped_only):
     """Current parameters of row ``i`` into the scratch ``rp`` (compute dtype).
 
