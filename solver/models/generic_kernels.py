@@ -22,6 +22,7 @@ How they go fast (the HEK lookup-table kernel is built the same way, on :func:`s
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -141,6 +142,33 @@ def _get_pool(n_workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
+#: How far one pair of steps moves the row shares of the threads towards their measured speeds
+#: (:func:`step_in_pairs`), and how far from an equal share a thread's may go.
+SHARE_GAIN = 0.3
+SHARE_RANGE = (0.5, 1.5)
+
+
+def block_bounds(shares: np.ndarray, ny: int) -> list[tuple[int, int]]:
+    """Rows ``[r0, r1)`` of each block for the given shares of ``ny`` rows (each at least two)."""
+    nb = len(shares)
+    cuts = [0]
+    for b in range(1, nb):
+        cut = int(round(float(np.sum(shares[:b])) * ny))
+        cuts.append(min(max(cut, cuts[-1] + 2), ny - 2 * (nb - b)))
+    cuts.append(ny)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def rebalanced(shares: np.ndarray, bounds, seconds) -> np.ndarray:
+    """Shares moved :data:`SHARE_GAIN` of the way towards each block's rows per second of its last
+    pair, each kept within :data:`SHARE_RANGE` of an equal share."""
+    nb = len(shares)
+    rate = np.array([(r1 - r0) / max(t, 1e-9) for (r0, r1), t in zip(bounds, seconds)])
+    target = np.clip(rate / rate.sum(), SHARE_RANGE[0] / nb, SHARE_RANGE[1] / nb)
+    new = (1.0 - SHARE_GAIN) * shares + SHARE_GAIN * target / target.sum()
+    return new / new.sum()
+
+
 def step_in_pairs(block, ya, yb, n_steps: int, serial_below: int, args: tuple) -> int:
     """Advance ``n_steps`` with the block function ``block``; return the parity of the final buffer.
 
@@ -148,6 +176,11 @@ def step_in_pairs(block, ya, yb, n_steps: int, serial_below: int, args: tuple) -
     all ``n_steps`` steps on the whole sheet; with blocks of rows, each pair of steps is
     ``TASK_EDGES`` (step 1 of the block's first and last rows) on every block, then ``TASK_PAIRS``
     (the rest of step 1 and all of step 2, row by row); an odd last step is ``TASK_SINGLE``.
+
+    Every pair ends with all threads waiting for the slowest, so the rows are shared by speed: each
+    pair's blocks are cut from shares that follow each thread's rows per second in the pair before
+    (:func:`rebalanced`; on a shared machine one core is often slower than the other for many pairs
+    in a row). A cell's arithmetic does not depend on its block: neither does the result.
     """
     ny, nx = ya.shape[1], ya.shape[2]
     nb = min(numba.get_num_threads(), ny // 2)
@@ -156,22 +189,30 @@ def step_in_pairs(block, ya, yb, n_steps: int, serial_below: int, args: tuple) -
     if nb <= 1 or ny * nx < serial_below:
         block(ya, yb, TASK_SERIAL, 0, ny, n_steps, *args)
         return n_steps % 2
-    bounds = [(b * ny // nb, (b + 1) * ny // nb) for b in range(nb)]
     pool = _get_pool(nb - 1)
+    seconds = [0.0] * nb
 
-    def phase(task):
-        futures = [pool.submit(block, ya, yb, task, r0, r1, 0, *args) for r0, r1 in bounds[1:]]
+    def timed(b, task, r0, r1):
+        t0 = time.perf_counter()
+        block(ya, yb, task, r0, r1, 0, *args)
+        seconds[b] = time.perf_counter() - t0
+
+    def phase(task, bounds):
+        futures = [pool.submit(timed, b, task, r0, r1) for b, (r0, r1) in enumerate(bounds) if b > 0]
         try:
-            block(ya, yb, task, bounds[0][0], bounds[0][1], 0, *args)
+            timed(0, task, *bounds[0])
         finally:
             for f in futures:
                 f.result()
 
+    shares = np.full(nb, 1.0 / nb)
     for _ in range(n_steps // 2):
-        phase(TASK_EDGES)
-        phase(TASK_PAIRS)
+        bounds = block_bounds(shares, ny)
+        phase(TASK_EDGES, bounds)
+        phase(TASK_PAIRS, bounds)
+        shares = rebalanced(shares, bounds, seconds)
     if n_steps % 2:
-        phase(TASK_SINGLE)
+        phase(TASK_SINGLE, block_bounds(shares, ny))
     return n_steps % 2
 
 
