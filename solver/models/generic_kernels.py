@@ -66,8 +66,10 @@ WIDE_VECTORS_ATTRIBUTE = '"prefer-vector-width"="512"'
 #: Cells per vectorised iteration of a :class:`WideNoAliasCompiler` loop on a CPU with AVX-512.
 #: LLVM would take eight (one 512-bit vector of its widest element, the 64-bit table entry); with
 #: sixteen, float32 fills its 512-bit lanes and both precisions spread each iteration's fixed cost
-#: (constants reloaded from the stack, array addresses) over twice the cells: float32 +18 %,
+#: (constants reloaded from the stack, array addresses) over twice the cells: float32 +14 to +18 %,
 #: float64 +13 % on the HEK lookup-table loop; thirty-two runs out of registers (-5 to -8 %).
+#: numba's cache keys a compiled function on its own file: after changing this, clear the cache
+#: (or touch lut_kernel.py) or the old width stays in use.
 WIDE_LOOP_CELLS = 16
 
 
