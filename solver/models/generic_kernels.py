@@ -150,25 +150,30 @@ SHARE_GAIN = 0.3
 SHARE_RANGE = (0.5, 1.5)
 
 
-def block_bounds(shares: np.ndarray, ny: int) -> list[tuple[int, int]]:
+def block_bounds(shares, ny: int) -> list[tuple[int, int]]:
     """Rows ``[r0, r1)`` of each block for the given shares of ``ny`` rows (each at least two)."""
     nb = len(shares)
-    cuts = [0]
+    cuts, acc = [0], 0.0
     for b in range(1, nb):
-        cut = int(round(float(np.sum(shares[:b])) * ny))
-        cuts.append(min(max(cut, cuts[-1] + 2), ny - 2 * (nb - b)))
+        acc += shares[b - 1]
+        cuts.append(min(max(int(round(acc * ny)), cuts[-1] + 2), ny - 2 * (nb - b)))
     cuts.append(ny)
     return list(zip(cuts[:-1], cuts[1:]))
 
 
-def rebalanced(shares: np.ndarray, bounds, seconds) -> np.ndarray:
+def rebalanced(shares, bounds, seconds) -> list[float]:
     """Shares moved :data:`SHARE_GAIN` of the way towards each block's rows per second of its last
-    pair, each kept within :data:`SHARE_RANGE` of an equal share."""
+    pair, each kept within :data:`SHARE_RANGE` of an equal share. Plain floats: it runs once per
+    pair of steps, and NumPy's per-call cost would be ~25 µs of it."""
     nb = len(shares)
-    rate = np.array([(r1 - r0) / max(t, 1e-9) for (r0, r1), t in zip(bounds, seconds)])
-    target = np.clip(rate / rate.sum(), SHARE_RANGE[0] / nb, SHARE_RANGE[1] / nb)
-    new = (1.0 - SHARE_GAIN) * shares + SHARE_GAIN * target / target.sum()
-    return new / new.sum()
+    rate = [(r1 - r0) / max(t, 1e-9) for (r0, r1), t in zip(bounds, seconds)]
+    lo, hi = SHARE_RANGE[0] / nb, SHARE_RANGE[1] / nb
+    total = sum(rate)
+    target = [min(max(r / total, lo), hi) for r in rate]
+    total = sum(target)
+    new = [(1.0 - SHARE_GAIN) * s + SHARE_GAIN * t / total for s, t in zip(shares, target)]
+    total = sum(new)
+    return [x / total for x in new]
 
 
 def step_in_pairs(block, ya, yb, n_steps: int, serial_below: int, args: tuple) -> int:
@@ -207,7 +212,7 @@ def step_in_pairs(block, ya, yb, n_steps: int, serial_below: int, args: tuple) -
             for f in futures:
                 f.result()
 
-    shares = np.full(nb, 1.0 / nb)
+    shares = [1.0 / nb] * nb
     for _ in range(n_steps // 2):
         bounds = block_bounds(shares, ny)
         phase(TASK_EDGES, bounds)
