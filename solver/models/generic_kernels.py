@@ -4,7 +4,7 @@ Same signature as the HEK kernel (the opsin arguments are accepted and ignored);
 every variable; only u (state 0) is coupled; compute in float64, store in the buffer dtype.
 Equations in :mod:`generic`.
 
-How they go fast (the HEK lookup-table kernel is built the same way, on :func:`step_in_pairs`):
+How they go fast (the HEK lookup-table kernel is built the same way, on :func:`threads.step_in_pairs`):
 
 - Interior cells run a loop without branches that the compiler vectorises: the coupling needs no
   edge test (a neighbour outside the tissue has a zero face weight), the mask is a masked store,
@@ -13,17 +13,13 @@ How they go fast (the HEK lookup-table kernel is built the same way, on :func:`s
 - Steps go in pairs through the sheet row by row: step 1 of row i, then step 2 of row i-1, whose
   inputs are all done; a row's state crosses the memory bus once per two steps instead of twice.
 - Threads (as many as ``numba.get_num_threads()``) each own a block of rows; every block first takes
-  step 1 of its first and last rows, then runs its pairs (see :func:`step_in_pairs`). Each cell does
+  step 1 of its first and last rows, then runs its pairs (see :mod:`threads`). Each cell does
   the same arithmetic whatever the cut, so results never depend on the thread count or on how a
-  run is cut into calls. The compiled functions are plain ``nogil`` ones driven from a small
-  thread pool: no ``parallel=True``, whose compile time CI would pay on every run.
+  run is cut into calls. The compiled functions are plain ``nogil`` ones, one per thread, that
+  meet at a spinning barrier: no ``parallel=True``, whose compile time CI would pay on every run.
 """
 
 from __future__ import annotations
-
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -33,16 +29,16 @@ from numba.core.compiler_machinery import register_pass
 from numba.core.lowering import Lower
 from numba.core.typed_passes import NativeLowering
 
-__all__ = ["nagumo_kernel", "fitzhugh_nagumo_kernel", "aliev_panfilov_kernel", "step_in_pairs"]
+from .threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles, step_in_pairs, team_next,
+                      team_start, team_wait)
+
+__all__ = ["nagumo_kernel", "fitzhugh_nagumo_kernel", "aliev_panfilov_kernel"]
 
 # A few ns per cell-step: below this many cells a step is too short to share between threads.
 SERIAL_BELOW_CELLS = 16384
 
 NAGUMO, FITZHUGH_NAGUMO, ALIEV_PANFILOV = 0, 1, 2
 N_PARAMS_MAX = 5
-
-# Tasks of a block function block(ya, yb, task, r0, r1, n_steps, *args), see step_in_pairs.
-TASK_SERIAL, TASK_EDGES, TASK_PAIRS, TASK_SINGLE = 0, 1, 2, 3
 
 
 class NoAliasCompiler(CompilerBase):
@@ -128,99 +124,6 @@ class WideNoAliasCompiler(CompilerBase):
         pm.passes = [(_WideNativeLowering if cls is NativeLowering else cls, desc) for cls, desc in pm.passes]
         pm.finalize()
         return [pm]
-
-
-# --- the thread driver (plain Python; shared with hek_kernel) ---------------------------------------------------
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _get_pool(n_workers: int) -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers < n_workers:
-            _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="optowave-kernel")
-        return _pool
-
-
-#: How far one pair of steps moves the row shares of the threads towards their measured speeds
-#: (:func:`step_in_pairs`), and how far from an equal share a thread's may go.
-SHARE_GAIN = 0.3
-SHARE_RANGE = (0.5, 1.5)
-
-
-def block_bounds(shares, ny: int) -> list[tuple[int, int]]:
-    """Rows ``[r0, r1)`` of each block for the given shares of ``ny`` rows (each at least two)."""
-    nb = len(shares)
-    cuts, acc = [0], 0.0
-    for b in range(1, nb):
-        acc += shares[b - 1]
-        cuts.append(min(max(int(round(acc * ny)), cuts[-1] + 2), ny - 2 * (nb - b)))
-    cuts.append(ny)
-    return list(zip(cuts[:-1], cuts[1:]))
-
-
-def rebalanced(shares, bounds, seconds) -> list[float]:
-    """Shares moved :data:`SHARE_GAIN` of the way towards each block's rows per second of its last
-    pair, each kept within :data:`SHARE_RANGE` of an equal share. Plain floats: it runs once per
-    pair of steps, and NumPy's per-call cost would be ~25 µs of it."""
-    nb = len(shares)
-    rate = [(r1 - r0) / max(t, 1e-9) for (r0, r1), t in zip(bounds, seconds)]
-    lo, hi = SHARE_RANGE[0] / nb, SHARE_RANGE[1] / nb
-    total = sum(rate)
-    target = [min(max(r / total, lo), hi) for r in rate]
-    total = sum(target)
-    new = [(1.0 - SHARE_GAIN) * s + SHARE_GAIN * t / total for s, t in zip(shares, target)]
-    total = sum(new)
-    return [x / total for x in new]
-
-
-def step_in_pairs(block, ya, yb, n_steps: int, serial_below: int, args: tuple) -> int:
-    """Advance ``n_steps`` with the block function ``block``; return the parity of the final buffer.
-
-    ``block(ya, yb, task, r0, r1, n_steps, *args)`` works on rows ``[r0, r1)``: ``TASK_SERIAL`` takes
-    all ``n_steps`` steps on the whole sheet; with blocks of rows, each pair of steps is
-    ``TASK_EDGES`` (step 1 of the block's first and last rows) on every block, then ``TASK_PAIRS``
-    (the rest of step 1 and all of step 2, row by row); an odd last step is ``TASK_SINGLE``.
-
-    Every pair ends with all threads waiting for the slowest, so the rows are shared by speed: each
-    pair's blocks are cut from shares that follow each thread's rows per second in the pair before
-    (:func:`rebalanced`; on a shared machine one core is often slower than the other for many pairs
-    in a row). A cell's arithmetic does not depend on its block: neither does the result.
-    """
-    ny, nx = ya.shape[1], ya.shape[2]
-    nb = min(numba.get_num_threads(), ny // 2)
-    if n_steps <= 0:
-        return 0
-    if nb <= 1 or ny * nx < serial_below:
-        block(ya, yb, TASK_SERIAL, 0, ny, n_steps, *args)
-        return n_steps % 2
-    pool = _get_pool(nb - 1)
-    seconds = [0.0] * nb
-
-    def timed(b, task, r0, r1):
-        t0 = time.perf_counter()
-        block(ya, yb, task, r0, r1, 0, *args)
-        seconds[b] = time.perf_counter() - t0
-
-    def phase(task, bounds):
-        futures = [pool.submit(timed, b, task, r0, r1) for b, (r0, r1) in enumerate(bounds) if b > 0]
-        try:
-            timed(0, task, *bounds[0])
-        finally:
-            for f in futures:
-                f.result()
-
-    shares = [1.0 / nb] * nb
-    for _ in range(n_steps // 2):
-        bounds = block_bounds(shares, ny)
-        phase(TASK_EDGES, bounds)
-        phase(TASK_PAIRS, bounds)
-        shares = rebalanced(shares, bounds, seconds)
-    if n_steps % 2:
-        phase(TASK_SINGLE, block_bounds(shares, ny))
-    return n_steps % 2
 
 
 # --- cells and rows ---------------------------------------------------------------------------------------------
@@ -333,7 +236,7 @@ def _mid(r, shared, r0, r1, yb, ring):
 @njit(cache=True, error_model="numpy", fastmath={"contract"}, pipeline_class=NoAliasCompiler)
 def _sweep(model, task, ya, yb, r0, r1, n_steps, dt, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext,
            rp):  # fmt: skip
-    """The rows of one task of :func:`step_in_pairs` (see there), compiled per model.
+    """The rows of one task of :func:`threads.step_in_pairs` (see there), compiled per model.
 
     One loop with two row sites: at tick t, row t of the first step of a pair (ya -> the ring or
     yb), then row t-1 of the second (-> ya), whose three input rows are done. The middle state of a
@@ -379,7 +282,7 @@ def _sweep(model, task, ya, yb, r0, r1, n_steps, dt, wx, wy, active, gaps, param
 
 @njit(nogil=True, cache=True)
 def _generic_block(ya, yb, task, r0, r1, n_steps, model, dt, wx, wy, active, gaps, params, pidx, pmaps, iext):
-    """Rows ``[r0, r1)`` of one task of :func:`step_in_pairs`."""
+    """Rows ``[r0, r1)`` of one task of :func:`threads.step_in_pairs`."""
     nx = active.shape[1]
     mapped = False
     for k in range(pidx.size):
@@ -399,11 +302,31 @@ def _generic_block(ya, yb, task, r0, r1, n_steps, model, dt, wx, wy, active, gap
                iext, rp)  # fmt: skip
 
 
+@njit(nogil=True, cache=True)
+def _generic_team(ya, yb, sync, record, plan, b, n_steps, *args):
+    """Thread ``b``'s part of :func:`threads.step_in_pairs` with :func:`_generic_block` (all its pairs)."""
+    shares = team_start(plan, record.shape[1])
+    for p in range(n_steps // 2):
+        cuts = block_cuts(shares, ya.shape[1])
+        _generic_block(ya, yb, TASK_EDGES, cuts[b], cuts[b + 1], 0, *args)
+        if not team_wait(sync):
+            return
+        t0 = cycles()
+        _generic_block(ya, yb, TASK_PAIRS, cuts[b], cuts[b + 1], 0, *args)
+        record[0, b] = cycles() - t0
+        if not team_wait(sync):
+            return
+        shares = team_next(shares, cuts, record, plan, p + 1, b)
+    if n_steps % 2:
+        cuts = block_cuts(shares, ya.shape[1])
+        _generic_block(ya, yb, TASK_SINGLE, cuts[b], cuts[b + 1], 0, *args)
+
+
 def _kernel(model: int, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext) -> int:
     n_params = (2, 3, 5)[model]
     if params.size != n_params:
         raise ValueError(f"expected {n_params} parameters, got {params.size}")
-    return step_in_pairs(_generic_block, ya, yb, int(n_steps), SERIAL_BELOW_CELLS,
+    return step_in_pairs(_generic_block, _generic_team, ya, yb, int(n_steps), SERIAL_BELOW_CELLS,
                          (model, float(dt), wx, wy, active, row_gaps(active), params, pidx, pmaps, iext))  # fmt: skip
 
 

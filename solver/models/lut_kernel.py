@@ -16,7 +16,9 @@ from numba import njit
 from numba.core import types
 from numba.extending import intrinsic
 
-from .generic_kernels import TASK_EDGES, TASK_PAIRS, TASK_SERIAL, WideNoAliasCompiler, row_gaps, step_in_pairs
+from .generic_kernels import WideNoAliasCompiler, row_gaps
+from .threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles, step_in_pairs, team_next,
+                      team_start, team_wait)
 from .hek_kernel import E_K, E_L, E_NA, G_K1, G_K_WT, G_L, G_NA, G_NA_WT, K_O, KIR_INSTANTANEOUS, N_STATE
 
 __all__ = ["hek_lut_kernel", "plain_rows"]
@@ -27,7 +29,7 @@ __all__ = ["hek_lut_kernel", "plain_rows"]
 # without branches that LLVM vectorises (gathers from the table; every cell is stored and the few
 # cells outside the tissue put back afterwards; the coupling needs no edge test); grid-edge cells
 # take a path that tests its neighbours. Rows, pairs of steps and threads are driven as in the
-# generic kernels (generic_kernels.step_in_pairs): a row's state crosses the memory bus once per
+# generic kernels (threads.step_in_pairs): a row's state crosses the memory bus once per
 # two steps, and the result never depends on the thread count or on how a run is cut.
 #
 # The gathers bound the loop (each gathered element costs about as much as a vector of arithmetic),
@@ -37,7 +39,7 @@ __all__ = ["hek_lut_kernel", "plain_rows"]
 # compiled only for the instantaneous-Kir2.1 preset.
 
 #: Below this many cells the lookup-table kernel runs on one thread (a pair of steps on a share of
-#: rows must outlast the thread pool's hand-over, some tens of microseconds).
+#: rows must outlast the threads' start and their two barriers per pair).
 LUT_SERIAL_BELOW_CELLS = 16384
 
 # table columns, lut.COLUMNS order (kept in sync by a test)
@@ -363,7 +365,7 @@ def _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params
 @njit(nogil=True, cache=True)
 def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop,
                    ga, gr, tab, s, plain):  # fmt: skip
-    """Rows ``[r0, r1)`` of one task of :func:`generic_kernels.step_in_pairs` (the pair scheme of
+    """Rows ``[r0, r1)`` of one task of :func:`threads.step_in_pairs` (the pair scheme of
     generic_kernels._sweep: the middle state of a pair in a ring of three rows)."""
     nx = active.shape[1]
     if has_opsin and ya.shape[0] < N_STATE + 2:
@@ -378,6 +380,26 @@ def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, 
     ring = np.empty((ya.shape[0], 3, nx if task != TASK_EDGES else 1), ya.dtype)  # step 1 of two rows: no ring
     _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp,
                has_opsin, inst, gop, ga, gr, plain)  # fmt: skip
+
+
+@njit(nogil=True, cache=True)
+def _hek_lut_team(ya, yb, sync, record, plan, b, n_steps, *args):
+    """Thread ``b``'s part of :func:`threads.step_in_pairs` with :func:`_hek_lut_block` (all its pairs)."""
+    shares = team_start(plan, record.shape[1])
+    for p in range(n_steps // 2):
+        cuts = block_cuts(shares, ya.shape[1])
+        _hek_lut_block(ya, yb, TASK_EDGES, cuts[b], cuts[b + 1], 0, *args)
+        if not team_wait(sync):
+            return
+        t0 = cycles()
+        _hek_lut_block(ya, yb, TASK_PAIRS, cuts[b], cuts[b + 1], 0, *args)
+        record[0, b] = cycles() - t0
+        if not team_wait(sync):
+            return
+        shares = team_next(shares, cuts, record, plan, p + 1, b)
+    if n_steps % 2:
+        cuts = block_cuts(shares, ya.shape[1])
+        _hek_lut_block(ya, yb, TASK_SINGLE, cuts[b], cuts[b + 1], 0, *args)
 
 
 def plain_rows(wx, wy, iext, gop):
@@ -412,10 +434,10 @@ def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, h
     these fields (computed when None: callers that keep their fields cache it).
     Gate parameters must be uniform (a map of one needs :func:`hek_kernel.hek_kernel`); current
     parameters may have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as :func:`hek_kernel.hek_kernel`,
-    in pairs and threads as the generic kernels (:func:`generic_kernels.step_in_pairs`).
+    in pairs and threads as the generic kernels (:func:`threads.step_in_pairs`).
     ``solver.backends`` calls it.
     """
     plain, scalars = plain if plain is not None else plain_rows(wx, wy, iext, gop)
     s = np.concatenate([np.asarray(s)[:S_WX], scalars]).astype(ya.dtype)
     args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab, s, plain)
-    return step_in_pairs(_hek_lut_block, ya, yb, int(n_steps), LUT_SERIAL_BELOW_CELLS, args)
+    return step_in_pairs(_hek_lut_block, _hek_lut_team, ya, yb, int(n_steps), LUT_SERIAL_BELOW_CELLS, args)
