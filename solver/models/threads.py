@@ -7,9 +7,9 @@ then ``TASK_PAIRS`` (the rest of step 1 and all of step 2, row by row); an odd l
 ``TASK_SINGLE``. Every thread must finish a phase before any starts the next.
 
 Each thread runs all the pairs of a call in one compiled function (a kernel's *team* function,
-``team(ya, yb, sync, clock, plan, b, n_steps, *args)``) and waits for the others at a barrier
+``team(ya, yb, sync, record, plan, b, n_steps, *args)``) and waits for the others at a barrier
 that spins on an atomic counter (:func:`team_wait`). Handing each phase to a thread pool instead
-cost a wake-up per phase: about 150 µs in the median, and milliseconds now and then on a virtual
+cost a wake-up per phase: 60–150 µs in the median, and milliseconds now and then on a virtual
 machine, whose idle vCPU must be scheduled again by the host.
 
 The rows are shared by speed: every pair ends with all threads waiting for the slowest, and on a
@@ -18,8 +18,9 @@ are cut (:func:`block_cuts`) from shares that follow each thread's rows per unit
 pair before (:func:`rebalanced`). A cell's arithmetic does not depend on its block: neither does
 the result.
 
-numba caches a compiled function by its own file: the team functions, compiled into the kernels'
-files, keep an old copy of what is here until those files change (or the cache is cleared).
+The constants below are compiled in. numba caches a compiled function by its own file: the team
+functions, in the kernels' files, keep an old copy of what is here until those files change (or
+numba's cache is cleared).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ SHARE_RANGE = (0.5, 1.5)
 #: speeds cannot be caused on demand.
 FIXED_SHARES: np.ndarray | None = None
 
-#: Each thread's share of the rows in the last pair of the last call on threads (diagnostics).
+#: The row shares the threads of the last call on threads ended with (diagnostics).
 last_shares: list[float] = []
 
 #: Spins (a ``pause`` each, some tens of ns) at a barrier before a waiting thread starts giving its
