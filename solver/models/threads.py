@@ -103,47 +103,44 @@ def _atomic_load(typingctx, arr, idx):
     return sig, codegen
 
 
+def _call(builder, name, return_type):
+    """Call the argument-less function ``name`` (an LLVM intrinsic or a C library function)."""
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(return_type, []), name)
+    return builder.call(fn, [])
+
+
 @intrinsic
 def _spin_pause(typingctx):
     """One spin of a wait: the ``pause`` hint on x86 (nothing elsewhere)."""
-    sig = types.void()
 
     def codegen(context, builder, sig, args):
         if _X86:
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                                "llvm.x86.sse2.pause")  # fmt: skip
-            builder.call(fn, [])
+            _call(builder, "llvm.x86.sse2.pause", ir.VoidType())
         return context.get_dummy_value()
 
-    return sig, codegen
+    return types.void(), codegen
 
 
 @intrinsic
 def _yield_cpu(typingctx):
     """Give the core to another runnable thread, if any (``sched_yield``; nothing off POSIX)."""
-    sig = types.void()
 
     def codegen(context, builder, sig, args):
         if os.name == "posix":
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
-            builder.call(fn, [])
+            _call(builder, "sched_yield", ir.IntType(32))
         return context.get_dummy_value()
 
-    return sig, codegen
+    return types.void(), codegen
 
 
 @intrinsic
 def _cycle_counter(typingctx):
-    sig = types.int64()
-
     def codegen(context, builder, sig, args):
         if not _X86:  # elsewhere the counter may not be readable from user code: no timings
             return ir.Constant(ir.IntType(64), 0)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
-                                            "llvm.readcyclecounter")  # fmt: skip
-        return builder.call(fn, [])
+        return _call(builder, "llvm.readcyclecounter", ir.IntType(64))
 
-    return sig, codegen
+    return types.int64(), codegen
 
 
 @njit(cache=True)
