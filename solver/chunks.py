@@ -3,9 +3,8 @@
 Chunk ``k`` advances steps ``[k·C, (k+1)·C)`` (the last one to the end of the run) and writes the
 output samples whose steps fall in that range; the last chunk also writes the final sample. With
 ``C`` a whole number of sample intervals, chunk ``k`` fills exactly Zarr chunk ``k`` along time
-(the last may spill one sample, the final one, into a last partial Zarr chunk), so the store is
-byte-for-byte the store :func:`solver.write_zarr` writes for the one-piece run with the same
-``time_chunk``.
+(the last may spill one sample, the final one, into a last partial Zarr chunk): every stored chunk
+is written by one time chunk, once.
 """
 from __future__ import annotations
 
@@ -14,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.cost import NOMINAL_RATE
-from solver.problem import Problem
-from solver.result import OUTPUT_DTYPE
-from solver.spec import SpecError
+from .cost import NOMINAL_RATE
+from .problem import Problem
+from .result import OUTPUT_DTYPE
+from .spec import SpecError
 
 #: Default chunk length aims at this much compute per chunk (seconds on one core at the nominal
 #: rate of :mod:`solver.cost`): long enough that the per-chunk write, checkpoint and task overhead
@@ -48,7 +47,7 @@ class ChunkPlan:
 
     @property
     def time_chunk(self) -> int:
-        """The Zarr chunk length along time, as :func:`solver.write_zarr` clips it."""
+        """The Zarr chunk length along time (at most the whole run)."""
         return max(1, min(self.samples_per_chunk, self.n_samples))
 
     @property
