@@ -1,0 +1,130 @@
+"""The blocked analysis of a stored movie against the in-memory ``analyse`` of the same movie: equal bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from solver.analysis import analyse, analyse_blocked
+from solver.analysis import blocked as blocked_module
+from solver.analysis.synthetic import as_dataset, planar_wave_times, spiral_wave, travelling_wave
+from solver.readout import Camera, Dye, observe
+
+DX = 10.0
+
+
+def _store(ds: xr.Dataset, path, *, tc: int, tile: int | None = None) -> xr.Dataset:
+    """Write ``ds`` to a Zarr v3 store (time chunks of ``tc``, spatial tiles of min(side, ``tile``)) and open it
+    lazily, as a job's result store is."""
+    encoding = {}
+    for name, var in ds.data_vars.items():
+        if var.ndim == 3:
+            side = [min(n, tile or 256) for n in var.shape[1:]]
+            encoding[name] = {"chunks": (tc, *side)}
+    ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False, encoding=encoding)
+    lazy = xr.open_zarr(path, consolidated=False)
+    assert lazy[next(iter(encoding))].chunks is not None  # dask-backed: nothing read yet
+    return lazy
+
+
+def _spy(monkeypatch) -> list[tuple[slice, slice]]:
+    """Record every spatial region the blocked analysis reads."""
+    regions: list[tuple[slice, slice]] = []
+    real = blocked_module._read
+
+    def read(var, region):
+        regions.append(region)
+        return real(var, region)
+
+    monkeypatch.setattr(blocked_module, "_read", read)
+    return regions
+
+
+def _assert_equal(lazy: xr.Dataset, out: dict[str, xr.DataArray], *, source: str, **options) -> xr.Dataset:
+    ref = analyse(lazy.load(), source=source, **options)
+    added = [name for name in ref.data_vars if name not in lazy.data_vars]
+    assert sorted(out) == sorted(added)
+    for name in added:
+        assert isinstance(out[name].data, np.ndarray)
+        xr.testing.assert_identical(out[name], ref[name])  # values (NaN where NaN), dims, coords, attrs
+    return ref
+
+
+def _several_blocks_per_side(regions, shape, at_least: int = 3) -> None:
+    ys = {r[0].start for r in regions}
+    xs = {r[1].start for r in regions}
+    assert len(ys) >= at_least and len(xs) >= at_least, (ys, xs)
+    assert all((r[0].stop - r[0].start) < shape[0] and (r[1].stop - r[1].start) < shape[1] for r in regions)
+
+
+@pytest.mark.parametrize("smooth_px", [None, 1.0])
+def test_planar_wave_v_equals_analyse(tmp_path, monkeypatch, smooth_px):
+    ny, nx = 40, 48  # not square: y and x cannot be swapped unnoticed
+    tact = planar_wave_times(nx, dx_um=DX, speed_cm_per_s=5.0, angle_rad=0.4)[:ny]
+    t = np.arange(0.0, 60.0, 0.25)
+    mask = np.ones((ny, nx), np.uint8)
+    mask[5:11, 20:27] = 0  # a hole, across block edges
+    lazy = _store(as_dataset(travelling_wave(tact, t), t, dx_um=DX, mask=mask), tmp_path / "planar.zarr", tc=64,
+                  tile=16)
+    regions = _spy(monkeypatch)
+    options = {} if smooth_px is None else {"smooth_px": smooth_px, "smooth_frames": 1.0}
+    per_px = t.size * 4 * (1 if smooth_px is None else 3)
+    out = analyse_blocked(lazy, source="v", block_bytes=150 * per_px, **options)
+    _several_blocks_per_side(regions, (ny, nx))
+    ref = _assert_equal(lazy, out, source="v", **options)
+    assert np.isfinite(ref["activation_time"].values).sum() == mask.sum()  # the measures ran, off tissue NaN
+    assert 4.5 < float(ref["conduction_velocity"]) < 5.5
+
+
+def test_spiral_v_with_tips_equals_analyse(tmp_path, monkeypatch):
+    n = 48
+    t = np.arange(0.0, 240.0, 1.0)
+    # a figure of eight whose cores sit near block edges: plaquettes across an edge must be found (the camera
+    # test, with its smoothing halo, checks that a tip seen by two blocks is kept once)
+    v = spiral_wave(n, t, dx_um=DX, period_ms=80.0, cores=((160.0, 240.0, 1), (330.0, 240.0, -1)))
+    lazy = _store(as_dataset(v, t, dx_um=DX), tmp_path / "spiral.zarr", tc=50)
+    regions = _spy(monkeypatch)
+    out = analyse_blocked(lazy, source="v", block_bytes=100 * t.size * 4)
+    _several_blocks_per_side(regions, (n, n))
+    ref = _assert_equal(lazy, out, source="v")
+    frames = np.unique(ref["spiral_tip_time"].values).size
+    assert ref["spiral_tip_time"].size == 2 * frames and frames > 100  # two tips in every frame looked at
+    assert sorted(set(ref["spiral_tip_charge"].values.tolist())) == [-1, 1]
+
+
+def test_camera_dff_equals_analyse(tmp_path, monkeypatch):
+    n = 40
+    t = np.arange(0.0, 300.0, 0.5)
+    v = spiral_wave(n, t, dx_um=DX, period_ms=80.0, cores=((200.0, 200.0, 1),))
+    ds = observe(as_dataset(v, t, dx_um=DX), dye=Dye(), camera=Camera(frame_rate_hz=500.0, photons_per_pixel=400.0),
+                 seed=4).drop_vars("v")
+    lazy = _store(ds, tmp_path / "camera.zarr", tc=40)
+    regions = _spy(monkeypatch)
+    n_frames = lazy.sizes["frame"]
+    out = analyse_blocked(lazy, source="dff", block_bytes=400 * n_frames * 4 * 2)  # 20² read: 9² inside a 5-pixel halo
+    _several_blocks_per_side(regions, (n, n))
+    ref = _assert_equal(lazy, out, source="dff")
+    assert ref["dff_activation_time"].attrs["snr"] > 4.0
+    assert ref["dff_spiral_tip_time"].size > 0
+
+
+def test_in_memory_dataset_and_the_default_block_size(tmp_path):
+    """A dataset that is not dask-backed is cut by the store's tiles and read region by region too."""
+    t = np.arange(0.0, 40.0, 0.5)
+    ds = as_dataset(travelling_wave(planar_wave_times(24, dx_um=DX, speed_cm_per_s=5.0), t), t, dx_um=DX)
+    out = analyse_blocked(ds)
+    _assert_equal(ds, out, source="v")
+
+
+def test_refusals_name_the_option(tmp_path):
+    t = np.arange(0.0, 40.0, 0.5)
+    ds = as_dataset(travelling_wave(planar_wave_times(16, dx_um=DX, speed_cm_per_s=5.0), t), t, dx_um=DX)
+    with pytest.raises(ValueError, match=r"phase = True is not allowed in a blocked analysis"):
+        analyse_blocked(ds, phase=True)
+    with pytest.raises(ValueError, match=r"block_bytes = 1000 is too small: .* needs at least 1280 bytes"):
+        analyse_blocked(ds, block_bytes=1000)  # 2x2 pixels (one and the tips' halo) x 80 frames x 4 bytes
+    with pytest.raises(ValueError, match=r"source = 'vm' is not allowed"):
+        analyse_blocked(ds, source="vm")
+    with pytest.raises(ValueError, match=r"tip_stride = 0 is out of range"):
+        analyse_blocked(ds, tip_stride=0)
