@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
+import dask.array as da
 import numpy as np
 import pytest
 import xarray as xr
 
 from solver.analysis import analyse, analyse_blocked
 from solver.analysis import blocked as blocked_module
-from solver.analysis.synthetic import as_dataset, planar_wave_times, spiral_wave, travelling_wave
+from solver.analysis.synthetic import action_potential, as_dataset, planar_wave_times, spiral_wave, travelling_wave
 from solver.readout import Camera, Dye, observe
 
 DX = 10.0
@@ -102,7 +107,8 @@ def test_camera_dff_equals_analyse(tmp_path, monkeypatch):
     lazy = _store(ds, tmp_path / "camera.zarr", tc=40)
     regions = _spy(monkeypatch)
     n_frames = lazy.sizes["frame"]
-    out = analyse_blocked(lazy, source="dff", block_bytes=400 * n_frames * 4 * 2)  # 20² read: 9² inside a 5-pixel halo
+    # 20² pixels read: 9² inside a 5-pixel halo
+    out = analyse_blocked(lazy, source="dff", block_bytes=400 * n_frames * 4 * 2)
     _several_blocks_per_side(regions, (n, n))
     ref = _assert_equal(lazy, out, source="dff")
     assert ref["dff_activation_time"].attrs["snr"] > 4.0
@@ -128,3 +134,49 @@ def test_refusals_name_the_option(tmp_path):
         analyse_blocked(ds, source="vm")
     with pytest.raises(ValueError, match=r"tip_stride = 0 is out of range"):
         analyse_blocked(ds, tip_stride=0)
+
+
+# ---------------------------------------------------------------- memory: a movie far larger than the limit
+
+_ANALYSE_IN_A_FRESH_PROCESS = """
+import json, resource, sys
+import numpy as np, xarray as xr
+from solver.analysis import analyse_blocked
+out = analyse_blocked(xr.open_zarr(sys.argv[1], consolidated=False), source="v")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+print(json.dumps({"peak_bytes": peak, "act": out["activation_time"].values[::97].tolist(),
+                  "cv": float(out["conduction_velocity"]), "f": np.nanmedian(out["dominant_frequency"].values),
+                  "fraction": float(out["fraction_activated"]), "tips": int(out["spiral_tip_time"].size)}))
+"""
+
+
+@pytest.mark.slow
+def test_analysis_of_a_1024_sheet_over_2000_frames_stays_under_three_time_chunks(tmp_path):
+    """1024² × 2000 frames of float32 V is 7.8 GiB; one time chunk of the store (100 frames × 1024²) is 400 MiB.
+    The analysis, in a fresh interpreter that does nothing else, must peak below 3 × 400 MiB = 1.2 GiB.
+
+    The movie is a plane wave along x paced every 250 ms at 5 cm/s (every row alike, so zstd keeps the store
+    to a few MB and it is written in seconds, chunk by chunk through dask)."""
+    n, n_t, tc, dx, dt = 1024, 2000, 100, 10.0, 0.5
+    t = np.arange(n_t) * dt
+    x = (np.arange(n) + 0.5) * dx
+    tact = 5.0 + x / 50.0  # 50 µm/ms = 5 cm/s
+    row = np.full((n_t, n), -75.0)
+    for beat in range(4):
+        row = np.maximum(row, action_potential(t[:, None] - tact[None, :] - 250.0 * beat, upstroke_ms=1.0,
+                                               apd_ms=40.0))
+    lazy = da.broadcast_to(da.from_array(row.astype(np.float32)[:, None, :], chunks=(tc, 1, 256)), (n_t, n, n),
+                           chunks=(tc, 256, 256))
+    ds = xr.Dataset({"v": (("time", "y", "x"), lazy, {"units": "mV"})}, coords={"time": t, "y": x, "x": x},
+                    attrs={"dx_um": dx})
+    path = tmp_path / "big.zarr"
+    ds.to_zarr(path, zarr_format=3, consolidated=False)
+    run = subprocess.run([sys.executable, "-c", _ANALYSE_IN_A_FRESH_PROCESS, str(path)], capture_output=True,
+                         text=True, check=True)
+    got = json.loads(run.stdout)
+    chunk_bytes = tc * n * n * 4
+    assert got["peak_bytes"] < 3 * chunk_bytes, f"peak RSS {got['peak_bytes'] / 2**20:.0f} MiB"
+    act = np.asarray(got["act"])  # every 97th row: the analytic activation map, the whole way across
+    assert np.max(np.abs(act - tact[None, :])) < 0.05
+    assert abs(got["cv"] / 5.0 - 1.0) < 0.01 and abs(got["f"] - 4.0) < 0.01
+    assert got["fraction"] == 1.0 and got["tips"] == 0
