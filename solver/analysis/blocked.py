@@ -12,7 +12,11 @@ pass over the blocks; each tip is kept by the block whose interior holds its pla
 Blocks are sized so that a block's working arrays (the read movie and its smoothed copy) stay within
 ``block_bytes``, and shaped to follow the store's chunks: reading part of a Zarr chunk decompresses all of it,
 so among the layouts that fit, the one that decompresses and smooths the fewest bytes is taken (full-width
-strips when they are tall enough, else tile-aligned columns).
+strips when they are tall enough, else tile-aligned columns). Under a memory budget a block is still much
+smaller than a tile over the whole record, so when the blocks would decompress the store more than
+``SCRATCH_ABOVE`` times over, the movie is first rewritten block by block into a local scratch file
+(:class:`~solver.analysis._blockfile.BlockFile`: every chunk decompressed once, about the movie's uncompressed
+size on disk in ``TMPDIR``, none of it resident), and a smoothed block is kept there for the second pass.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from ._blockfile import BlockFile, DirectBlocks, chunk_edges, cuts, touched
 from ._signal import SNR_NOISE_PIXELS, noise_sigma, noise_stride, snr_from_noise
 from .dataset import (
     PixelMaps,
@@ -40,7 +45,9 @@ from .dataset import (
 
 __all__ = ["analyse_blocked", "Block", "plan_blocks"]
 
-_TILE = 256  # the store's spatial tile side when the variable does not say (min(side, 256))
+SCRATCH_ABOVE = 2.0
+"""Blocks go through a scratch file (:class:`~solver.analysis._blockfile.BlockFile`) when reading them straight
+from the store would decompress more than this many times the movie."""
 
 
 @dataclass(frozen=True)
@@ -59,31 +66,6 @@ class Block:
         return slice(*self.y), slice(*self.x)
 
 
-def _cuts(edges: list[int], most: int) -> list[int]:
-    """Piece boundaries along an axis with chunk ``edges``: whole chunks grouped while a piece holds at most
-    ``most`` pixels, a longer chunk split evenly; pieces never straddle a chunk edge they could avoid."""
-    cuts, end = [0], 0
-    for a, b in zip(edges[:-1], edges[1:]):
-        if b - cuts[-1] <= most:
-            end = b
-            continue
-        if end > cuts[-1]:
-            cuts.append(end)
-        n = -(-(b - a) // most)
-        cuts.extend(a + (b - a) * k // n for k in range(1, n + 1))
-        end = b
-    if end > cuts[-1]:
-        cuts.append(end)
-    return cuts
-
-
-def _touched(edges: list[int], a: int, b: int) -> int:
-    """Pixels of the chunks that the range ``a..b`` touches along an axis."""
-    i = int(np.searchsorted(edges, a, side="right")) - 1
-    j = int(np.searchsorted(edges, b, side="left"))
-    return edges[j] - edges[i]
-
-
 def plan_blocks(shape: tuple[int, int], *, px_max: int, halo: tuple[int, int],
                 chunk_edges: tuple[list[int], list[int]]) -> list[Block]:
     """Cut a ``shape`` sheet into blocks whose read region (interior plus ``halo`` = (before, after) pixels on
@@ -93,7 +75,8 @@ def plan_blocks(shape: tuple[int, int], *, px_max: int, halo: tuple[int, int],
     ey, ex = (list(e) for e in chunk_edges)
     grow = halo[0] + halo[1]
     tile_x = max(b - a for a, b in zip(ex[:-1], ex[1:]))
-    widths = {nx} | {k * tile_x for k in range(1, -(-nx // tile_x))} | {-(-tile_x // k) for k in range(2, tile_x + 1)}
+    widths = ({nx} | {k * tile_x for k in range(1, -(-nx // tile_x))}
+              | {-(-tile_x // k) for k in range(2, min(tile_x, 64) + 1)})
     best, best_cost = [], math.inf
     for w in sorted(widths, reverse=True):
         if w < 1 or w > nx:
@@ -103,35 +86,17 @@ def plan_blocks(shape: tuple[int, int], *, px_max: int, halo: tuple[int, int],
         rows = ny if fit >= ny else fit - grow
         if rows < 1:
             continue
-        ycuts, xcuts = _cuts(ey, rows), _cuts(ex, w)
+        ycuts, xcuts = cuts(ey, rows), cuts(ex, w)
         blocks = [Block((y0, y1), (x0, x1)) for y0, y1 in zip(ycuts[:-1], ycuts[1:])
                   for x0, x1 in zip(xcuts[:-1], xcuts[1:])]
         cost = 0
         for blk in blocks:
             ys, xs = blk.read(shape, *halo)
-            cost += _touched(ey, ys.start, ys.stop) * _touched(ex, xs.start, xs.stop)  # decompressed
+            cost += touched(ey, ys.start, ys.stop) * touched(ex, xs.start, xs.stop)  # decompressed
             cost += (ys.stop - ys.start) * (xs.stop - xs.start)  # copied and smoothed
         if cost < best_cost or (cost == best_cost and len(blocks) < len(best)):
             best, best_cost = blocks, cost
     return best
-
-
-def _chunk_edges(var: xr.DataArray, shape: tuple[int, int]) -> tuple[list[int], list[int]]:
-    """The chunk edges along y and x: the dask chunks, else tiles of min(side, 256) as the job's store has."""
-    if var.chunks is not None:
-        return tuple([0, *np.cumsum(c).tolist()] for c in var.chunks[1:])
-    return tuple(list(range(0, n, min(n, _TILE))) + [n] for n in shape)
-
-
-def _read(var: xr.DataArray, region: tuple[slice, slice]) -> np.ndarray:
-    """All frames of one spatial region of ``var`` (time-major) as a new array; a dask-backed variable is read
-    chunk by chunk straight into it (synchronous scheduler), so nothing but the region is ever held."""
-    if var.chunks is not None:
-        part = var.data[(slice(None), *region)]
-        out = np.empty(part.shape, part.dtype)
-        part.store(out, lock=False, scheduler="synchronous")  # chunk by chunk into ``out``
-        return out
-    return np.array(var[(slice(None), *region)].values)
 
 
 def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 256 * 2**20,
@@ -166,19 +131,26 @@ def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 256
     per_px = n_t * max(var.dtype.itemsize, 4) * copies
     halo = (s.halo_px, s.halo_px + (1 if s.tips else 0))
     blocks = plan_blocks((ny, nx), px_max=int(block_bytes) // per_px, halo=halo,
-                         chunk_edges=_chunk_edges(var, (ny, nx)))
+                         chunk_edges=chunk_edges(var)[1:])
     if not blocks:
         side = 1 + halo[0] + halo[1]
         raise ValueError(f"block_bytes = {block_bytes!r} is too small: a block of one pixel and its halo "
                          f"({side}x{side} pixels x {n_t} frames) needs at least {side * side * per_px} bytes")
-    run = _Blocked(s, var, tissue, (ny, nx))
-    for blk in blocks:
-        run.measure(blk)
-    out, centre, lag = sheet_variables(s, run.maps)
-    if s.tips and lag is not None:
-        rows = np.concatenate([run.tips(blk, lag, centre) for blk in blocks])
-        rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]  # as analyse finds them: frame, y, x
-        out.update(tip_variables(s, rows, lag, *coordinates(ds, s)))
+    regions = [blk.read((ny, nx), *halo) for blk in blocks]
+    edges = chunk_edges(var)
+    passes = 1 + s.tips
+    decompressed = passes * sum(touched(edges[1], ys.start, ys.stop) * touched(edges[2], xs.start, xs.stop)
+                                for ys, xs in regions)
+    scratch = len(blocks) > 1 and decompressed > SCRATCH_ABOVE * ny * nx
+    with (BlockFile(var, regions, int(block_bytes)) if scratch else DirectBlocks(var, regions)) as src:
+        run = _Blocked(s, src, tissue, (ny, nx))
+        for k, blk in enumerate(blocks):
+            run.measure(k, blk)
+        out, centre, lag = sheet_variables(s, run.maps)
+        if s.tips and lag is not None:
+            rows = np.concatenate([run.tips(k, blk, lag, centre) for k, blk in enumerate(blocks)])
+            rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]  # as analyse finds them: frame, y, x
+            out.update(tip_variables(s, rows, lag, *coordinates(ds, s)))
     if s.camera:
         snr = snr_from_noise(run.maps.hi - run.maps.lo, run.noise, tissue=run.first_finite,
                              fired=np.isfinite(run.maps.act))
@@ -190,33 +162,42 @@ def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 256
 class _Blocked:
     """The state of one blocked analysis: the maps filled so far, and for a camera movie its noise samples."""
 
-    def __init__(self, s: Settings, var: xr.DataArray, tissue: np.ndarray | None, shape: tuple[int, int]) -> None:
-        self.s, self.var, self.tissue, self.shape = s, var, tissue, shape
+    def __init__(self, s: Settings, src: DirectBlocks, tissue: np.ndarray | None, shape: tuple[int, int]) -> None:
+        self.s, self.src, self.tissue, self.shape = s, src, tissue, shape
         self.maps = PixelMaps.empty(shape, s)
         self.stride = noise_stride(shape[0] * shape[1], SNR_NOISE_PIXELS)
         self.noise: np.ndarray | None = None  # allocated at the first block, in the dtype noise_sigma gives
         self.first_finite = np.zeros(shape, bool)
+        self.kept: set[int] = set()  # blocks whose prepared movie the source keeps
 
-    def _movie(self, region: tuple[slice, slice], inner: tuple[slice, slice] | None = None) -> np.ndarray:
-        raw = _read(self.var, region)
+    def _movie(self, k: int, inner: tuple[slice, slice] | None = None) -> np.ndarray:
+        region = self.src.regions[k]
+        raw = self.src.read(k)
         if inner is not None and self.s.camera:
             self._sample_noise(raw, region, inner)
         return prepare_movie(self.s, raw, None if self.tissue is None else self.tissue[region])
 
-    def measure(self, blk: Block) -> None:
+    def measure(self, k: int, blk: Block) -> None:
         """Pass one: the per-pixel maps of the block's interior."""
-        region = blk.read(self.shape, self.s.halo_px, self.s.halo_px)
-        movie = self._movie(region, blk.inner)
-        if region != blk.inner:
-            local = tuple(slice(i.start - r.start, i.stop - r.start) for i, r in zip(blk.inner, region))
+        region = self.src.regions[k]
+        movie = self._movie(k, blk.inner)
+        if self.s.smoothing and self.src.keep(k, movie):
+            self.kept.add(k)
+        local = tuple(slice(i.start - r.start, i.stop - r.start) for i, r in zip(blk.inner, region))
+        if region == blk.inner:
+            maps = pixel_maps(self.s, movie, None if self.tissue is None else self.tissue[region])
+        elif self.s.smoothing:  # the halo is only there for the smoothing: measure the interior alone
             movie = np.ascontiguousarray(movie[(slice(None), *local)])
-        tissue = None if self.tissue is None else self.tissue[blk.inner]
-        self.maps.paste(pixel_maps(self.s, movie, tissue), blk.inner)
+            maps = pixel_maps(self.s, movie, None if self.tissue is None else self.tissue[blk.inner])
+        else:  # a halo for the tips' plaquettes only: measuring it too costs less than copying the interior out
+            maps = pixel_maps(self.s, movie, None if self.tissue is None else self.tissue[region]).crop(local)
+        self.maps.paste(maps, blk.inner)
 
-    def tips(self, blk: Block, lag: int, centre: np.ndarray) -> np.ndarray:
+    def tips(self, k: int, blk: Block, lag: int, centre: np.ndarray) -> np.ndarray:
         """Pass two: the phase singularities whose plaquette origin lies in the block's interior (global rows)."""
-        region = blk.read(self.shape, self.s.halo_px, self.s.halo_px + 1)
-        rows = tip_rows(self.s, self._movie(region), lag, np.ascontiguousarray(centre[region]))
+        region = self.src.regions[k]
+        movie = self.src.read(k) if k in self.kept or not self.s.smoothing else self._movie(k)
+        rows = tip_rows(self.s, movie, lag, np.ascontiguousarray(centre[region]))
         rows[:, 1] += region[0].start
         rows[:, 2] += region[1].start
         keep = ((rows[:, 1] >= blk.y[0]) & (rows[:, 1] < blk.y[1]) &

@@ -177,6 +177,11 @@ class PixelMaps:
         return cls(act=nan(), apd50=nan(), apd90=nan(), lo=nan(), hi=nan(), in_tissue=np.zeros(shape, bool),
                    frequency=nan() if s.with_frequency else None)
 
+    def crop(self, where: tuple[slice, slice]) -> PixelMaps:
+        """These maps at ``where`` (views)."""
+        return PixelMaps(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[where]
+                            for f in fields(self)})
+
     def paste(self, part: PixelMaps, where: tuple[slice, slice]) -> None:
         """Copy a block's maps into these at ``where``."""
         for f in fields(self):

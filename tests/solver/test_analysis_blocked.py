@@ -12,6 +12,7 @@ import pytest
 import xarray as xr
 
 from solver.analysis import analyse, analyse_blocked
+from solver.analysis import _blockfile
 from solver.analysis import blocked as blocked_module
 from solver.analysis.synthetic import action_potential, as_dataset, planar_wave_times, spiral_wave, travelling_wave
 from solver.readout import Camera, Dye, observe
@@ -33,17 +34,24 @@ def _store(ds: xr.Dataset, path, *, tc: int, tile: int | None = None) -> xr.Data
     return lazy
 
 
-def _spy(monkeypatch) -> list[tuple[slice, slice]]:
-    """Record every spatial region the blocked analysis reads."""
-    regions: list[tuple[slice, slice]] = []
-    real = blocked_module._read
+def _spy(monkeypatch, *, scratch: bool | None = None) -> dict[str, list]:
+    """Record the blocks measured and every read from the store; ``scratch`` forces the way blocks are read."""
+    seen: dict[str, list] = {"blocks": [], "store": []}
+    real_read, real_measure = _blockfile.read_region, blocked_module._Blocked.measure
 
-    def read(var, region):
-        regions.append(region)
-        return real(var, region)
+    def read(var, region, times=slice(None)):
+        seen["store"].append((region, times, var.shape[0]))
+        return real_read(var, region, times)
 
-    monkeypatch.setattr(blocked_module, "_read", read)
-    return regions
+    def measure(self, k, blk):
+        seen["blocks"].append(blk)
+        return real_measure(self, k, blk)
+
+    monkeypatch.setattr(_blockfile, "read_region", read)
+    monkeypatch.setattr(blocked_module._Blocked, "measure", measure)
+    if scratch is not None:
+        monkeypatch.setattr(blocked_module, "SCRATCH_ABOVE", 0.0 if scratch else np.inf)
+    return seen
 
 
 def _assert_equal(lazy: xr.Dataset, out: dict[str, xr.DataArray], *, source: str, **options) -> xr.Dataset:
@@ -56,11 +64,15 @@ def _assert_equal(lazy: xr.Dataset, out: dict[str, xr.DataArray], *, source: str
     return ref
 
 
-def _several_blocks_per_side(regions, shape, at_least: int = 3) -> None:
-    ys = {r[0].start for r in regions}
-    xs = {r[1].start for r in regions}
+def _several_blocks_per_side(seen, shape, block_bytes: int, *, scratch: bool, at_least: int = 3) -> None:
+    """Several blocks along each side, and no read from the store larger than the budget."""
+    ys = {blk.y[0] for blk in seen["blocks"]}
+    xs = {blk.x[0] for blk in seen["blocks"]}
     assert len(ys) >= at_least and len(xs) >= at_least, (ys, xs)
-    assert all((r[0].stop - r[0].start) < shape[0] and (r[1].stop - r[1].start) < shape[1] for r in regions)
+    for region, times, n_t in seen["store"]:
+        frames = len(range(*times.indices(n_t)))
+        assert frames * (region[0].stop - region[0].start) * (region[1].stop - region[1].start) * 4 <= block_bytes
+        assert (frames < n_t) == scratch  # the scratch file is filled one time chunk at a time
 
 
 @pytest.mark.parametrize("smooth_px", [None, 1.0])
@@ -72,44 +84,46 @@ def test_planar_wave_v_equals_analyse(tmp_path, monkeypatch, smooth_px):
     mask[5:11, 20:27] = 0  # a hole, across block edges
     lazy = _store(as_dataset(travelling_wave(tact, t), t, dx_um=DX, mask=mask), tmp_path / "planar.zarr", tc=64,
                   tile=16)
-    regions = _spy(monkeypatch)
+    seen = _spy(monkeypatch)
     options = {} if smooth_px is None else {"smooth_px": smooth_px, "smooth_frames": 1.0}
-    per_px = t.size * 4 * (1 if smooth_px is None else 3)
-    out = analyse_blocked(lazy, source="v", block_bytes=150 * per_px, **options)
-    _several_blocks_per_side(regions, (ny, nx))
+    block_bytes = 150 * t.size * 4 * (1 if smooth_px is None else 3)
+    out = analyse_blocked(lazy, source="v", block_bytes=block_bytes, **options)
+    _several_blocks_per_side(seen, (ny, nx), block_bytes, scratch=True)
     ref = _assert_equal(lazy, out, source="v", **options)
     assert np.isfinite(ref["activation_time"].values).sum() == mask.sum()  # the measures ran, off tissue NaN
     assert 4.5 < float(ref["conduction_velocity"]) < 5.5
 
 
-def test_spiral_v_with_tips_equals_analyse(tmp_path, monkeypatch):
+@pytest.mark.parametrize("scratch", [True, False])
+def test_spiral_v_with_tips_equals_analyse(tmp_path, monkeypatch, scratch):
     n = 48
     t = np.arange(0.0, 240.0, 1.0)
     # a figure of eight whose cores sit near block edges: plaquettes across an edge must be found (the camera
     # test, with its smoothing halo, checks that a tip seen by two blocks is kept once)
     v = spiral_wave(n, t, dx_um=DX, period_ms=80.0, cores=((160.0, 240.0, 1), (330.0, 240.0, -1)))
     lazy = _store(as_dataset(v, t, dx_um=DX), tmp_path / "spiral.zarr", tc=50)
-    regions = _spy(monkeypatch)
-    out = analyse_blocked(lazy, source="v", block_bytes=100 * t.size * 4)
-    _several_blocks_per_side(regions, (n, n))
+    seen = _spy(monkeypatch, scratch=scratch)
+    block_bytes = 100 * t.size * 4
+    out = analyse_blocked(lazy, source="v", block_bytes=block_bytes)
+    _several_blocks_per_side(seen, (n, n), block_bytes, scratch=scratch)
     ref = _assert_equal(lazy, out, source="v")
     frames = np.unique(ref["spiral_tip_time"].values).size
     assert ref["spiral_tip_time"].size == 2 * frames and frames > 100  # two tips in every frame looked at
     assert sorted(set(ref["spiral_tip_charge"].values.tolist())) == [-1, 1]
 
 
-def test_camera_dff_equals_analyse(tmp_path, monkeypatch):
+@pytest.mark.parametrize("scratch", [True, False])
+def test_camera_dff_equals_analyse(tmp_path, monkeypatch, scratch):
     n = 40
     t = np.arange(0.0, 300.0, 0.5)
     v = spiral_wave(n, t, dx_um=DX, period_ms=80.0, cores=((200.0, 200.0, 1),))
     ds = observe(as_dataset(v, t, dx_um=DX), dye=Dye(), camera=Camera(frame_rate_hz=500.0, photons_per_pixel=400.0),
                  seed=4).drop_vars("v")
     lazy = _store(ds, tmp_path / "camera.zarr", tc=40)
-    regions = _spy(monkeypatch)
-    n_frames = lazy.sizes["frame"]
-    # 20² pixels read: 9² inside a 5-pixel halo
-    out = analyse_blocked(lazy, source="dff", block_bytes=400 * n_frames * 4 * 2)
-    _several_blocks_per_side(regions, (n, n))
+    seen = _spy(monkeypatch, scratch=scratch)
+    block_bytes = 400 * lazy.sizes["frame"] * 4 * 2  # 20² pixels read: 9² inside a 5-pixel halo
+    out = analyse_blocked(lazy, source="dff", block_bytes=block_bytes)
+    _several_blocks_per_side(seen, (n, n), block_bytes, scratch=scratch)
     ref = _assert_equal(lazy, out, source="dff")
     assert ref["dff_activation_time"].attrs["snr"] > 4.0
     assert ref["dff_spiral_tip_time"].size > 0
