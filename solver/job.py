@@ -258,10 +258,7 @@ class JobRun:
         sources = self.analysis_sources()
         if not sources:
             return {}
-        try:
-            from .analysis import analyse_blocked
-        except ImportError:  # pragma: no cover - until the blocked pass lands
-            analyse_blocked = _analyse_loaded
+        from .analysis import analyse_blocked
 
         a = self.problem.spec.analysis
         ds = store.open_dataset()
@@ -297,10 +294,3 @@ def _wanted(name: str, measures: Sequence[str]) -> bool:
             return measure in measures
     return True
 
-
-def _analyse_loaded(ds, *, source, **options):
-    from .analysis import analyse
-
-    sub = ds.load()
-    out = analyse(sub, source=source, **options)
-    return {n: out[n] for n in out.data_vars if n not in sub.data_vars}
