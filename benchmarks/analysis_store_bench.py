@@ -4,7 +4,7 @@
 
 A synthetic noisy dF/F movie of a rotating spiral (``analysis_bench.spiral_movie``, ``size² × frames`` float32,
 2 GiB at the default) is written to a Zarr v3 store laid out as a job's (time chunks of 100 frames, spatial
-tiles of min(side, 256), zstd) and analysed from there by ``solver.analysis.analyse_blocked`` on one core
+tiles of min(side, 256), zstd level 1) and analysed from there by ``solver.analysis.analyse_blocked`` on one core
 (numba, BLAS and FFT pinned to one thread, dask's synchronous scheduler). Target: under 60 s.
 
 Baselines, measured in the same process:
@@ -35,6 +35,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 import zarr  # noqa: E402
+from zarr.codecs import ZstdCodec  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis_bench import spiral_movie  # noqa: E402
@@ -46,9 +47,10 @@ TIME_CHUNK = 100
 
 
 def write_store(ds: xr.Dataset, path: Path) -> None:
-    """The movie in a job's layout: time chunks of ``TIME_CHUNK`` frames, spatial tiles of min(side, 256)."""
+    """The movie in a job's layout (``optowave.store``): time chunks of ``TIME_CHUNK`` frames, spatial tiles of
+    min(side, 256), Zstandard at level 1."""
     n = ds.sizes["cam_x"]
-    encoding = {"dff": {"chunks": (TIME_CHUNK, min(n, 256), min(n, 256))}}
+    encoding = {"dff": {"chunks": (TIME_CHUNK, min(n, 256), min(n, 256)), "compressors": (ZstdCodec(level=1),)}}
     ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False, encoding=encoding)
 
 
