@@ -21,7 +21,10 @@ size on disk in ``TMPDIR``, none of it resident), and a smoothed block is kept t
 
 from __future__ import annotations
 
+import errno
 import math
+import tempfile
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,7 +145,7 @@ def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 256
     decompressed = passes * sum(touched(edges[1], ys.start, ys.stop) * touched(edges[2], xs.start, xs.stop)
                                 for ys, xs in regions)
     scratch = len(blocks) > 1 and decompressed > SCRATCH_ABOVE * ny * nx
-    with (BlockFile(var, regions, int(block_bytes)) if scratch else DirectBlocks(var, regions)) as src:
+    with _blocks(var, regions, int(block_bytes), scratch=scratch) as src:
         run = _Blocked(s, src, tissue, (ny, nx))
         for k, blk in enumerate(blocks):
             run.measure(k, blk)
@@ -157,6 +160,22 @@ def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 256
         out[f"{s.prefix}activation_time"].attrs.update(snr_attrs(snr))
     placed = xr.Dataset(coords=ds.coords).assign(out)  # the maps take the coordinates of their dimensions
     return {name: placed[name].compute() for name in out}
+
+
+def _blocks(var: xr.DataArray, regions: list[tuple[slice, slice]], block_bytes: int, *,
+            scratch: bool) -> DirectBlocks:
+    """The blocks' source: the scratch file when asked for and there is room for it, else the store itself."""
+    if scratch:
+        try:
+            return BlockFile(var, regions, block_bytes)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            need = sum((ys.stop - ys.start) * (xs.stop - xs.start) for ys, xs in regions) * var.shape[0]
+            warnings.warn(f"no room for the analysis scratch file ({need * var.dtype.itemsize / 2**30:.1f} GiB in "
+                          f"{tempfile.gettempdir()}, set by TMPDIR): reading the blocks from the store instead, "
+                          "which decompresses it several times over", RuntimeWarning, stacklevel=3)
+    return DirectBlocks(var, regions)
 
 
 class _Blocked:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -127,6 +128,24 @@ def test_camera_dff_equals_analyse(tmp_path, monkeypatch, scratch):
     ref = _assert_equal(lazy, out, source="dff")
     assert ref["dff_activation_time"].attrs["snr"] > 4.0
     assert ref["dff_spiral_tip_time"].size > 0
+
+
+def test_a_full_disk_falls_back_to_reading_blocks_from_the_store(tmp_path, monkeypatch):
+    t = np.arange(0.0, 60.0, 0.5)
+    v = spiral_wave(32, t, dx_um=DX, period_ms=40.0, cores=((160.0, 160.0, 1),))
+    lazy = _store(as_dataset(v, t, dx_um=DX), tmp_path / "full.zarr", tc=40)
+    seen = _spy(monkeypatch, scratch=True)
+
+    def no_space(fd, arr, offset):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_blockfile, "_pwrite", no_space)
+    block_bytes = 80 * t.size * 4
+    with pytest.warns(RuntimeWarning, match=r"no room for the analysis scratch file \(.* GiB in .*TMPDIR"):
+        out = analyse_blocked(lazy, source="v", block_bytes=block_bytes)
+    assert any(times == slice(None) for _, times, _ in seen["store"])  # blocks read from the store after all
+    ref = _assert_equal(lazy, out, source="v")
+    assert ref["spiral_tip_time"].size > 0
 
 
 def test_in_memory_dataset_and_the_default_block_size(tmp_path):
