@@ -19,6 +19,7 @@ in-process run, and the round-trip tests that both implementations pass).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import warnings
@@ -30,6 +31,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BytesCodec, ZstdCodec
 from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
 
 from ._layout import ArraySpec, Layout
 
@@ -67,13 +69,22 @@ class ResultStore:
         self.add_arrays(layout.arrays)
 
     def add_arrays(self, arrays: Iterable[ArraySpec]) -> None:
-        """Add arrays to a laid-out store (e.g. the analysis maps, whose sizes are known at the end)."""
-        group = zarr.open_group(store=self._zstore, mode="r+", zarr_format=3)
-        for a in arrays:
-            self._arrays[a.name] = group.create_array(
+        """Add arrays to a laid-out store (e.g. the analysis maps, whose sizes are known at the end); an array
+        of the same name is replaced. The metadata documents are written concurrently (a result has tens of
+        arrays, and each creation is a few round trips through Zarr's I/O loop)."""
+        arrays = list(arrays)
+
+        async def create() -> None:
+            group = await zarr.api.asynchronous.open_group(store=self._zstore, mode="r+", zarr_format=3)
+            have = {name async for name in group.array_keys()}
+            await asyncio.gather(*(group.create_array(
                 a.name, shape=a.shape, chunks=a.chunks, dtype=a.np_dtype, fill_value=a.fill_value,
-                dimension_names=a.dims, attributes=_jsonable(a.attrs), overwrite=True, config=_ARRAY_CONFIG,
-                **CODECS)
+                dimension_names=a.dims, attributes=_jsonable(a.attrs), overwrite=a.name in have,
+                config=_ARRAY_CONFIG, **CODECS) for a in arrays))
+
+        sync(create())
+        for a in arrays:
+            self._arrays.pop(a.name, None)
 
     def layout(self) -> Layout:
         """The layout of what the store holds now (arrays sorted by name)."""
@@ -108,7 +119,9 @@ class ResultStore:
     # ------------------------------------------------------------------ data
     def array(self, name: str) -> zarr.Array:
         if name not in self._arrays:
-            self._arrays[name] = zarr.open_array(store=self._zstore, path=name, mode="r+", config=_ARRAY_CONFIG)
+            # open_array takes no config for an existing array: set it on the opened one
+            arr = zarr.open_array(store=self._zstore, path=name, mode="r+")
+            self._arrays[name] = arr.with_config(_ARRAY_CONFIG)
         return self._arrays[name]
 
     def write(self, name: str, data: np.ndarray, start: int = 0) -> dict[str, int]:
