@@ -13,6 +13,8 @@ import numpy as np
 
 from . import _types as t
 from ._errors import FieldViolation
+from ._limits import DEFAULT_SPEC_LIMITS, SpecLimits
+from ._schema import closest
 from ._validate_patterns import check_pattern as _check_pattern
 from ._validate_patterns import check_raster as _check_raster
 from ._validate_patterns import contains_sum
@@ -23,6 +25,13 @@ OUTPUT_EXTRA_VARIABLES = ("irradiance",)
 #: Above this fraction of dx²/(4·D_max), dt draws a warning: the ionic conductance adds to the
 #: diffusive one in the explicit step's stability bound.
 STABILITY_MARGIN = 0.8
+#: Largest magnitude of any number in a spec: far beyond any sheet, time or parameter, and small enough that
+#: squares and products of two such numbers stay finite.
+MAX_MAGNITUDE = 1e12
+#: Shortest time step (ms); a step of a femtosecond has no physical use and its step count overflows.
+MIN_DT_MS = 1e-6
+#: Most time steps of one run.
+MAX_STEPS = 10**12
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,9 @@ class _Checker:
         if value is None or not math.isfinite(value):
             self.error(path, f"{value!r} is not a finite number{what}")
             return False
+        if abs(value) > MAX_MAGNITUDE:
+            self.error(path, f"{value!r} is not allowed; must be within ±{MAX_MAGNITUDE:g}{what}")
+            return False
         for op, bound, ok in (
             (">", gt, gt is None or value > gt),
             (">=", ge, ge is None or value >= ge),
@@ -65,12 +77,21 @@ class _Checker:
         return True
 
 
-def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES) -> Report:
-    """Check a spec completely; return every error and warning (see :class:`Report`)."""
+def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
+             limits: SpecLimits = DEFAULT_SPEC_LIMITS) -> Report:
+    """Check a spec completely; return every error and warning (see :class:`Report`).
+
+    ``limits`` bounds the sizes (pattern depth and leaves, polygon vertices, labels) checked before
+    anything is rasterised.
+    """
     from ..models import MODELS
     from .. import opsin as opsin_mod
 
     c = _Checker()
+    c.limits = limits
+    _check_sizes(c, spec, limits)
+    if c.errors:     # a pattern too large to walk, labels too large to keep: nothing else is looked at
+        return Report(tuple(c.errors), ())
     g = spec.grid
     grid_ok = True
     for name, value in (("nx", g.nx), ("ny", g.ny)):
@@ -81,7 +102,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
 
     model = MODELS.get(spec.tissue.model.preset)
     if model is None:
-        c.error("tissue.model.preset", f"unknown preset {spec.tissue.model.preset!r}; allowed: {', '.join(sorted(MODELS))}")
+        c.error("tissue.model.preset", f"unknown preset {spec.tissue.model.preset!r}"
+                f"{closest(spec.tissue.model.preset, MODELS)}; allowed: {', '.join(sorted(MODELS))}")
 
     # memory: refuse before anything is rasterised
     if grid_ok and model is not None:
@@ -99,7 +121,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         for name, value in spec.tissue.model.parameters:
             path = f"tissue.model.parameters.{name}"
             if name not in model.defaults:
-                c.error(path, f"unknown parameter {name!r} of {model.name}; allowed: {', '.join(model.param_names)}")
+                c.error(path, f"unknown parameter {name!r} of {model.name}{closest(name, model.param_names)}; "
+                        f"allowed: {', '.join(model.param_names)}")
                 continue
             lo, hi = model.param_bounds.get(name, (-math.inf, math.inf))
             c.number(path, value, ge=lo if math.isfinite(lo) else None, le=hi if math.isfinite(hi) else None,
@@ -141,7 +164,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     opsin_name = spec.opsin.preset or ("cheriff" if model is not None and model.supports_opsin else "none")
     op = spec.opsin
     if opsin_name not in opsin_mod.OPSINS:
-        c.error("opsin.preset", f"unknown opsin {opsin_name!r}; allowed: {', '.join(sorted(opsin_mod.OPSINS))}")
+        c.error("opsin.preset", f"unknown opsin {opsin_name!r}{closest(opsin_name, opsin_mod.OPSINS)}; allowed: "
+                f"{', '.join(sorted(opsin_mod.OPSINS))}")
     elif opsin_name != "none" and model is not None and not model.supports_opsin:
         c.error("opsin.preset", f"{opsin_name!r} needs a membrane model in mV; {model.name} is dimensionless "
                 "(allowed here: none)")
@@ -164,6 +188,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
             _check_region_at_most_one(c, "opsin.region", op.region, g, spec.base_dir)
 
     # stimuli
+    stimuli = []
     for k, s in enumerate(spec.light):
         path = f"light[{k}]"
         if model is not None and not model.supports_opsin:
@@ -174,11 +199,13 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         c.number(f"{path}.irradiance_mw_per_mm2", s.irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
         _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
         _check_waveform(c, f"{path}.waveform", s.waveform, light=True)
+        stimuli.append((path, s))
     for k, s in enumerate(spec.current):
         path = f"current[{k}]"
         c.number(f"{path}.amplitude_a_per_f", s.amplitude_a_per_f)
         _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
         _check_waveform(c, f"{path}.waveform", s.waveform, light=False)
+        stimuli.append((path, s))
 
     # numerics
     n = spec.numerics
@@ -186,7 +213,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     if n.precision not in ("float64", "float32"):
         c.error("numerics.precision", f"{n.precision} is not a precision; allowed: PRECISION_FLOAT64, PRECISION_FLOAT32")
     dt = n.dt_ms if n.dt_ms is not None else (model.default_dt_ms if model is not None else None)
-    dt_ok = dt is not None and c.number("numerics.dt_ms", dt, gt=0, what=" ms")
+    dt_ok = dt is not None and c.number("numerics.dt_ms", dt, ge=MIN_DT_MS, what=" ms")
     if dt_ok and model is not None and dt > model.dt_max_ms:
         c.error("numerics.dt_ms", f"{dt:g} ms is above the accuracy limit of {model.name}; must be <= "
                 f"{model.dt_max_ms:g} ms")
@@ -201,6 +228,10 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
             c.warn("numerics.dt_ms", f"{dt:g} ms is within {100 * (1 - STABILITY_MARGIN):.0f} % of the diffusion "
                    f"stability limit {limit:.4g} ms; the membrane conductance during an upstroke can tip such a "
                    f"run into a checkerboard instability (use dt <= {STABILITY_MARGIN * limit:.3g} ms)")
+    if dt_ok and dur_ok and n.duration_ms / dt > MAX_STEPS:
+        c.error("numerics.duration_ms", f"{n.duration_ms:g} ms is {n.duration_ms / dt:.3g} steps of dt_ms = {dt:g} ms; "
+                f"the limit is {MAX_STEPS:.0e} steps")
+        dur_ok = False
     if dt_ok and dur_ok and not _is_multiple(n.duration_ms, dt):
         c.error("numerics.duration_ms", f"{n.duration_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
     if n.chunk_ms is not None:
@@ -208,6 +239,11 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         if dt_ok and n.chunk_ms > 0 and not _is_multiple(n.chunk_ms, dt):
             c.error("numerics.chunk_ms", f"{n.chunk_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
     _check_backend(c, n, model, spec)
+    if dt_ok:
+        for path, s in stimuli:
+            _check_sampling(c, f"{path}.waveform", s.waveform, dt)
+    if dur_ok and grid_ok and not c.errors:
+        _warn_unseen(c, stimuli, spec, n.duration_ms)
 
     # output
     o = spec.output
@@ -299,10 +335,13 @@ def _check_ions(c, ions: t.Ions, model):
         return
     if ions.temperature_c is not None:
         c.number("tissue.model.ions.temperature_c", ions.temperature_c, ge=0, le=45, what=" °C")
+    ok = True
     for name in ("na_out_mm", "na_in_mm", "k_out_mm", "k_in_mm"):
         value = getattr(ions, name)
         if value is not None:
-            c.number(f"tissue.model.ions.{name}", value, gt=0, what=" mM")
+            ok &= c.number(f"tissue.model.ions.{name}", value, gt=0, what=" mM")
+    if ok and not c.errors:
+        _check_reversal(c, ions, model)
 
 
 def _check_coupling(c, spec, model, grid_ok) -> float | None:
@@ -351,10 +390,14 @@ def _check_field(c, path, f, g, base_dir, grid_ok, *, nonnegative=False, base=1.
             c.error(f"{path}.gradient", f"values from {f.start_value:g} to {f.end_value:g} go negative; must be >= 0")
         return np.array([f.start_value, f.end_value]) if ok else None
     if isinstance(f, t.RandomVariation):
-        c.number(f"{path}.random.cv", f.cv, ge=0, le=10)
-        c.number(f"{path}.random.correlation_length_um", f.correlation_length_um, ge=0, what=" µm")
+        ok = c.number(f"{path}.random.cv", f.cv, ge=0, le=10)
+        # beyond the sheet's extent the smoothed field is uniform; a longer length only grows the filter
+        extent = max(g.nx, g.ny) * g.dx_um if grid_ok else None
+        ok &= c.number(f"{path}.random.correlation_length_um", f.correlation_length_um, ge=0, le=extent,
+                       what=" µm" + (f" (the sheet's extent, {max(g.nx, g.ny)} cells × {g.dx_um:g} µm)"
+                                     if extent is not None and f.correlation_length_um > extent else ""))
         # the log-normal factor is unbounded above; a D map's maximum is only known once drawn
-        if grid_ok and math.isfinite(f.cv) and f.cv >= 0:
+        if grid_ok and ok:
             from ..patterns import field_values
 
             return field_values(f, base, g.ny, g.nx, g.dx_um, rng=np.random.default_rng(seed), base_dir=base_dir)
@@ -436,3 +479,122 @@ def _check_readout(c, spec, model, grid_ok):
     c.number("readout.camera.read_noise_e", cam.read_noise_e, ge=0)
     c.number("readout.camera.crosstalk_fraction", cam.crosstalk_fraction, ge=0, le=1)
     c.number("readout.camera.imaging_irradiance_mw_per_mm2", cam.imaging_irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
+
+
+def _check_reversal(c, ions: t.Ions, model) -> None:
+    """The reversal potentials the concentrations give must lie in the model's bounds (a concentration of
+    5e-324 mM is positive, and makes E_Na infinite): the error names the concentrations, not E_Na."""
+    from ..ions import reversal_potentials
+    from ..problem import PRESET_TEMPERATURE_C
+
+    try:
+        e_na, e_k, _ = reversal_potentials(ions.given(), PRESET_TEMPERATURE_C.get(model.name, 35.0),
+                                           model.defaults["E_Na"], model.defaults["E_K"])
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        c.error("tissue.model.ions", str(exc))
+        return
+    for e_name, value, fields in (("E_Na", e_na, ("na_out_mm", "na_in_mm")), ("E_K", e_k, ("k_out_mm", "k_in_mm"))):
+        lo, hi = model.param_bounds.get(e_name, (-200.0, 200.0))
+        if not (math.isfinite(value) and lo <= value <= hi):
+            given = [f for f in fields if getattr(ions, f) is not None] or list(fields)
+            shown = ", ".join(f"{f} = {getattr(ions, f)!r}" for f in given if getattr(ions, f) is not None)
+            c.error(f"tissue.model.ions.{given[-1]}", f"{shown} give {e_name} = {value:.4g} mV by Nernst; the "
+                    f"concentrations must give {e_name} within [{lo:g}, {hi:g}] mV")
+
+
+def _check_sizes(c, spec: t.JobSpec, limits: SpecLimits) -> None:
+    """Sizes first, before any walk that could take long: patterns' depth, leaves and vertices, labels, names."""
+    patterns = [("tissue.mask", spec.tissue.mask)]
+    patterns += [(f"tissue.initial.regions[{k}].pattern", r.pattern) for k, r in enumerate(spec.tissue.initial)]
+    patterns += [("opsin.region", spec.opsin.region)] if spec.opsin.region is not None else []
+    patterns += [(f"light[{k}].pattern", s.pattern) for k, s in enumerate(spec.light)]
+    patterns += [(f"current[{k}].pattern", s.pattern) for k, s in enumerate(spec.current)]
+    for path, p in patterns:
+        _pattern_size(c, path, p, limits)
+    if len(spec.labels) > limits.max_labels:
+        c.error("labels", f"{len(spec.labels)} labels; the limit is {limits.max_labels}")
+    label_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in spec.labels)
+    if label_bytes > limits.max_label_bytes:
+        c.error("labels", f"{label_bytes:,} bytes of keys and values; the limit is {limits.max_label_bytes:,} bytes "
+                "(labels are tags for listing jobs; keep data in the spec's fields)")
+    names = [("name", spec.name)] + [(f"light[{k}].name", s.name) for k, s in enumerate(spec.light)]
+    names += [(f"current[{k}].name", s.name) for k, s in enumerate(spec.current)]
+    for path, name in names:
+        if len(name.encode()) > limits.max_name_bytes:
+            c.error(path, f"{len(name.encode()):,} bytes; the limit is {limits.max_name_bytes:,} bytes")
+
+
+def _pattern_size(c, path: str, p, limits: SpecLimits) -> None:
+    """Depth and leaves of a pattern tree, walked without recursion (a wire spec can nest 100 deep)."""
+    leaves, deepest, stack = 0, 0, [(p, 1)]
+    while stack:
+        q, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > limits.max_pattern_depth:
+            c.error(path, f"nests more than {limits.max_pattern_depth} levels of union, difference, sum or region; "
+                    f"the limit is {limits.max_pattern_depth}")
+            return
+        if isinstance(q, (t.PatternUnion, t.PatternDifference)):
+            stack += [(r, depth + 1) for r in q.patterns]
+        elif isinstance(q, t.PatternSum):
+            stack += [(term.pattern, depth + 1) for term in q.terms]
+        elif isinstance(q, (t.Checkerboard, t.Grating)):
+            leaves += 1
+            stack.append((q.region, depth + 1))
+        else:
+            leaves += 1
+            if isinstance(q, t.Polygon) and len(q.vertices_um) > limits.max_polygon_vertices:
+                c.error(f"{path}.polygon.vertices_um", f"{len(q.vertices_um):,} vertices; the limit is "
+                        f"{limits.max_polygon_vertices:,} per polygon")
+        if leaves > limits.max_pattern_leaves:
+            c.error(path, f"has more than {limits.max_pattern_leaves:,} shapes; the limit is "
+                    f"{limits.max_pattern_leaves:,} (a raster or an image draws any number of cells in one)")
+            return
+
+
+def _check_sampling(c, path: str, w, dt: float) -> None:
+    """A sine faster than the step can resolve (above the Nyquist frequency 1/(2·dt)) is aliased, not run."""
+    if isinstance(w, t.Sine) and math.isfinite(w.frequency_hz) and abs(w.frequency_hz) <= MAX_MAGNITUDE:
+        nyquist_hz = 1000.0 / (2.0 * dt)
+        if w.frequency_hz > nyquist_hz:
+            c.error(f"{path}.sine.frequency_hz", f"{w.frequency_hz:g} Hz is above the Nyquist frequency of the time "
+                    f"step, 1/(2·dt_ms) = {nyquist_hz:g} Hz; must be <= {nyquist_hz:g} Hz (or lower dt_ms)")
+    if isinstance(w, t.Sampled) and w.interpolation not in ("step", "linear"):
+        c.error(f"{path}.sampled.interpolation", f"{w.interpolation} is not an Interpolation; allowed: "
+                "INTERPOLATION_STEP, INTERPOLATION_LINEAR")
+
+
+def _first_on_ms(w) -> float | None:
+    """When a waveform first turns on (ms), or None when it is on from the start or it cannot be told."""
+    if isinstance(w, (t.Pulse, t.PulseTrain)):
+        return w.start_ms
+    if isinstance(w, t.Ramp):
+        return w.start_ms
+    if isinstance(w, t.Sine):
+        return w.start_ms
+    if isinstance(w, t.Sampled) and w.times_ms:
+        nonzero = [tm for tm, v in zip(w.times_ms, w.values) if v != 0]
+        return min(nonzero) if nonzero else math.inf
+    return None
+
+
+def _warn_unseen(c, stimuli, spec: t.JobSpec, duration_ms: float) -> None:
+    """Warn for a stimulus that turns on after the run ends, or whose pattern lights no cell of the sheet."""
+    from ..patterns import rasterise
+
+    g = spec.grid
+    for path, s in stimuli:
+        start = _first_on_ms(s.waveform)
+        if start is not None and start >= duration_ms:
+            when = "never turns on" if math.isinf(start) else f"turns on at {start:g} ms"
+            c.warn(f"{path}.waveform", f"{when}, at or after the end of the run (numerics.duration_ms = "
+                   f"{duration_ms:g} ms): it will have no effect")
+        if isinstance(s.pattern, t.Everywhere):
+            continue
+        try:
+            w = rasterise(s.pattern, g.ny, g.nx, g.dx_um, base_dir=spec.base_dir)
+        except (OSError, ValueError):
+            continue
+        if not (w > 0).any():
+            c.warn(f"{path}.pattern", f"covers no cell of the sheet (x in [0, {g.nx * g.dx_um:g}], y in "
+                   f"[0, {g.ny * g.dx_um:g}] µm): it will have no effect")

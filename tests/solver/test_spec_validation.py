@@ -75,7 +75,7 @@ CASES = [
      "coupling.gap_junction.capacitance_pf", "must be > 0"),
     ("stability violated", "coupling.diffusivity_um2_per_ms", 5000.0, "numerics.dt_ms", "diffusion stability limit"),
     ("dt above accuracy limit", "numerics.dt_ms", 0.2, "numerics.dt_ms", "accuracy limit"),
-    ("dt negative", "numerics.dt_ms", -0.01, "numerics.dt_ms", "must be > 0"),
+    ("dt negative", "numerics.dt_ms", -0.01, "numerics.dt_ms", "must be >= 1e-06 ms"),
     ("duration zero", "numerics.duration_ms", 0, "numerics.duration_ms", "must be > 0"),
     ("duration negative", "numerics.duration_ms", -10, "numerics.duration_ms", "must be > 0"),
     ("duration not whole steps", "numerics.duration_ms", 1.011, "numerics.duration_ms", "whole number of steps"),
@@ -164,11 +164,12 @@ def test_dimensionless_model_refuses_light_and_opsin():
 @pytest.mark.parametrize(
     "payload,field,fragment",
     [
-        ({"grid": {"nz": 3}}, "grid.nz", "no field named"),
-        ({"unknown_top": 1}, "unknown_top", "no field named"),
+        ({"grid": {"nz": 3}}, "grid.nz", "unknown field 'nz'; allowed here: nx, ny, dx_um"),
+        ({"unknown_top": 1}, "unknown_top", "unknown field 'unknown_top'"),
         ({"grid": {"nx": "ten"}}, "grid.nx", "'ten'"),
         ({"numerics": {"precision": "PRECISION_FLOAT16"}}, "numerics.precision", "PRECISION_FLOAT16"),
-        ({"light": [{"pattern": {"disk": {"radius": 3}}}]}, "light[0].pattern.disk.radius", "no field named"),
+        ({"light": [{"pattern": {"disk": {"radius": 3}}}]}, "light[0].pattern.disk.radius",
+         "unknown field 'radius' (did you mean 'radius_um'?)"),
     ],
 )
 def test_unknown_fields_and_wrong_types_name_the_field(payload, field, fragment):
