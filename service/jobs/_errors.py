@@ -55,5 +55,9 @@ class BadArgument(JobStoreError):
         super().__init__(f"{field}: {description}")
 
 
+class StartupError(Exception):
+    """The server cannot start: one line naming the file or address at fault (``optowave serve`` exits 2)."""
+
+
 class ShuttingDown(JobStoreError):
     """The server is draining: retry against the restarted server (jobs resume)."""

@@ -53,9 +53,14 @@ class SimulationServicer:
         return service_pb2.GetJobResponse(job=job_message(await self.jobs.get(CLIENT.get(), request.job_id)))
 
     async def ListJobs(self, request, context):
+        if request.state not in service_pb2.JobState.values():
+            raise jobs.BadArgument("state", f"{request.state} is not a JobState; allowed: "
+                                            f"{', '.join(service_pb2.JobState.keys())}")
         page, token = await self.jobs.list(CLIENT.get(), page_size=request.page_size, page_token=request.page_token,
                                            state=state_name(request.state), labels=dict(request.labels))
-        messages = await self.jobs.io(lambda: [job_message(r) for r in page])    # up to 1000 specs to parse
+        messages, cut = await self.jobs.io(bounded_page, page)    # up to 1000 specs to parse
+        if cut < len(page):
+            token = self.jobs.token_after(page[cut - 1])
         return service_pb2.ListJobsResponse(jobs=messages, next_page_token=token)
 
     async def CancelJob(self, request, context):
@@ -164,6 +169,29 @@ class SimulationServicer:
             for array in arrays:
                 for piece in array:
                     yield service_pb2.StreamSweepSummaryResponse(chunk=piece)
+
+
+#: A ListJobs reply stops adding jobs past this many bytes (the rest come with the next page token), so that one
+#: large job cannot push every list over the message limit and lock its owner out of ``optowave jobs``.
+LIST_REPLY_BYTES = 4 * 2**20
+#: A job whose message alone is larger is listed without its spec (GetJob has it).
+LIST_JOB_BYTES = 256 * 2**10
+
+
+def bounded_page(page) -> tuple[list, int]:
+    """The ``Job`` messages of ``page`` that fit :data:`LIST_REPLY_BYTES`, and how many of the rows they are."""
+    out, total = [], 0
+    for rec in page:
+        msg = job_message(rec)
+        if msg.ByteSize() > LIST_JOB_BYTES:
+            msg.ClearField("spec")
+            msg.spec.name = json.loads(rec.spec_json).get("name", "")[:256]
+        size = msg.ByteSize() + 8
+        if out and total + size > LIST_REPLY_BYTES:
+            break
+        out.append(msg)
+        total += size
+    return out, len(out)
 
 
 def _summary(store):
