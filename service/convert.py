@@ -143,6 +143,51 @@ def unknown_field_violations(msg: Message, path: str = "") -> list[FieldViolatio
     return out
 
 
+def size_violations(msg: spec_pb2.JobSpec, limits) -> list[FieldViolation]:
+    """The sizes of :class:`solver.spec.SpecLimits` read off the wire message itself, before it is converted
+    (a 10 MB labels map or a 100,000-vertex polygon is refused without being copied into Python objects)."""
+    out: list[FieldViolation] = []
+    if len(msg.labels) > limits.max_labels:
+        out.append(FieldViolation("labels", f"{len(msg.labels)} labels; the limit is {limits.max_labels}"))
+    else:
+        n = sum(len(k.encode()) + len(v.encode()) for k, v in msg.labels.items())
+        if n > limits.max_label_bytes:
+            out.append(FieldViolation("labels", f"{n:,} bytes of keys and values; the limit is "
+                                                f"{limits.max_label_bytes:,} bytes"))
+    stack: list = [(msg, "", 0, None)]      # message, its path, pattern depth, [leaves, reported] of its pattern
+    while stack:
+        m, path, depth, root = stack.pop()
+        if isinstance(m, spec_pb2.Pattern):
+            root = root if root is not None else [0, False]
+            depth += 1
+            if root[1]:
+                continue
+            kind = m.WhichOneof("kind")
+            root[0] += kind not in ("union", "difference", "sum")
+            problem = None
+            if kind == "polygon" and len(m.polygon.vertices_um) > limits.max_polygon_vertices:
+                path, problem = f"{path}.polygon.vertices_um", (f"{len(m.polygon.vertices_um):,} vertices; the limit is "
+                                                                f"{limits.max_polygon_vertices:,} per polygon")
+            elif depth > limits.max_pattern_depth:
+                problem = (f"nests more than {limits.max_pattern_depth} levels of union, difference, sum or region; "
+                           f"the limit is {limits.max_pattern_depth}")
+            elif root[0] > limits.max_pattern_leaves:
+                problem = f"has more than {limits.max_pattern_leaves:,} shapes; the limit is {limits.max_pattern_leaves:,}"
+            if problem:
+                out.append(FieldViolation(path, problem))
+                root[1] = True
+                continue
+        for fd, value in m.ListFields():
+            if fd.message_type is None or fd.message_type.GetOptions().map_entry:
+                continue
+            where = _join(path, fd.name)
+            if fd.is_repeated:
+                stack += [(item, f"{where}[{k}]", depth, root) for k, item in enumerate(value)]
+            else:
+                stack.append((value, where, depth, root))
+    return out
+
+
 def file_reference_violations(msg: Message, path: str = "") -> list[FieldViolation]:
     """Rasters that name a ``.npy`` file and images that name a PNG file: a server must not read its own files
     on a client's say-so (the Python client inlines both before sending, see :class:`clients.Client`)."""

@@ -11,7 +11,8 @@ class NotFound(JobStoreError):
 
     def __init__(self, kind: str, ident: str):
         self.kind, self.ident = kind, ident
-        super().__init__(f"{kind} {ident!r} not found")
+        shown = ident if len(ident) <= 80 else f"{ident[:40]}...({len(ident)} characters)"
+        super().__init__(f"{kind} {shown!r} not found")
 
 
 class Deleted(JobStoreError):

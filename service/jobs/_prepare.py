@@ -46,11 +46,12 @@ class Prepared:
     warnings: tuple[FieldViolation, ...]
 
 
-def wire_spec_violations(msg) -> list[FieldViolation]:
-    """Problems only a spec from the wire can have: unknown fields, names of the server's files."""
-    from service.convert import file_reference_violations, unknown_field_violations
+def wire_spec_violations(msg, limits: SpecLimits = SpecLimits()) -> list[FieldViolation]:
+    """Problems only a spec from the wire can have: unknown fields, names of the server's files; and sizes,
+    read off the message before it is converted."""
+    from service.convert import file_reference_violations, size_violations, unknown_field_violations
 
-    return unknown_field_violations(msg) + file_reference_violations(msg)
+    return size_violations(msg, limits) or (unknown_field_violations(msg) + file_reference_violations(msg))
 
 
 def check_spec(msg, limits: Limits):
@@ -59,7 +60,7 @@ def check_spec(msg, limits: Limits):
     Returns ``(spec, report)``; raises :class:`SpecError` (INVALID_ARGUMENT) or
     :class:`QuotaExceeded` (a spec that is valid but over this server's memory limit).
     """
-    problems = wire_spec_violations(msg)
+    problems = wire_spec_violations(msg, limits.spec)
     if problems:
         raise SpecError(problems)
     spec = load_spec(msg, check_spec=False)

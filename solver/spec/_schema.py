@@ -35,8 +35,10 @@ SEMANTIC_MINIMUM = {"grid.nx": (1, "a grid needs at least one cell"), "grid.ny":
 
 def closest(name: str, allowed) -> str:
     """`` (did you mean 'x'?)`` for the allowed name closest to ``name``, or ``""``."""
-    match = difflib.get_close_matches(str(name), [str(a) for a in allowed], n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    # compared without case or underscores, so that dxUM finds dx_um and G_na finds g_Na
+    folded = {str(a).lower().replace("_", ""): str(a) for a in allowed}
+    match = difflib.get_close_matches(str(name).lower().replace("_", ""), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[match[0]]!r}?)" if match else ""
 
 
 def schema_violations(value, descriptor: Descriptor, path: str = "") -> list[FieldViolation]:

@@ -235,8 +235,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     if dt_ok and dur_ok and not _is_multiple(n.duration_ms, dt):
         c.error("numerics.duration_ms", f"{n.duration_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
     if n.chunk_ms is not None:
-        c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
-        if dt_ok and n.chunk_ms > 0 and not _is_multiple(n.chunk_ms, dt):
+        chunk_ok = c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
+        if dt_ok and chunk_ok and not _is_multiple(n.chunk_ms, dt):
             c.error("numerics.chunk_ms", f"{n.chunk_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
     _check_backend(c, n, model, spec)
     if dt_ok:
