@@ -268,22 +268,17 @@ def _plot_traces(ax, ds: xr.Dataset, points: list[tuple[float, float]]) -> None:
 
 def write_movie(ds: xr.Dataset, path: str | Path, *, variable: str = "v", fps: float = 20.0, step: int = 1,
                 dpi: int = 80) -> Path:
-    """Write a movie of ``variable`` (one frame per ``step`` samples); returns the path actually written.
+    """Write a movie of ``variable`` (one frame per ``step`` samples) in the format its suffix names; returns the path.
 
-    MP4 needs imageio with its ffmpeg plugin (``imageio-ffmpeg``); without it an ``.mp4`` request is written as
-    GIF beside it (same stem, a warning says so). GIF timing has 10 ms resolution.
+    MP4 needs imageio with its ffmpeg plugin (``imageio-ffmpeg``); without it an ``.mp4`` path is refused
+    (:func:`check_movie_path`) rather than written in another format. GIF timing has 10 ms resolution.
     """
+    path = check_movie_path(path)
     da, t, y, x = _layout(ds, variable)
     if step < 1:
         raise ValueError(f"step = {step!r} is out of range: allowed step >= 1")
     if not fps > 0:
         raise ValueError(f"fps = {fps!r} is out of range: allowed fps > 0")
-    path = Path(path)
-    if path.suffix.lower() not in (".mp4", ".gif"):
-        raise ValueError(f"movie path {str(path)!r}: allowed suffixes .mp4 and .gif")
-    if path.suffix.lower() == ".mp4" and not _have_ffmpeg():
-        warnings.warn("imageio's ffmpeg plugin is not installed: writing a GIF instead of MP4", stacklevel=2)
-        path = path.with_suffix(".gif")
     frames = list(_render(ds, da, t, y, x, variable, step, dpi))
     if path.suffix.lower() == ".mp4":
         import imageio.v2 as imageio
@@ -295,6 +290,17 @@ def write_movie(ds: xr.Dataset, path: str | Path, *, variable: str = "v", fps: f
         images = [Image.fromarray(f).convert("P", palette=Image.Palette.ADAPTIVE) for f in frames]
         images[0].save(path, save_all=True, append_images=images[1:], duration=max(10, int(1000 / fps)),
                        loop=0, optimize=False, disposal=1)
+    return path
+
+
+def check_movie_path(path: str | Path) -> Path:
+    """The movie path, if this machine can write what its suffix says; otherwise ``ValueError`` saying why."""
+    path = Path(path)
+    if path.suffix.lower() not in (".mp4", ".gif"):
+        raise ValueError(f"movie path {str(path)!r}: allowed suffixes .mp4 and .gif")
+    if path.suffix.lower() == ".mp4" and not _have_ffmpeg():
+        raise ValueError(f"movie path {str(path)!r}: writing MP4 needs imageio's ffmpeg plugin (pip install "
+                         "imageio-ffmpeg), which is not installed here; give a .gif path instead")
     return path
 
 
