@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("sweep", help="sweep spec (JSON or YAML): base, axes, combine, metrics, keep_fields")
     sw.add_argument("-o", "--output", required=True, help="summary Zarr store (per-run records and stores go "
                     "beside it, in OUT.runs/); re-running skips the runs already done")
+    from clients.options import add_cluster_options
+
     add_cluster_options(sw)
     sw.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -113,15 +115,6 @@ def _parser() -> argparse.ArgumentParser:
 
     design_cmd.register(sub)
     return p
-
-
-def add_cluster_options(parser: argparse.ArgumentParser,
-                        workers_help: str = "local Dask cluster of N worker processes (default: one per core)"):
-    """``--workers N | --scheduler ADDR``: where the runs of a sweep or a design search go. Returns the group."""
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N", help=workers_help)
-    where.add_argument("--scheduler", default=None, metavar="ADDR", help="existing Dask cluster (tcp://HOST:PORT)")
-    return where
 
 
 def cmd_run(args) -> int:

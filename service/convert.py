@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import TYPE_CHECKING
-
 from google.protobuf import json_format, unknown_fields
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -18,9 +16,6 @@ from google.rpc import error_details_pb2
 
 from optowave.v1 import service_pb2, spec_pb2
 from solver.spec import FieldViolation, to_json
-
-if TYPE_CHECKING:
-    from service.jobs import JobRecord, SweepRecord
 
 _WIRE_TYPES = {0: "varint", 1: "64-bit", 2: "length-delimited", 5: "32-bit"}
 #: Fields that name a file, and what to send instead.
@@ -61,7 +56,8 @@ def spec_sha256(msg: Message) -> str:
     return hashlib.sha256(to_json(msg).encode()).hexdigest()
 
 
-def job_message(rec: JobRecord, *, with_spec: bool = True) -> service_pb2.Job:
+def job_message(rec, *, with_spec: bool = True) -> service_pb2.Job:
+    """A job row (:class:`service.jobs.JobRecord`) as its ``Job`` message."""
     job = service_pb2.Job(
         id=rec.id, state=state_enum(rec.state), request_id=rec.request_id, labels=rec.labels, error=rec.error,
         progress=service_pb2.Progress(
@@ -77,7 +73,8 @@ def job_message(rec: JobRecord, *, with_spec: bool = True) -> service_pb2.Job:
     return job
 
 
-def sweep_message(rec: SweepRecord) -> service_pb2.Sweep:
+def sweep_message(rec) -> service_pb2.Sweep:
+    """A sweep row (:class:`service.jobs.SweepRecord`) as its ``Sweep`` message."""
     sweep = service_pb2.Sweep(id=rec.id, state=state_enum(rec.state), runs_total=rec.runs_total,
                               runs_done=rec.runs_done, runs_failed=rec.runs_failed, error=rec.error)
     json_format.Parse(rec.spec_json, sweep.spec)
