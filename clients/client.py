@@ -205,7 +205,10 @@ def _read_png(file: Path, where: str) -> np.ndarray:
 
 
 def sweep_message(sweep) -> service_pb2.SweepSpec:
-    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message."""
+    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message
+    (:func:`clients.sweep_file.sweep_message`: every problem named, nothing replaced by a default)."""
+    from clients.sweep_file import sweep_message as convert
+
     if isinstance(sweep, service_pb2.SweepSpec):
         return sweep
     base_dir = Path(".")
@@ -214,31 +217,7 @@ def sweep_message(sweep) -> service_pb2.SweepSpec:
         base_dir = found or base_dir
     if not isinstance(sweep, dict):
         raise ValueError(f"a sweep must be a path, text, a dict or a SweepSpec message; got {type(sweep).__name__}")
-    unsupported = sorted(set(sweep) - {"name", "base", "axes", "combine", "metrics", "keep_fields"})
-    if unsupported:
-        raise ValueError(f"sweep fields {', '.join(unsupported)} cannot be sent to a server (SweepSpec has no such "
-                         "fields); run the sweep locally with 'optowave sweep' instead")
-    base = sweep.get("base")
-    if isinstance(base, str):
-        base = base_dir / base if not Path(base).is_absolute() else Path(base)
-    msg = service_pb2.SweepSpec(name=sweep.get("name", ""), keep_fields=bool(sweep.get("keep_fields", False)))
-    msg.base.CopyFrom(spec_message(base))
-    combine = sweep.get("combine", "product")
-    msg.combine = {"product": service_pb2.SWEEP_COMBINE_PRODUCT, "zip": service_pb2.SWEEP_COMBINE_ZIP}.get(
-        combine, service_pb2.SWEEP_COMBINE_UNSPECIFIED)
-    for a in sweep.get("axes", []):
-        axis = msg.axes.add(path=a.get("path", ""), values=a.get("values", []))
-        for kind in ("linspace", "logspace"):
-            if kind in a:
-                getattr(axis, kind).CopyFrom(service_pb2.Range(**a[kind]))
-    for m in sweep.get("metrics", []):
-        if isinstance(m, dict):
-            msg.metrics.append(m["name"])
-            for x, y in m.get("points_um", []):
-                msg.probes_um.add(x=x, y=y)
-        else:
-            msg.metrics.append(m)
-    return msg
+    return convert(sweep, base_dir=base_dir, spec_message=spec_message)
 
 
 # ---------------------------------------------------------------- the client

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_base, read_mapping, validate
+from solver.spec import FieldViolation, SpecError, closest, from_proto, parse_proto, read_base, read_mapping, validate
 
 from ._metrics import METRICS, ANALYSIS_OPTIONS, MetricSpec, check_metric
 from solver.paths import PathError, ResolvedPath, assign, resolve
@@ -124,7 +124,7 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
 
     for key in d:
         if key not in TOP_LEVEL:
-            err(key, f"unknown field {key!r}; allowed: {', '.join(TOP_LEVEL)}")
+            err(key, f"unknown field {key!r}{closest(key, TOP_LEVEL)}; allowed: {', '.join(TOP_LEVEL)}")
 
     # base: a job spec file or the spec inline
     base, spec, base_dir, base_errors = read_base(d.get("base"), sweep_dir)
@@ -137,7 +137,7 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
 
     combine = d.get("combine", "product")
     if combine not in COMBINE:
-        err("combine", f"{combine!r} is not allowed; allowed: {', '.join(COMBINE)}")
+        err("combine", f"{combine!r} is not allowed{closest(combine, COMBINE)}; allowed: {', '.join(COMBINE)}")
     zip_dim = d.get("zip_dim", "run")
     if not (isinstance(zip_dim, str) and _NAME.match(zip_dim)):
         err("zip_dim", f"{zip_dim!r} is not a name (letters, digits, _)")
