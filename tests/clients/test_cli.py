@@ -87,7 +87,8 @@ def test_every_example_runs_with_optowave_run(name, tmp_path):
     assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
     ds = xr.open_zarr(out, consolidated=False)
     assert ds.sizes["time"] == 5
-    assert np.isfinite(ds.v.values).all()
+    # the command line's chunked runner and the in-process solver are two paths to one answer
+    np.testing.assert_array_equal(ds.v.values, solver.simulate(path).v.values)
 
 
 def test_version_prints_the_distributions_version(capsys):
