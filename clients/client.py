@@ -23,6 +23,7 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import google_crc32c
@@ -133,6 +134,11 @@ def spec_message(spec) -> spec_pb2.JobSpec:
     if not isinstance(spec, dict):
         raise ValueError("a spec must be a path, JSON/YAML text, a dict or a JobSpec message; "
                          f"got {type(spec).__name__}")
+    solver_spec = _solver_spec()
+    if solver_spec is not None:         # every problem, in the file's spelling, as `optowave validate` names it
+        problems = solver_spec.schema_violations(spec, spec_pb2.JobSpec.DESCRIPTOR)
+        if problems:
+            raise solver_spec.SpecError(problems)
     msg = spec_pb2.JobSpec()
     try:
         json_format.ParseDict(spec, msg, ignore_unknown_fields=False)
@@ -141,14 +147,30 @@ def spec_message(spec) -> spec_pb2.JobSpec:
     return _inline_files(msg, base_dir)
 
 
+def _solver_spec():
+    """The solver's spec reading when it is installed (its limits, encodings and messages), else None: the lab
+    client works without the solver, reading files with plain JSON/YAML and protobuf."""
+    try:
+        from solver.spec import SpecError, read_mapping
+        from solver.spec._schema import schema_violations
+    except ImportError:
+        return None
+    return SimpleNamespace(SpecError=SpecError, read_mapping=read_mapping, schema_violations=schema_violations)
+
+
 def _read_mapping(source, what: str) -> tuple[object, Path | None]:
     text, base = str(source), None
     s = text.strip()
-    if isinstance(source, os.PathLike) or ("\n" not in s and not s.startswith("{")
-                                           and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s))):
+    is_path = isinstance(source, os.PathLike) or ("\n" not in s and not s.startswith("{")
+                                                  and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s)))
+    if is_path and not Path(source).exists():
+        raise FileNotFoundError(f"{what} file {str(source)!r} does not exist")
+    solver_spec = _solver_spec()
+    if solver_spec is not None:       # one reading of files: sizes and aliases bounded, UTF-16/32 decoded
+        d, found = solver_spec.read_mapping(Path(source) if is_path else source, what=what)
+        return d, (Path(found) if is_path else None)
+    if is_path:
         path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
         text, base = path.read_text(), path.resolve().parent
     try:
         return json.loads(text), base

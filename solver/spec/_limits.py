@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Largest magnitude of any number in a spec: far beyond any sheet, time or parameter, and small enough that
+#: squares and products of two such numbers stay finite.
+MAX_MAGNITUDE = 1e12
 #: Deepest nesting of mappings and lists in a spec, sweep or design document.
 MAX_DOCUMENT_DEPTH = 64
 #: Most values (numbers, strings, mappings and lists, aliases counted as often as they are used) in a document.

@@ -13,8 +13,11 @@ import numpy as np
 
 from . import _types as t
 from ._errors import FieldViolation
-from ._limits import DEFAULT_SPEC_LIMITS, SpecLimits
+from ._limits import DEFAULT_SPEC_LIMITS, MAX_MAGNITUDE, SpecLimits
 from ._schema import closest
+from ._validate_sizes import check_sizes as _check_sizes
+from ._validate_stimuli import check_sampling as _check_sampling
+from ._validate_stimuli import warn_unseen as _warn_unseen
 from ._validate_patterns import check_pattern as _check_pattern
 from ._validate_patterns import check_raster as _check_raster
 from ._validate_patterns import contains_sum
@@ -25,9 +28,6 @@ OUTPUT_EXTRA_VARIABLES = ("irradiance",)
 #: Above this fraction of dx²/(4·D_max), dt draws a warning: the ionic conductance adds to the
 #: diffusive one in the explicit step's stability bound.
 STABILITY_MARGIN = 0.8
-#: Largest magnitude of any number in a spec: far beyond any sheet, time or parameter, and small enough that
-#: squares and products of two such numbers stay finite.
-MAX_MAGNITUDE = 1e12
 #: Shortest time step (ms); a step of a femtosecond has no physical use and its step count overflows.
 MIN_DT_MS = 1e-6
 #: Most time steps of one run.
@@ -500,101 +500,3 @@ def _check_reversal(c, ions: t.Ions, model) -> None:
             shown = ", ".join(f"{f} = {getattr(ions, f)!r}" for f in given if getattr(ions, f) is not None)
             c.error(f"tissue.model.ions.{given[-1]}", f"{shown} give {e_name} = {value:.4g} mV by Nernst; the "
                     f"concentrations must give {e_name} within [{lo:g}, {hi:g}] mV")
-
-
-def _check_sizes(c, spec: t.JobSpec, limits: SpecLimits) -> None:
-    """Sizes first, before any walk that could take long: patterns' depth, leaves and vertices, labels, names."""
-    patterns = [("tissue.mask", spec.tissue.mask)]
-    patterns += [(f"tissue.initial.regions[{k}].pattern", r.pattern) for k, r in enumerate(spec.tissue.initial)]
-    patterns += [("opsin.region", spec.opsin.region)] if spec.opsin.region is not None else []
-    patterns += [(f"light[{k}].pattern", s.pattern) for k, s in enumerate(spec.light)]
-    patterns += [(f"current[{k}].pattern", s.pattern) for k, s in enumerate(spec.current)]
-    for path, p in patterns:
-        _pattern_size(c, path, p, limits)
-    if len(spec.labels) > limits.max_labels:
-        c.error("labels", f"{len(spec.labels)} labels; the limit is {limits.max_labels}")
-    label_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in spec.labels)
-    if label_bytes > limits.max_label_bytes:
-        c.error("labels", f"{label_bytes:,} bytes of keys and values; the limit is {limits.max_label_bytes:,} bytes "
-                "(labels are tags for listing jobs; keep data in the spec's fields)")
-    names = [("name", spec.name)] + [(f"light[{k}].name", s.name) for k, s in enumerate(spec.light)]
-    names += [(f"current[{k}].name", s.name) for k, s in enumerate(spec.current)]
-    for path, name in names:
-        if len(name.encode()) > limits.max_name_bytes:
-            c.error(path, f"{len(name.encode()):,} bytes; the limit is {limits.max_name_bytes:,} bytes")
-
-
-def _pattern_size(c, path: str, p, limits: SpecLimits) -> None:
-    """Depth and leaves of a pattern tree, walked without recursion (a wire spec can nest 100 deep)."""
-    leaves, deepest, stack = 0, 0, [(p, 1)]
-    while stack:
-        q, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > limits.max_pattern_depth:
-            c.error(path, f"nests more than {limits.max_pattern_depth} levels of union, difference, sum or region; "
-                    f"the limit is {limits.max_pattern_depth}")
-            return
-        if isinstance(q, (t.PatternUnion, t.PatternDifference)):
-            stack += [(r, depth + 1) for r in q.patterns]
-        elif isinstance(q, t.PatternSum):
-            stack += [(term.pattern, depth + 1) for term in q.terms]
-        elif isinstance(q, (t.Checkerboard, t.Grating)):
-            leaves += 1
-            stack.append((q.region, depth + 1))
-        else:
-            leaves += 1
-            if isinstance(q, t.Polygon) and len(q.vertices_um) > limits.max_polygon_vertices:
-                c.error(f"{path}.polygon.vertices_um", f"{len(q.vertices_um):,} vertices; the limit is "
-                        f"{limits.max_polygon_vertices:,} per polygon")
-        if leaves > limits.max_pattern_leaves:
-            c.error(path, f"has more than {limits.max_pattern_leaves:,} shapes; the limit is "
-                    f"{limits.max_pattern_leaves:,} (a raster or an image draws any number of cells in one)")
-            return
-
-
-def _check_sampling(c, path: str, w, dt: float) -> None:
-    """A sine faster than the step can resolve (above the Nyquist frequency 1/(2·dt)) is aliased, not run."""
-    if isinstance(w, t.Sine) and math.isfinite(w.frequency_hz) and abs(w.frequency_hz) <= MAX_MAGNITUDE:
-        nyquist_hz = 1000.0 / (2.0 * dt)
-        if w.frequency_hz > nyquist_hz:
-            c.error(f"{path}.sine.frequency_hz", f"{w.frequency_hz:g} Hz is above the Nyquist frequency of the time "
-                    f"step, 1/(2·dt_ms) = {nyquist_hz:g} Hz; must be <= {nyquist_hz:g} Hz (or lower dt_ms)")
-    if isinstance(w, t.Sampled) and w.interpolation not in ("step", "linear"):
-        c.error(f"{path}.sampled.interpolation", f"{w.interpolation} is not an Interpolation; allowed: "
-                "INTERPOLATION_STEP, INTERPOLATION_LINEAR")
-
-
-def _first_on_ms(w) -> float | None:
-    """When a waveform first turns on (ms), or None when it is on from the start or it cannot be told."""
-    if isinstance(w, (t.Pulse, t.PulseTrain)):
-        return w.start_ms
-    if isinstance(w, t.Ramp):
-        return w.start_ms
-    if isinstance(w, t.Sine):
-        return w.start_ms
-    if isinstance(w, t.Sampled) and w.times_ms:
-        nonzero = [tm for tm, v in zip(w.times_ms, w.values) if v != 0]
-        return min(nonzero) if nonzero else math.inf
-    return None
-
-
-def _warn_unseen(c, stimuli, spec: t.JobSpec, duration_ms: float) -> None:
-    """Warn for a stimulus that turns on after the run ends, or whose pattern lights no cell of the sheet."""
-    from ..patterns import rasterise
-
-    g = spec.grid
-    for path, s in stimuli:
-        start = _first_on_ms(s.waveform)
-        if start is not None and start >= duration_ms:
-            when = "never turns on" if math.isinf(start) else f"turns on at {start:g} ms"
-            c.warn(f"{path}.waveform", f"{when}, at or after the end of the run (numerics.duration_ms = "
-                   f"{duration_ms:g} ms): it will have no effect")
-        if isinstance(s.pattern, t.Everywhere):
-            continue
-        try:
-            w = rasterise(s.pattern, g.ny, g.nx, g.dx_um, base_dir=spec.base_dir)
-        except (OSError, ValueError):
-            continue
-        if not (w > 0).any():
-            c.warn(f"{path}.pattern", f"covers no cell of the sheet (x in [0, {g.nx * g.dx_um:g}], y in "
-                   f"[0, {g.ny * g.dx_um:g}] µm): it will have no effect")

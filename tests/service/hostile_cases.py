@@ -307,6 +307,16 @@ def file_cases() -> list[FileCase]:
         b"nagumo}}, numerics: {dt_ms: 0.02, duration_ms: 1}}\naxes: [{path: coupling.diffusivity_um2_per_ms, "
         b"linspace: {start: 1, stop: 2, num: 4294967295}}]\nmetrics: [propagated]\n", 1, "4,294,967,295 runs",
         command="sweep", extra=("-o", "{tmp}/s2.zarr"))
+    # the same files given to `optowave submit`: refused by the client before anything is sent (no server here)
+    offline = ("--server", "127.0.0.1:9")
+    add("submit: yaml alias bomb", "bomb.yaml", _alias_bomb(), 1, "aliases are expanded", command="submit",
+        extra=offline)
+    add("submit: 200,000-deep arrays", "deep.json", b"[" * 200_000 + b"]" * 200_000, 1, "nested too deeply",
+        command="submit", extra=offline)
+    add("submit: camelCase typo", "typo.json", json.dumps(small_hek_spec(grid={"nx": 12, "ny": 10, "dxUM": 10}))
+        .encode(), 1, "grid.dxUM: unknown field 'dxUM' (did you mean 'dx_um'?)", command="submit", extra=offline)
+    add("submit: latin-1 bytes", "spec.json", good.replace("test", "t\u00e9st").encode("latin-1"), 1,
+        "not UTF-8 text", command="submit", extra=offline)
     return c
 
 
