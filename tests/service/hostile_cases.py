@@ -311,6 +311,8 @@ def file_cases() -> list[FileCase]:
     offline = ("--server", "127.0.0.1:9")
     add("submit: yaml alias bomb", "bomb.yaml", _alias_bomb(), 1, "aliases are expanded", command="submit",
         extra=offline)
+    add("run: yaml alias bomb", "bomb.yaml", _alias_bomb(), 1, "aliases are expanded", command="run",
+        extra=("-o", "{tmp}/bomb.zarr"))
     add("submit: 200,000-deep arrays", "deep.json", b"[" * 200_000 + b"]" * 200_000, 1, "nested too deeply",
         command="submit", extra=offline)
     add("submit: camelCase typo", "typo.json", json.dumps(small_hek_spec(grid={"nx": 12, "ny": 10, "dxUM": 10}))

@@ -136,7 +136,7 @@ def _file_case(case, tmp_path) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("case", [c for c in file_cases() if c.command in ("validate", "submit")], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in file_cases() if c.command in ("validate", "submit", "run")], ids=lambda c: c.id)
 def test_each_file_case_alone(case, tmp_path):
     """The file cases one by one, so a failure names its case in the test id."""
     assert _file_case(case, tmp_path) == []
