@@ -112,6 +112,8 @@ def check_address_free(listen: str) -> None:
             from None
     for family, kind, proto, _, address in infos[:1]:
         with socket.socket(family, kind, proto) as s:
+            # as gRPC binds: a port left in TIME_WAIT by a server that just stopped is free, a listener is not
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(address)
             except OSError as exc:
