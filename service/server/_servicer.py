@@ -15,6 +15,7 @@ import time
 import grpc
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2
+from grpc_status import rpc_status
 
 from optowave.v1 import service_pb2
 from service import jobs
@@ -23,7 +24,7 @@ from service.jobs import JobManager
 
 from . import _results as results
 from ._auth import CLIENT
-from ._status import abort, abort_for
+from ._status import abort, make_status, status_for
 
 log = logging.getLogger("optowave.server")
 SERVICE = service_pb2.DESCRIPTOR.services_by_name["SimulationService"]
@@ -247,10 +248,10 @@ def _unary(impl, request_cls, spec_prefix: str):
             return await impl(_parse(request_cls, raw), context)
         except grpc.aio.AbortError:
             raise
-        except _Malformed as exc:
-            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
         except Exception as exc:  # noqa: BLE001 - every error is a status
-            await abort_for(context, exc, spec_prefix=spec_prefix)
+            status = _status_of(exc, spec_prefix)
+        del raw
+        await _abort(context, status)
 
     behavior.__name__ = impl.__name__
     return behavior
@@ -261,12 +262,26 @@ def _stream(impl, request_cls, spec_prefix: str):
         try:
             async for message in impl(_parse(request_cls, raw), context):
                 yield message
+            return
         except grpc.aio.AbortError:
             raise
-        except _Malformed as exc:
-            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
         except Exception as exc:  # noqa: BLE001
-            await abort_for(context, exc, spec_prefix=spec_prefix)
+            status = _status_of(exc, spec_prefix)
+        del raw
+        await _abort(context, status)
 
     behavior.__name__ = impl.__name__
     return behavior
+
+
+def _status_of(exc: BaseException, spec_prefix: str):
+    """The status for a handler's exception, made inside the ``except`` block; the call is aborted after it, so
+    that the abort does not carry the exception (and through its traceback the request, megabytes of it) along
+    as its context, for gRPC to keep."""
+    if isinstance(exc, _Malformed):
+        return make_status(code_pb2.INVALID_ARGUMENT, str(exc))
+    return status_for(exc, spec_prefix=spec_prefix)
+
+
+async def _abort(context: grpc.aio.ServicerContext, status) -> None:
+    await context.abort_with_status(rpc_status.to_status(status))

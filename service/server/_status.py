@@ -85,6 +85,11 @@ async def abort_for(context: grpc.aio.ServicerContext, exc: BaseException, *, sp
     await context.abort_with_status(rpc_status.to_status(status_for(exc, spec_prefix=spec_prefix)))
 
 
+def make_status(code: int, message: str, *details) -> status_pb2.Status:
+    """A ``google.rpc.Status`` of ``code`` with ``message`` and ``details``, cut to what trailing metadata carries."""
+    return _status(code, message, *details)
+
+
 async def abort(context: grpc.aio.ServicerContext, code: int, message: str, *details) -> None:
     await context.abort_with_status(rpc_status.to_status(_status(code, message, *details)))
 

@@ -38,7 +38,7 @@ def parse_proto(source: SpecLike) -> tuple[spec_pb2.JobSpec, str]:
     source, base_dir = read_mapping(source, what="spec")
     problems = schema_violations(source, spec_pb2.JobSpec.DESCRIPTOR)
     if problems:
-        raise SpecError(problems)
+        raise SpecError(problems + _remaining_errors(source, problems, base_dir))
     msg = spec_pb2.JobSpec()
     try:
         json_format.ParseDict(source, msg, ignore_unknown_fields=False)
@@ -95,6 +95,48 @@ def decode_text(data: bytes, *, what: str, error=SpecError) -> str:
         raise error([("spec" if what.startswith("spec") else what.split()[0],
                       f"{what} is not {codec.upper()} text (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); "
                       "save it as UTF-8")]) from None
+
+
+def _remaining_errors(source: dict, problems, base_dir: str) -> list:
+    """What validation says about the rest of a document whose schema problems are ``problems``: the fields
+    they name are left out and the remainder validated, so that a file's every problem is reported at once
+    (a field left out that validation then misses is not reported twice)."""
+    import copy
+
+    from ._validate import validate
+
+    pruned = copy.deepcopy(source)
+    for v in problems:
+        _drop(pruned, v.field)
+    try:
+        msg = spec_pb2.JobSpec()
+        json_format.ParseDict(pruned, msg, ignore_unknown_fields=True)
+        report = validate(from_proto(msg, base_dir=base_dir))
+    except Exception:  # noqa: BLE001 - best effort: the schema problems are reported in any case
+        return []
+    named = [v.field for v in problems]
+    return [e for e in report.errors if not any(e.field == n or e.field.startswith(n + ".") or
+                                                n.startswith(e.field + ".") for n in named)]
+
+
+def _drop(doc, path: str) -> None:
+    """Remove the field at ``path`` (``light[0].pattern.disk.radius``) from a document, if it is there."""
+    import re
+
+    parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
+    node = doc
+    for part in parts[:-1]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return
+    last = parts[-1] if parts else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+    elif isinstance(node, list) and last is not None and last.isdigit() and int(last) < len(node):
+        node[int(last)] = None
 
 
 def _looks_like_path(source) -> bool:

@@ -64,10 +64,17 @@ def test_hostile_input_suite(tmp_path, token_file):  # noqa: F811 - the fixture
             job.wait(timeout=120)
             assert job.state == "SUCCEEDED", job.message.error
             before = [j.message for j in bob.jobs()]
-            # the sweep code is imported on the first sweep request: do that before the baseline, with a sweep
-            # refused for its own reason, so that the baseline is the server as it serves and not its imports
-            with pytest.raises(Exception, match="axes"):
-                bob.sweep({"base": nagumo_spec(), "axes": [], "metrics": ["propagated"]})
+        # The baseline is the server as it serves, not its imports or first buffers: one refused sweep (the sweep
+        # code is imported on the first) and one refused request of the largest size it accepts (16 MiB; its
+        # receive buffers), both from another client, before it is taken.
+        warm = [c for c in requests if c.id == "sweep no axes"][0]
+        (big,) = [c for c in specs if c.id == "labels 10.8 MB"]
+        from google.protobuf import json_format
+
+        big = type("C", (), {"request": service_pb2.SubmitJobRequest(spec=json_format.ParseDict(
+            big.spec, spec_pb2.JobSpec())), "method": "SubmitJob", "stream": False})()
+        with grpc.insecure_channel(server.address, options=[("grpc.max_send_message_length", 64 * 2**20)]) as ch:
+            assert _call(ch, warm, BOB)[0] == "INVALID_ARGUMENT" and _call(ch, big, BOB)[0] == "INVALID_ARGUMENT"
         baseline = rss_bytes(server.proc.pid)
         peak = baseline
         with grpc.insecure_channel(server.address, options=[("grpc.max_send_message_length", 64 * 2**20)]) as ch:

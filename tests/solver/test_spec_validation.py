@@ -176,8 +176,7 @@ def test_unknown_fields_and_wrong_types_name_the_field(payload, field, fragment)
     spec = small_hek_spec(**payload)
     with pytest.raises(SpecError) as info:
         solver.load_spec(spec)
-    (v,) = info.value.violations
-    assert v.field == field
+    (v,) = [v for v in info.value.violations if v.field == field]      # (with what else is wrong in the rest)
     assert fragment in v.description
 
 
@@ -244,3 +243,17 @@ def test_near_the_stability_limit_warns():
     assert report.ok
     (w,) = [w for w in report.warnings if w.field == "numerics.dt_ms"]
     assert "checkerboard" in w.description and "use dt <= 0.02 ms" in w.description
+
+
+def test_schema_and_range_problems_are_reported_together():
+    """A misspelt field and a value out of range elsewhere: both in one answer, each with its own field."""
+    spec = small_hek_spec(grid={"nx": 12, "ny": 10, "dx_um": 10.0, "nz": 3},
+                          numerics={"dt_ms": 0.02, "duration_ms": -2.0},
+                          tissue={"model": {"preset": "hek_gokhale2017_35"}})
+    with pytest.raises(SpecError) as info:
+        solver.load_spec(spec)
+    found = {v.field: v.description for v in info.value.violations}
+    assert found["grid.nz"].startswith("unknown field 'nz'")
+    assert found["numerics.duration_ms"] == "-2.0 is not allowed; must be > 0 ms"
+    assert found["tissue.model.preset"].startswith("unknown preset 'hek_gokhale2017_35' (did you mean "
+                                                   "'hek_gokhale2017_35c'?)")
