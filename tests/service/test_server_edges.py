@@ -8,9 +8,7 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-from clients import Client, ServiceError
+from clients import Client
 from service.jobs import Limits
 from service.server import embedded
 from tests.service.test_server import ALICE, TOKENS, nagumo_spec
