@@ -526,8 +526,9 @@ class _StoreWriter:
         self.next_chunk = state["next_chunk"] if state else 0
         self.chunks_total = state.get("chunks_total", 0) if state else 0
         self._laid_out = bool(state and state.get("laid_out"))
-        self._key: str | None = None
-        self._buf = bytearray()
+        self._key: str | None = None       # the stored chunk being received, its pieces, their bytes
+        self._parts: list[bytes] = []
+        self._got = 0
 
     def take(self, message: service_pb2.StreamResultsResponse) -> int | None:
         """Take one message of the stream; returns ``k`` when time chunk ``k`` became complete here."""
@@ -571,13 +572,15 @@ class _StoreWriter:
         if not self._laid_out or c.chunk_index != self.next_chunk:
             raise _Resync(f"a stored chunk of time chunk {c.chunk_index} arrived, {self.next_chunk} was expected")
         if c.byte_offset == 0:
-            self._key, self._buf = c.key, bytearray()
-        if c.key != self._key or c.byte_offset != len(self._buf):
+            self._key, self._parts, self._got = c.key, [], 0
+        if c.key != self._key or c.byte_offset != self._got:
             raise _Resync(f"chunk {c.key}: a piece at byte {c.byte_offset} arrived out of order")
-        self._buf += c.data
-        if len(self._buf) < c.total_bytes:
+        self._parts.append(c.data)
+        self._got += len(c.data)
+        if self._got < c.total_bytes:
             return
-        data, self._key, self._buf = bytes(self._buf), None, bytearray()
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._key, self._parts, self._got = None, [], 0
         if len(data) != c.total_bytes or google_crc32c.value(data) != c.crc32c:
             raise _Resync(f"chunk {c.key}: CRC32C mismatch in transit")
         self.store.put_chunk(c.key, data)
