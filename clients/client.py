@@ -23,6 +23,7 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import google_crc32c
@@ -133,6 +134,11 @@ def spec_message(spec) -> spec_pb2.JobSpec:
     if not isinstance(spec, dict):
         raise ValueError("a spec must be a path, JSON/YAML text, a dict or a JobSpec message; "
                          f"got {type(spec).__name__}")
+    solver_spec = _solver_spec()
+    if solver_spec is not None:         # every problem, in the file's spelling, as `optowave validate` names it
+        problems = solver_spec.schema_violations(spec, spec_pb2.JobSpec.DESCRIPTOR)
+        if problems:
+            raise solver_spec.SpecError(problems)
     msg = spec_pb2.JobSpec()
     try:
         json_format.ParseDict(spec, msg, ignore_unknown_fields=False)
@@ -141,14 +147,30 @@ def spec_message(spec) -> spec_pb2.JobSpec:
     return _inline_files(msg, base_dir)
 
 
+def _solver_spec():
+    """The solver's spec reading when it is installed (its limits, encodings and messages), else None: the lab
+    client works without the solver, reading files with plain JSON/YAML and protobuf."""
+    try:
+        from solver.spec import SpecError, read_mapping
+        from solver.spec._schema import schema_violations
+    except ImportError:
+        return None
+    return SimpleNamespace(SpecError=SpecError, read_mapping=read_mapping, schema_violations=schema_violations)
+
+
 def _read_mapping(source, what: str) -> tuple[object, Path | None]:
     text, base = str(source), None
     s = text.strip()
-    if isinstance(source, os.PathLike) or ("\n" not in s and not s.startswith("{")
-                                           and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s))):
+    is_path = isinstance(source, os.PathLike) or ("\n" not in s and not s.startswith("{")
+                                                  and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s)))
+    if is_path and not Path(source).exists():
+        raise FileNotFoundError(f"{what} file {str(source)!r} does not exist")
+    solver_spec = _solver_spec()
+    if solver_spec is not None:       # one reading of files: sizes and aliases bounded, UTF-16/32 decoded
+        d, found = solver_spec.read_mapping(Path(source) if is_path else source, what=what)
+        return d, (Path(found) if is_path else None)
+    if is_path:
         path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
         text, base = path.read_text(), path.resolve().parent
     try:
         return json.loads(text), base
@@ -205,7 +227,10 @@ def _read_png(file: Path, where: str) -> np.ndarray:
 
 
 def sweep_message(sweep) -> service_pb2.SweepSpec:
-    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message."""
+    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message
+    (:func:`clients.sweep_file.sweep_message`: every problem named, nothing replaced by a default)."""
+    from clients.sweep_file import sweep_message as convert
+
     if isinstance(sweep, service_pb2.SweepSpec):
         return sweep
     base_dir = Path(".")
@@ -214,31 +239,7 @@ def sweep_message(sweep) -> service_pb2.SweepSpec:
         base_dir = found or base_dir
     if not isinstance(sweep, dict):
         raise ValueError(f"a sweep must be a path, text, a dict or a SweepSpec message; got {type(sweep).__name__}")
-    unsupported = sorted(set(sweep) - {"name", "base", "axes", "combine", "metrics", "keep_fields"})
-    if unsupported:
-        raise ValueError(f"sweep fields {', '.join(unsupported)} cannot be sent to a server (SweepSpec has no such "
-                         "fields); run the sweep locally with 'optowave sweep' instead")
-    base = sweep.get("base")
-    if isinstance(base, str):
-        base = base_dir / base if not Path(base).is_absolute() else Path(base)
-    msg = service_pb2.SweepSpec(name=sweep.get("name", ""), keep_fields=bool(sweep.get("keep_fields", False)))
-    msg.base.CopyFrom(spec_message(base))
-    combine = sweep.get("combine", "product")
-    msg.combine = {"product": service_pb2.SWEEP_COMBINE_PRODUCT, "zip": service_pb2.SWEEP_COMBINE_ZIP}.get(
-        combine, service_pb2.SWEEP_COMBINE_UNSPECIFIED)
-    for a in sweep.get("axes", []):
-        axis = msg.axes.add(path=a.get("path", ""), values=a.get("values", []))
-        for kind in ("linspace", "logspace"):
-            if kind in a:
-                getattr(axis, kind).CopyFrom(service_pb2.Range(**a[kind]))
-    for m in sweep.get("metrics", []):
-        if isinstance(m, dict):
-            msg.metrics.append(m["name"])
-            for x, y in m.get("points_um", []):
-                msg.probes_um.add(x=x, y=y)
-        else:
-            msg.metrics.append(m)
-    return msg
+    return convert(sweep, base_dir=base_dir, spec_message=spec_message)
 
 
 # ---------------------------------------------------------------- the client

@@ -28,7 +28,7 @@ def register(sub) -> None:
     d.add_argument("design", help="design file (JSON or YAML): base, protocol, search, parameter, range, criterion")
     d.add_argument("-o", "--output", required=True, help="report directory: report.json, found.json, runs.csv, "
                    "report.png; runs are recorded in OUT/runs/ and a re-run reuses them")
-    from clients.cli import add_cluster_options
+    from clients.options import add_cluster_options
 
     add_cluster_options(d, workers_help="run each round's runs side by side on a local Dask cluster of N worker "
                         "processes (default: here, one run after another with numba threads on every core, which "

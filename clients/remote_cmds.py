@@ -43,6 +43,19 @@ def register(sub) -> None:
     s.add_argument("--max-cell-steps", type=float, default=1e13, metavar="X", help="per job (default 1e13)")
     s.add_argument("--max-memory-gib", type=float, default=8.0, metavar="X", help="state memory per job (default 8)")
     s.add_argument("--max-output-gib", type=float, default=64.0, metavar="X", help="result size per job (default 64)")
+    s.add_argument("--disk-reserve-gib", type=float, default=1.0, metavar="X",
+                   help="free space the data directory keeps: a job whose output would eat into it is refused, and a "
+                        "running job whose next chunk finds less free space fails naming the figure (default 1)")
+    s.add_argument("--max-sweep-runs", type=int, default=10_000, metavar="N", help="runs per sweep (default 10000)")
+    s.add_argument("--max-pattern-leaves", type=int, default=4096, metavar="N",
+                   help="shapes in one light, current or tissue pattern (default 4096)")
+    s.add_argument("--max-pattern-depth", type=int, default=16, metavar="N",
+                   help="nested unions, differences, sums and regions in one pattern (default 16)")
+    s.add_argument("--max-polygon-vertices", type=int, default=10_000, metavar="N", help="per polygon (default 10000)")
+    s.add_argument("--max-label-bytes", type=int, default=16 * 1024, metavar="N",
+                   help="all labels of a job together, keys and values (default 16384)")
+    s.add_argument("--max-request-mib", type=float, default=16.0, metavar="X",
+                   help="largest request or response message (default 16)")
     s.add_argument("--grace", type=float, default=10.0, metavar="S",
                    help="seconds streams get to finish at shut-down (default 10)")
     s.set_defaults(func=cmd_serve)
@@ -128,19 +141,34 @@ def _errors(func):
 
 
 def cmd_serve(args) -> int:
-    from service.jobs import Limits
+    from service.jobs import Limits, StartupError
     from service.server import InsecureListenError, ServerConfig, TokenFileError, serve
+    from solver.spec import SpecLimits
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for flag in ("max_cell_steps", "max_memory_gib", "max_output_gib", "max_sweep_runs", "max_pattern_leaves",
+                 "max_pattern_depth", "max_polygon_vertices", "max_label_bytes", "max_request_mib",
+                 "max_queued_per_client", "max_concurrent"):
+        if not getattr(args, flag) > 0:
+            print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be > 0", file=sys.stderr)
+            return 2
+    if not args.disk_reserve_gib >= 0:
+        print(f"error: --disk-reserve-gib {args.disk_reserve_gib} is not allowed; must be >= 0", file=sys.stderr)
+        return 2
+    spec_limits = SpecLimits(max_pattern_depth=args.max_pattern_depth, max_pattern_leaves=args.max_pattern_leaves,
+                             max_polygon_vertices=args.max_polygon_vertices, max_label_bytes=args.max_label_bytes)
     limits = Limits(max_cell_steps=int(args.max_cell_steps), max_memory_bytes=int(args.max_memory_gib * GiB),
-                    max_output_bytes=int(args.max_output_gib * GiB), max_queued_per_client=args.max_queued_per_client)
+                    max_output_bytes=int(args.max_output_gib * GiB), max_queued_per_client=args.max_queued_per_client,
+                    disk_reserve_bytes=int(args.disk_reserve_gib * GiB), max_sweep_runs=args.max_sweep_runs,
+                    spec=spec_limits)
     config = ServerConfig(listen=args.listen, data_dir=args.data, scheduler=args.scheduler, workers=args.workers,
                           token_file=args.token_file, tls_cert=args.tls_cert, tls_key=args.tls_key,
                           tls_client_ca=args.tls_client_ca, insecure=args.insecure,
-                          max_concurrent=args.max_concurrent, limits=limits, grace_s=args.grace)
+                          max_concurrent=args.max_concurrent, limits=limits, grace_s=args.grace,
+                          max_message_bytes=int(args.max_request_mib * 2**20))
     try:
         return serve(config, announce=lambda text: print(text, flush=True))
-    except (InsecureListenError, TokenFileError, ValueError, OSError) as exc:
+    except (InsecureListenError, TokenFileError, StartupError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._backend import Backend
 from ._errors import (BadArgument, Deleted, JobStoreError, NotFound, NotTerminal, QuotaExceeded, RequestConflict,
-                      ShuttingDown)
+                      ShuttingDown, StartupError)
 from ._manager import JobManager, Subscription, new_id
 from ._prepare import Limits, Prepared, check_spec, prepare_job
 from ._runs import StopFlag, StopRequested
@@ -23,6 +23,6 @@ from ._table import JobRecord, JobTable, NewJob, SweepRecord
 __all__ = [
     "ALLOWED", "BadArgument", "Backend", "CANCELLED", "Deleted", "FAILED", "JobManager", "JobRecord", "JobStoreError",
     "JobTable", "Limits", "NewJob", "NotFound", "NotTerminal", "Prepared", "QUEUED", "QuotaExceeded", "RUNNING",
-    "RequestConflict", "STATES", "SUCCEEDED", "ShuttingDown", "StopFlag", "StopRequested", "Subscription",
+    "RequestConflict", "STATES", "SUCCEEDED", "ShuttingDown", "StartupError", "StopFlag", "StopRequested", "Subscription",
     "SweepManager", "SweepRecord", "TERMINAL", "check_spec", "is_terminal", "new_id", "prepare_job",
 ]

@@ -11,7 +11,8 @@ class NotFound(JobStoreError):
 
     def __init__(self, kind: str, ident: str):
         self.kind, self.ident = kind, ident
-        super().__init__(f"{kind} {ident!r} not found")
+        shown = ident if len(ident) <= 80 else f"{ident[:40]}...({len(ident)} characters)"
+        super().__init__(f"{kind} {shown!r} not found")
 
 
 class Deleted(JobStoreError):
@@ -53,6 +54,10 @@ class BadArgument(JobStoreError):
     def __init__(self, field: str, description: str, *, out_of_range: bool = False):
         self.field, self.description, self.out_of_range = field, description, out_of_range
         super().__init__(f"{field}: {description}")
+
+
+class StartupError(Exception):
+    """The server cannot start: one line naming the file or address at fault (``optowave serve`` exits 2)."""
 
 
 class ShuttingDown(JobStoreError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from pathlib import Path
 
@@ -17,6 +18,19 @@ from ._runs import Outcome, drive_sweep
 from ._table import JobTable, SweepRecord
 
 log = logging.getLogger("optowave.jobs")
+
+
+def check_sweep_size(msg, max_runs: int) -> None:
+    """Refuse a sweep over ``max_runs`` from its axes' lengths alone, before any axis is expanded
+    (3 axes of 1000 values are 10^9 runs in 200 bytes; a ``num`` of 2^32 - 1 is one axis of 4 × 10^9)."""
+    lengths = [len(a.values) or max(a.linspace.num, a.logspace.num) for a in msg.axes]
+    from optowave.v1 import service_pb2
+
+    zip_ = msg.combine == service_pb2.SWEEP_COMBINE_ZIP
+    runs = (max(lengths) if zip_ else math.prod(lengths)) if lengths else 0
+    if runs > max_runs:
+        raise QuotaExceeded([("axes", f"{runs:,} runs ({' × '.join(map(str, lengths))}); this server runs at most "
+                                      f"{max_runs:,} per sweep (--max-sweep-runs)")])
 
 
 class SweepManager:
@@ -47,6 +61,7 @@ class SweepManager:
 
         if self.jobs.draining:
             raise ShuttingDown("the server is shutting down; submit again once it is back")
+        check_sweep_size(msg, self.jobs.limits.max_sweep_runs)
         spec_json, sha = await self.jobs.io(canonical, msg)
         if request_id:
             existing = await self.jobs.db(JobTable.find_sweep_request, client, request_id)
@@ -66,9 +81,6 @@ class SweepManager:
             return load_sweep(sweep_dict(msg))
 
         sweep = await self.jobs.io(check)
-        if sweep.n_runs > self.jobs.limits.max_sweep_runs:
-            raise QuotaExceeded([("axes", f"{sweep.n_runs} runs; this server runs at most "
-                                          f"{self.jobs.limits.max_sweep_runs} per sweep")])
         from ._manager import new_id
 
         rec = await self.jobs.db(JobTable.insert_sweep, sweep_id=new_id(), client=client, request_id=request_id,

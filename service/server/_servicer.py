@@ -15,6 +15,7 @@ import time
 import grpc
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2
+from grpc_status import rpc_status
 
 from optowave.v1 import service_pb2
 from service import jobs
@@ -23,7 +24,7 @@ from service.jobs import JobManager
 
 from . import _results as results
 from ._auth import CLIENT
-from ._status import abort, abort_for
+from ._status import abort, make_status, status_for
 
 log = logging.getLogger("optowave.server")
 SERVICE = service_pb2.DESCRIPTOR.services_by_name["SimulationService"]
@@ -53,9 +54,14 @@ class SimulationServicer:
         return service_pb2.GetJobResponse(job=job_message(await self.jobs.get(CLIENT.get(), request.job_id)))
 
     async def ListJobs(self, request, context):
+        if request.state not in service_pb2.JobState.values():
+            raise jobs.BadArgument("state", f"{request.state} is not a JobState; allowed: "
+                                            f"{', '.join(service_pb2.JobState.keys())}")
         page, token = await self.jobs.list(CLIENT.get(), page_size=request.page_size, page_token=request.page_token,
                                            state=state_name(request.state), labels=dict(request.labels))
-        messages = await self.jobs.io(lambda: [job_message(r) for r in page])    # up to 1000 specs to parse
+        messages, cut = await self.jobs.io(bounded_page, page)    # up to 1000 specs to parse
+        if cut < len(page):
+            token = self.jobs.token_after(page[cut - 1])
         return service_pb2.ListJobsResponse(jobs=messages, next_page_token=token)
 
     async def CancelJob(self, request, context):
@@ -164,6 +170,29 @@ class SimulationServicer:
                     yield service_pb2.StreamSweepSummaryResponse(chunk=piece)
 
 
+#: A ListJobs reply stops adding jobs past this many bytes (the rest come with the next page token), so that one
+#: large job cannot push every list over the message limit and lock its owner out of ``optowave jobs``.
+LIST_REPLY_BYTES = 4 * 2**20
+#: A job whose message alone is larger is listed without its spec (GetJob has it).
+LIST_JOB_BYTES = 256 * 2**10
+
+
+def bounded_page(page) -> tuple[list, int]:
+    """The ``Job`` messages of ``page`` that fit :data:`LIST_REPLY_BYTES`, and how many of the rows they are."""
+    out, total = [], 0
+    for rec in page:
+        msg = job_message(rec)
+        if msg.ByteSize() > LIST_JOB_BYTES:
+            msg.ClearField("spec")
+            msg.spec.name = json.loads(rec.spec_json).get("name", "")[:256]
+        size = msg.ByteSize() + 8
+        if out and total + size > LIST_REPLY_BYTES:
+            break
+        out.append(msg)
+        total += size
+    return out, len(out)
+
+
 def _summary(store):
     import xarray as xr
 
@@ -217,10 +246,10 @@ def _unary(impl, request_cls, spec_prefix: str):
             return await impl(_parse(request_cls, raw), context)
         except grpc.aio.AbortError:
             raise
-        except _Malformed as exc:
-            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
         except Exception as exc:  # noqa: BLE001 - every error is a status
-            await abort_for(context, exc, spec_prefix=spec_prefix)
+            status = _status_of(exc, spec_prefix)
+        del raw
+        await _abort(context, status)
 
     behavior.__name__ = impl.__name__
     return behavior
@@ -231,12 +260,26 @@ def _stream(impl, request_cls, spec_prefix: str):
         try:
             async for message in impl(_parse(request_cls, raw), context):
                 yield message
+            return
         except grpc.aio.AbortError:
             raise
-        except _Malformed as exc:
-            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
         except Exception as exc:  # noqa: BLE001
-            await abort_for(context, exc, spec_prefix=spec_prefix)
+            status = _status_of(exc, spec_prefix)
+        del raw
+        await _abort(context, status)
 
     behavior.__name__ = impl.__name__
     return behavior
+
+
+def _status_of(exc: BaseException, spec_prefix: str):
+    """The status for a handler's exception, made inside the ``except`` block; the call is aborted after it, so
+    that the abort does not carry the exception (and through its traceback the request, megabytes of it) along
+    as its context, for gRPC to keep."""
+    if isinstance(exc, _Malformed):
+        return make_status(code_pb2.INVALID_ARGUMENT, str(exc))
+    return status_for(exc, spec_prefix=spec_prefix)
+
+
+async def _abort(context: grpc.aio.ServicerContext, status) -> None:
+    await context.abort_with_status(rpc_status.to_status(status))

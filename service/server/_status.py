@@ -90,17 +90,59 @@ async def abort_for(context: grpc.aio.ServicerContext, exc: BaseException, *, sp
     await context.abort_with_status(rpc_status.to_status(status_for(exc, spec_prefix=spec_prefix)))
 
 
+def make_status(code: int, message: str, *details) -> status_pb2.Status:
+    """A ``google.rpc.Status`` of ``code`` with ``message`` and ``details``, cut to what trailing metadata carries."""
+    return _status(code, message, *details)
+
+
 async def abort(context: grpc.aio.ServicerContext, code: int, message: str, *details) -> None:
     await context.abort_with_status(rpc_status.to_status(_status(code, message, *details)))
 
 
+#: Longest status message, and the most bytes of details: the status travels in trailing metadata, which
+#: gRPC caps at 16 KiB, and a request that echoes a 10 kB id must still get its answer.
+MAX_MESSAGE_CHARS = 2000
+MAX_DETAIL_BYTES = 8000
+MAX_DESCRIPTION_CHARS = 400
+
+
 def _status(code: int, message: str, *details) -> status_pb2.Status:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS - 20] + " ... (shortened)"
     st = status_pb2.Status(code=code, message=message)
-    for d in details:
+    for d in map(_fit, details):
         packed = any_pb2.Any()
         packed.Pack(d)
         st.details.append(packed)
     return st
+
+
+def _fit(detail):
+    """A detail cut to :data:`MAX_DETAIL_BYTES`: long strings shortened, violations past the budget left out."""
+    def short(text: str) -> str:
+        return text if len(text) <= MAX_DESCRIPTION_CHARS else text[:MAX_DESCRIPTION_CHARS - 15] + " ... (shortened)"
+
+    if detail.ByteSize() <= MAX_DETAIL_BYTES:
+        return detail
+    if isinstance(detail, error_details_pb2.ResourceInfo):
+        return error_details_pb2.ResourceInfo(resource_type=detail.resource_type,
+                                              resource_name=short(detail.resource_name),
+                                              description=short(detail.description))
+    listed = {error_details_pb2.BadRequest: "field_violations", error_details_pb2.QuotaFailure: "violations",
+              error_details_pb2.PreconditionFailure: "violations"}.get(type(detail))
+    if listed is None:
+        return type(detail)()
+    out = type(detail)()
+    for v in getattr(detail, listed):
+        item = getattr(out, listed).add()
+        item.CopyFrom(v)
+        for f, value in item.ListFields():
+            if isinstance(value, str):
+                setattr(item, f.name, short(value))
+        if out.ByteSize() > MAX_DETAIL_BYTES:
+            del getattr(out, listed)[-1]
+            break
+    return out
 
 
 def _prefixed(prefix: str, field: str) -> str:
