@@ -12,6 +12,7 @@ import numpy as np
 
 from . import opsin as opsin_mod
 from .ions import reversal_potentials
+from .backends import time_order_of
 from .models import CellModel, get_model
 from .patterns import field_values, rasterise
 from .spec import JobSpec
@@ -54,6 +55,7 @@ class Problem:
     background_irradiance: float  # imaging light that reaches the opsin (crosstalk), mW/mm²
     initial: np.ndarray           # (n_state, ny, nx) initial state
     warnings: tuple = field(default=())
+    time_order: int = 1           # 1: Rush-Larsen/forward Euler; 2: exponential midpoint (solver.backends)
 
     @property
     def has_opsin(self) -> bool:
@@ -187,6 +189,7 @@ def build(spec: JobSpec) -> Problem:
         gop=gop, light_weights=light_w, light_waveforms=tuple(s.waveform for s in spec.light),
         current_weights=cur_w, current_waveforms=tuple(s.waveform for s in spec.current),
         background_irradiance=float(background), initial=y0.astype(dtype),
+        time_order=time_order_of(spec.numerics),
     )
 
 

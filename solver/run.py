@@ -121,7 +121,7 @@ def advance(
             iext = np.ascontiguousarray(p.current(cur_f[row]))
             fields_for = key
         parity = kernel(ya, yb, stop - step, p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps,
-                              iext, p.has_opsin, p.oparams, p.gop, flux)
+                        iext, p.has_opsin, p.oparams, p.gop, flux, order=p.time_order)
         if parity:
             ya, yb = yb, ya
         step = stop

@@ -204,6 +204,7 @@ def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
             chunk_ms=numerics.chunk_ms if numerics.HasField("chunk_ms") else None,
             backend={0: "cpu", 1: "cpu", 2: "cuda"}.get(numerics.backend, f"enum value {numerics.backend}"),
             lookup_tables=numerics.lookup_tables if numerics.HasField("lookup_tables") else None,
+            time_order=numerics.time_scheme or None,
         ),
         seed=msg.seed,
         labels=tuple(sorted(msg.labels.items())),

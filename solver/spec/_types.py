@@ -328,6 +328,7 @@ class Numerics:
     chunk_ms: float | None = None
     backend: str = "cpu"         # "cpu" or "cuda"
     lookup_tables: bool | None = None   # None: the model's default
+    time_order: int | None = None       # 1 or 2 (TimeScheme); None: the model's default
 
 
 @dataclass(frozen=True)

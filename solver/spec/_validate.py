@@ -207,6 +207,9 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
         if dt_ok and n.chunk_ms > 0 and not _is_multiple(n.chunk_ms, dt):
             c.error("numerics.chunk_ms", f"{n.chunk_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
+    if n.time_order not in (None, 1, 2):
+        c.error("numerics.time_scheme", f"enum value {n.time_order} is not a time scheme; allowed: "
+                "TIME_SCHEME_FIRST_ORDER, TIME_SCHEME_SECOND_ORDER (or leave it unset)")
     _check_backend(c, n, model, spec)
 
     # output

@@ -24,6 +24,12 @@ class Backend(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BACKEND_UNSPECIFIED: _ClassVar[Backend]
     BACKEND_CPU: _ClassVar[Backend]
     BACKEND_CUDA: _ClassVar[Backend]
+
+class TimeScheme(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIME_SCHEME_UNSPECIFIED: _ClassVar[TimeScheme]
+    TIME_SCHEME_FIRST_ORDER: _ClassVar[TimeScheme]
+    TIME_SCHEME_SECOND_ORDER: _ClassVar[TimeScheme]
 INTERPOLATION_UNSPECIFIED: Interpolation
 INTERPOLATION_STEP: Interpolation
 INTERPOLATION_LINEAR: Interpolation
@@ -33,6 +39,9 @@ PRECISION_FLOAT32: Precision
 BACKEND_UNSPECIFIED: Backend
 BACKEND_CPU: Backend
 BACKEND_CUDA: Backend
+TIME_SCHEME_UNSPECIFIED: TimeScheme
+TIME_SCHEME_FIRST_ORDER: TimeScheme
+TIME_SCHEME_SECOND_ORDER: TimeScheme
 
 class JobSpec(_message.Message):
     __slots__ = ("name", "grid", "tissue", "coupling", "opsin", "light", "current", "readout", "output", "numerics", "seed", "labels")
@@ -517,17 +526,19 @@ class Output(_message.Message):
     def __init__(self, variables: _Optional[_Iterable[str]] = ..., sample_interval_ms: _Optional[float] = ...) -> None: ...
 
 class Numerics(_message.Message):
-    __slots__ = ("dt_ms", "duration_ms", "precision", "chunk_ms", "backend", "lookup_tables")
+    __slots__ = ("dt_ms", "duration_ms", "precision", "chunk_ms", "backend", "lookup_tables", "time_scheme")
     DT_MS_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     PRECISION_FIELD_NUMBER: _ClassVar[int]
     CHUNK_MS_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     LOOKUP_TABLES_FIELD_NUMBER: _ClassVar[int]
+    TIME_SCHEME_FIELD_NUMBER: _ClassVar[int]
     dt_ms: float
     duration_ms: float
     precision: Precision
     chunk_ms: float
     backend: Backend
     lookup_tables: bool
-    def __init__(self, dt_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ..., precision: _Optional[_Union[Precision, str]] = ..., chunk_ms: _Optional[float] = ..., backend: _Optional[_Union[Backend, str]] = ..., lookup_tables: _Optional[bool] = ...) -> None: ...
+    time_scheme: TimeScheme
+    def __init__(self, dt_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ..., precision: _Optional[_Union[Precision, str]] = ..., chunk_ms: _Optional[float] = ..., backend: _Optional[_Union[Backend, str]] = ..., lookup_tables: _Optional[bool] = ..., time_scheme: _Optional[_Union[TimeScheme, str]] = ...) -> None: ...
