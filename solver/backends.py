@@ -34,7 +34,7 @@ TABULATED_MODELS = {"hek_gokhale2017_35c": True, "hek_gokhale2017_23c": True, "h
 
 #: The time scheme of a spec that leaves ``numerics.time_scheme`` unset: 2, the exponential midpoint
 #: rule (it reaches a given CV accuracy at less cost than first order: benchmarks/convergence.py).
-DEFAULT_TIME_ORDER = 1
+DEFAULT_TIME_ORDER = 2
 
 
 def time_order_of(numerics) -> int:

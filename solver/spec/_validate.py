@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _types as t
+from ._accuracy import check_accuracy, estimate_cv_error
 from ._errors import FieldViolation
 from ._validate_patterns import check_pattern as _check_pattern
 from ._validate_patterns import check_raster as _check_raster
@@ -248,7 +249,30 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                 if g.dx_um > lam / 2:
                     c.warn("grid.dx_um", f"{g.dx_um:g} µm is coarser than half the electrotonic length "
                            f"λ = sqrt(D/g_m) = {lam:.3g} µm; waves will be under-resolved (use dx <= {lam / 2:.3g} µm)")
+        if dt_ok and D is not None and D > 0 and g.nx * g.ny > 1:
+            check_accuracy(c, accuracy_of(spec, model, D, dt))
     return Report(tuple(c.errors), tuple(c.warnings))
+
+
+def accuracy_of(spec: t.JobSpec, model=None, diffusivity: float | None = None, dt: float | None = None):
+    """The estimated CV error of a (valid) spec's dt and dx (:mod:`._accuracy`), or None where the
+    model has no error model or the sheet is a single cell."""
+    from ..backends import time_order_of
+    from ..models import get_model
+
+    model = model if model is not None else get_model(spec.tissue.model.preset)
+    g = spec.grid
+    if g.nx * g.ny <= 1:
+        return None
+    if diffusivity is None:
+        cp = spec.coupling
+        diffusivity = (cp.gap_junction.diffusivity_um2_per_ms if cp.gap_junction is not None
+                       else cp.diffusivity_um2_per_ms if cp.diffusivity_um2_per_ms is not None
+                       else model.default_diffusivity_um2_per_ms)  # fmt: skip
+    dt = dt if dt is not None else (spec.numerics.dt_ms if spec.numerics.dt_ms is not None else model.default_dt_ms)
+    gj = spec.coupling.gap_junction
+    discrete = gj is not None and math.isclose(gj.cell_size_um, g.dx_um, rel_tol=1e-9)
+    return estimate_cv_error(model.name, time_order_of(spec.numerics), dt, g.dx_um, diffusivity, discrete=discrete)
 
 
 def validate_pattern(pattern: t.Pattern, grid: t.Grid, *, path: str = "pattern", base_dir: str = ".") -> Report:
