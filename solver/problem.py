@@ -13,7 +13,7 @@ import numpy as np
 from . import opsin as opsin_mod
 from .ions import reversal_potentials
 from .backends import time_order_of
-from .models import CellModel, get_model
+from .models import CellModel, get_model, hek
 from .patterns import field_values, rasterise
 from .spec import JobSpec
 from .waveforms import evaluate
@@ -105,9 +105,12 @@ def build(spec: JobSpec) -> Problem:
     given = dict(spec.tissue.model.parameters)
     ions = spec.tissue.model.ions.given()
     if ions and "E_K" in values:
-        e_na, e_k, k_o = reversal_potentials(ions, PRESET_TEMPERATURE_C.get(model.name, 35.0),
-                                             model.defaults["E_Na"], model.defaults["E_K"])
+        preset_t = PRESET_TEMPERATURE_C.get(model.name, 35.0)
+        e_na, e_k, k_o = reversal_potentials(ions, preset_t, model.defaults["E_Na"], model.defaults["E_K"])
         values.update(E_Na=e_na, E_K=e_k, K_o=k_o)
+        if ions.get("temperature_c", preset_t) != preset_t:
+            # the gating kinetics follow the temperature too (Q10 per current, solver.models.hek)
+            values = hek.temperature_scaled(values, preset_t, ions["temperature_c"])
     values.update(given)
     params = model.params_array(values)
     pidx = np.full(len(model.param_names), -1, dtype=np.int64)
