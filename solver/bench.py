@@ -93,7 +93,7 @@ def _kernel_args(problem):
     if p.light_weights.shape[0]:
         from .opsin import irradiance_to_flux
 
-        flux = np.ascontiguousarray(irradiance_to_flux(p.irradiance(np.ones(p.light_weights.shape[0]))))
+        flux = np.ascontiguousarray(irradiance_to_flux(p.opsin_irradiance(np.ones(p.light_weights.shape[0]))))
     iext = np.zeros((p.ny, p.nx))
     return (p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps, iext, p.has_opsin, p.oparams, p.gop, flux)
 

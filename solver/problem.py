@@ -55,6 +55,8 @@ class Problem:
     background_irradiance: float  # imaging light that reaches the opsin (crosstalk), mW/mm²
     initial: np.ndarray           # (n_state, ny, nx) initial state
     warnings: tuple = field(default=())
+    light_drive: np.ndarray | None = None  # (n_light,) each stimulus' drive per mW/mm² relative to 470 nm
+    background_drive: float = 1.0          # the same for the imaging light (solver.spectra)
     time_order: int = 1           # 1: Rush-Larsen/forward Euler; 2: exponential midpoint (solver.backends)
 
     @property
@@ -78,6 +80,15 @@ class Problem:
         irr = np.tensordot(light_factors, self.light_weights, axes=(0, 0)) if len(light_factors) \
             else np.zeros((self.ny, self.nx))
         return irr + self.background_irradiance
+
+    def opsin_irradiance(self, light_factors: np.ndarray) -> np.ndarray:
+        """What the opsin sees (mW/mm² of 470 nm light): :meth:`irradiance` with each stimulus and the
+        imaging light weighted by the opsin's action spectrum at its wavelength."""
+        drive = self.light_drive if self.light_drive is not None else np.ones(len(light_factors))
+        factors = np.asarray(light_factors, dtype=np.float64) * drive
+        irr = np.tensordot(factors, self.light_weights, axes=(0, 0)) if len(factors) \
+            else np.zeros((self.ny, self.nx))
+        return irr + self.background_irradiance * self.background_drive
 
     def current(self, current_factors: np.ndarray) -> np.ndarray:
         """External current density map for one row of current factors."""
@@ -193,7 +204,17 @@ def build(spec: JobSpec) -> Problem:
         current_weights=cur_w, current_waveforms=tuple(s.waveform for s in spec.current),
         background_irradiance=float(background), initial=y0.astype(dtype),
         time_order=time_order_of(spec.numerics),
+        light_drive=np.array([_drive(opsin_name, s.wavelength_nm) for s in spec.light], dtype=np.float64),
+        background_drive=_drive(opsin_name, spec.readout.camera.imaging_wavelength_nm),
     )
+
+
+def _drive(opsin_name: str, wavelength_nm: float) -> float:
+    from .spectra import ACTION_SPECTRA, REFERENCE_WAVELENGTH_NM, relative_drive
+
+    if wavelength_nm == REFERENCE_WAVELENGTH_NM or opsin_name not in ACTION_SPECTRA:
+        return 1.0
+    return float(relative_drive(opsin_name, wavelength_nm))
 
 
 def face_weights(D: np.ndarray, active: np.ndarray, dx_um: float) -> tuple[np.ndarray, np.ndarray]:

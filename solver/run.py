@@ -117,7 +117,7 @@ def advance(
         row = step - state.step
         key = (tuple(light_f[row]), tuple(cur_f[row]))
         if key != fields_for:
-            flux = np.ascontiguousarray(irradiance_to_flux(p.irradiance(light_f[row])))
+            flux = np.ascontiguousarray(irradiance_to_flux(p.opsin_irradiance(light_f[row])))
             iext = np.ascontiguousarray(p.current(cur_f[row]))
             fields_for = key
         parity = kernel(ya, yb, stop - step, p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps,

@@ -185,7 +185,8 @@ def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
             region=_pattern(msg.opsin.region) if msg.opsin.HasField("region") else None,
         ),
         light=tuple(
-            t.LightStimulus(s.name, _pattern_or_all(s, "pattern"), _waveform(s), s.irradiance_mw_per_mm2)
+            t.LightStimulus(s.name, _pattern_or_all(s, "pattern"), _waveform(s), s.irradiance_mw_per_mm2,
+                            s.wavelength_nm if s.HasField("wavelength_nm") else 470.0)
             for s in msg.light
         ),
         current=tuple(

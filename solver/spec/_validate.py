@@ -24,6 +24,8 @@ OUTPUT_EXTRA_VARIABLES = ("irradiance",)
 #: Above this fraction of dx²/(4·D_max), dt draws a warning: the ionic conductance adds to the
 #: diffusive one in the explicit step's stability bound.
 STABILITY_MARGIN = 0.8
+#: Wavelengths (nm) a light stimulus or the imaging light may name (where the action spectra are defined).
+WAVELENGTH_RANGE_NM = (350.0, 750.0)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         elif opsin_name == "none" and s.irradiance_mw_per_mm2 > 0:
             c.warn(path, "light is given but the opsin is 'none': it will have no effect")
         c.number(f"{path}.irradiance_mw_per_mm2", s.irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
+        c.number(f"{path}.wavelength_nm", s.wavelength_nm, ge=WAVELENGTH_RANGE_NM[0], le=WAVELENGTH_RANGE_NM[1],
+                 what=" nm")
         _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
         _check_waveform(c, f"{path}.waveform", s.waveform, light=True)
     for k, s in enumerate(spec.current):
@@ -463,3 +467,5 @@ def _check_readout(c, spec, model, grid_ok):
     c.number("readout.camera.read_noise_e", cam.read_noise_e, ge=0)
     c.number("readout.camera.crosstalk_fraction", cam.crosstalk_fraction, ge=0, le=1)
     c.number("readout.camera.imaging_irradiance_mw_per_mm2", cam.imaging_irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
+    c.number("readout.camera.imaging_wavelength_nm", cam.imaging_wavelength_nm, ge=WAVELENGTH_RANGE_NM[0],
+             le=WAVELENGTH_RANGE_NM[1], what=" nm")
