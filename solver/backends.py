@@ -4,7 +4,11 @@
 ``numerics.backend`` and ``numerics.lookup_tables`` and returns a callable with the signature and
 semantics of ``CellModel.kernel``::
 
-    parity = step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux)
+    parity = step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
+                  order=1)
+
+``order`` is the time scheme's (``numerics.time_scheme``, resolved by :func:`time_order_of`): 1,
+Rush-Larsen/forward Euler; 2, the exponential midpoint rule (the NumPy reference defines both).
 
 On the CPU both kernels are deterministic, so cutting a run into calls never changes a bit. The CUDA
 stepper keeps the state and the constant fields in device memory for the whole ``advance``: it

@@ -121,3 +121,15 @@ def test_bistable_wall_stands_in_the_dark_and_moves_as_the_equal_area_rule_says(
     print(f"\nbistable wall: dark area {dark:.3g}, lit area {lit:.3g} A/F·mV; speed {speed:.4f} µm/ms, "
           f"refined {speed_ref:.4f} µm/ms")
     assert abs(speed / speed_ref - 1) < 0.02
+
+
+def test_nagumo_front_speed_within_2_percent_of_the_exact_speed():
+    """The example's front through analyse(): Nagumo's exact speed sqrt(D·k/2)·(1 − 2a)."""
+    spec = example("nagumo_front")
+    p = spec["tissue"]["model"]["parameters"]
+    exact = np.sqrt(spec["coupling"]["diffusivity_um2_per_ms"] * p["k"] / 2) * (1 - 2 * p["a"])
+    ds = solver.simulate(spec)
+    ds = ds.isel(x=slice(80, 320))  # away from the initial step and the far edge
+    cv = float(analyse(ds, frequency=False, tips=False)["conduction_velocity"]) * 10.0  # µm/ms in model units
+    print(f"\nnagumo_front: analyse {cv:.5f}, exact {exact:.5f} ({cv / exact - 1:+.3%})")
+    assert abs(cv / exact - 1) < 0.02
