@@ -281,7 +281,8 @@ def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
             region=_pattern(msg.opsin.region) if msg.opsin.HasField("region") else None,
         ),
         light=tuple(
-            t.LightStimulus(s.name, _pattern_or_all(s, "pattern"), _waveform(s), s.irradiance_mw_per_mm2)
+            t.LightStimulus(s.name, _pattern_or_all(s, "pattern"), _waveform(s), s.irradiance_mw_per_mm2,
+                            s.wavelength_nm if s.HasField("wavelength_nm") else 470.0)
             for s in msg.light
         ),
         current=tuple(
@@ -300,6 +301,7 @@ def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
             chunk_ms=numerics.chunk_ms if numerics.HasField("chunk_ms") else None,
             backend={0: "cpu", 1: "cpu", 2: "cuda"}.get(numerics.backend, f"enum value {numerics.backend}"),
             lookup_tables=numerics.lookup_tables if numerics.HasField("lookup_tables") else None,
+            time_order=numerics.time_scheme or None,
         ),
         seed=msg.seed,
         labels=tuple(sorted(msg.labels.items())),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _types as t
+from ._accuracy import check_accuracy, estimate_cv_error
 from ._errors import FieldViolation
 from ._limits import DEFAULT_SPEC_LIMITS, MAX_MAGNITUDE, SpecLimits
 from ._schema import closest
@@ -32,6 +33,8 @@ STABILITY_MARGIN = 0.8
 MIN_DT_MS = 1e-6
 #: Most time steps of one run.
 MAX_STEPS = 10**12
+#: Wavelengths (nm) a light stimulus or the imaging light may name (where the action spectra are defined).
+WAVELENGTH_RANGE_NM = (350.0, 750.0)
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         elif opsin_name == "none" and s.irradiance_mw_per_mm2 > 0:
             c.warn(path, "light is given but the opsin is 'none': it will have no effect")
         c.number(f"{path}.irradiance_mw_per_mm2", s.irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
+        c.number(f"{path}.wavelength_nm", s.wavelength_nm, ge=WAVELENGTH_RANGE_NM[0], le=WAVELENGTH_RANGE_NM[1],
+                 what=" nm")
         _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
         _check_waveform(c, f"{path}.waveform", s.waveform, light=True)
         stimuli.append((path, s))
@@ -238,6 +243,9 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         chunk_ok = c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
         if dt_ok and chunk_ok and not _is_multiple(n.chunk_ms, dt):
             c.error("numerics.chunk_ms", f"{n.chunk_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
+    if n.time_order not in (None, 1, 2):
+        c.error("numerics.time_scheme", f"enum value {n.time_order} is not a time scheme; allowed: "
+                "TIME_SCHEME_FIRST_ORDER, TIME_SCHEME_SECOND_ORDER (or leave it unset)")
     _check_backend(c, n, model, spec)
     if dt_ok:
         for path, s in stimuli:
@@ -282,7 +290,30 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                 if g.dx_um > lam / 2:
                     c.warn("grid.dx_um", f"{g.dx_um:g} µm is coarser than half the electrotonic length "
                            f"λ = sqrt(D/g_m) = {lam:.3g} µm; waves will be under-resolved (use dx <= {lam / 2:.3g} µm)")
+        if dt_ok and D is not None and D > 0 and g.nx * g.ny > 1:
+            check_accuracy(c, accuracy_of(spec, model, D, dt))
     return Report(tuple(c.errors), tuple(c.warnings))
+
+
+def accuracy_of(spec: t.JobSpec, model=None, diffusivity: float | None = None, dt: float | None = None):
+    """The estimated CV error of a (valid) spec's dt and dx (:mod:`._accuracy`), or None where the
+    model has no error model or the sheet is a single cell."""
+    from ..backends import time_order_of
+    from ..models import get_model
+
+    model = model if model is not None else get_model(spec.tissue.model.preset)
+    g = spec.grid
+    if g.nx * g.ny <= 1:
+        return None
+    if diffusivity is None:
+        cp = spec.coupling
+        diffusivity = (cp.gap_junction.diffusivity_um2_per_ms if cp.gap_junction is not None
+                       else cp.diffusivity_um2_per_ms if cp.diffusivity_um2_per_ms is not None
+                       else model.default_diffusivity_um2_per_ms)  # fmt: skip
+    dt = dt if dt is not None else (spec.numerics.dt_ms if spec.numerics.dt_ms is not None else model.default_dt_ms)
+    gj = spec.coupling.gap_junction
+    discrete = gj is not None and math.isclose(gj.cell_size_um, g.dx_um, rel_tol=1e-9)
+    return estimate_cv_error(model.name, time_order_of(spec.numerics), dt, g.dx_um, diffusivity, discrete=discrete)
 
 
 def validate_pattern(pattern: t.Pattern, grid: t.Grid, *, path: str = "pattern", base_dir: str = ".") -> Report:
@@ -506,6 +537,8 @@ def _check_readout(c, spec, model, grid_ok):
     c.number("readout.camera.read_noise_e", cam.read_noise_e, ge=0)
     c.number("readout.camera.crosstalk_fraction", cam.crosstalk_fraction, ge=0, le=1)
     c.number("readout.camera.imaging_irradiance_mw_per_mm2", cam.imaging_irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
+    c.number("readout.camera.imaging_wavelength_nm", cam.imaging_wavelength_nm, ge=WAVELENGTH_RANGE_NM[0],
+             le=WAVELENGTH_RANGE_NM[1], what=" nm")
 
 
 def _check_reversal(c, ions: t.Ions, model) -> None:
