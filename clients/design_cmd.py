@@ -93,8 +93,8 @@ def cmd_design(args) -> int:
     out = Path(args.output)
     say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
-    def on_round(rnd: int, n_runs: int) -> None:
-        say(f"round {rnd} done: {n_runs} runs so far")
+    def on_round(rnd: int, n_runs: int, state: dict) -> None:
+        say(f"round {rnd} done: {n_runs} runs so far{_progress_text(state)}")
 
     def on_run(event) -> None:
         say(f"  run {event.done}/{event.total} of this round: {event.status}, {event.elapsed_s:.1f} s")
@@ -118,6 +118,19 @@ def cmd_design(args) -> int:
 
     with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
         return run(client)
+
+
+def _progress_text(state: dict) -> str:
+    """``; bracket [lo, hi]; at most N rounds left`` from a round's progress (see solver.design.search)."""
+    parts = []
+    for b in state.get("brackets") or ():
+        fixed = "".join(f" at {k} = {v:g}" for k, v in b["fixed"].items())
+        parts.append(f"{b['parameter']}{fixed} in [{b['low']:.5g}, {b['high']:.5g}]")
+    if state.get("best"):
+        parts.append("best so far " + ", ".join(f"{k} = {v:.4g}" for k, v in state["best"].items()))
+    if state.get("rounds_left") is not None:
+        parts.append(f"at most {state['rounds_left']} rounds left")
+    return "".join(f"; {p}" for p in parts)
 
 
 def _summary_line(result, ev) -> str:
