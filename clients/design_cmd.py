@@ -26,13 +26,16 @@ def register(sub) -> None:
     d = sub.add_parser("design", help="search for a light pattern: a threshold, a strength-duration curve, an S2 "
                        "window, a least dose, or a constrained minimum; writes a report")
     d.add_argument("design", help="design file (JSON or YAML): base, protocol, search, parameter, range, criterion")
-    d.add_argument("-o", "--output", required=True, help="report directory: report.json, found.json, runs.csv, "
-                   "report.png; runs are recorded in OUT/runs/ and a re-run reuses them")
+    d.add_argument("-o", "--output", default=None, help="report directory: report.json, found.json, runs.csv, "
+                   "report.png; runs are recorded in OUT/runs/ and a re-run reuses them (required here; with "
+                   "--server the report is fetched into it when given)")
     from clients.cli import add_cluster_options
+    from clients.remote_cmds import add_connection_options
 
     add_cluster_options(d, workers_help="run each round's runs side by side on a local Dask cluster of N worker "
                         "processes (default: here, one run after another with numba threads on every core, which "
                         "is faster for a single bisection; workers pay off when rounds hold several runs)")
+    add_connection_options(d, server_default=None)   # --server ADDR: the rounds run on the server's workers
     d.add_argument("--quiet", action="store_true", help="no progress lines")
     d.set_defaults(func=cmd_design)
 
@@ -86,6 +89,13 @@ def cmd_protocol(args) -> int:
 
 
 def cmd_design(args) -> int:
+    if args.server:
+        from clients.remote_cmds import cmd_design_remote
+
+        return cmd_design_remote(args)
+    if not args.output:
+        print("error: -o/--output: give the report directory (required unless --server)", file=sys.stderr)
+        return 2
     from service.sweep import SweepEvaluator
     from solver.design import DesignError, load_design, run_design, write_report
 
