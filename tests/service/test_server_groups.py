@@ -224,3 +224,27 @@ def test_cancel_delete_and_isolation_of_designs(server, alice, bob, tmp_path):
     design.delete()
     assert not (server.data / "designs" / design.id).exists()
     assert design.id not in {d.id for d in alice.designs()}
+
+
+def test_reflection_lists_the_sweep_and_design_rpcs_and_calls_them(server, alice):
+    from google.protobuf import descriptor_pool, message_factory
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+    from tests.service.test_server import SERVICE, auth
+
+    mine = alice.sweep(slow_sweep(1)).wait(timeout=60)
+    channel = grpc.insecure_channel(server.address)
+    try:
+        service = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(channel)).FindServiceByName(SERVICE)
+        names = set(service.methods_by_name)
+        assert {"ListSweeps", "WatchSweep", "CancelSweep", "DeleteSweep", "SubmitDesign", "GetDesign", "ListDesigns",
+                "WatchDesign", "CancelDesign", "DeleteDesign", "StreamDesignReport"} <= names
+        method = service.methods_by_name["ListSweeps"]
+        request_cls = message_factory.GetMessageClass(method.input_type)
+        response_cls = message_factory.GetMessageClass(method.output_type)
+        call = channel.unary_unary(f"/{SERVICE}/ListSweeps", request_serializer=request_cls.SerializeToString,
+                                   response_deserializer=response_cls.FromString)
+        listed = call(request_cls(), metadata=auth())
+    finally:
+        channel.close()
+    assert mine.id in {s.id for s in listed.sweeps}
