@@ -248,3 +248,39 @@ def test_reflection_lists_the_sweep_and_design_rpcs_and_calls_them(server, alice
     finally:
         channel.close()
     assert mine.id in {s.id for s in listed.sweeps}
+
+
+class RecordingBar:
+    """A tqdm-like class (``total``, ``n``, ``update``, ``close``) that records what it was told."""
+
+    made: list["RecordingBar"] = []
+
+    def __init__(self, *, total, desc, unit):
+        self.total, self.desc, self.unit, self.n, self.closed = total, desc, unit, 0, False
+        RecordingBar.made.append(self)
+
+    def update(self, k):
+        self.n += k
+
+    def close(self):
+        self.closed = True
+
+
+def test_watch_draws_on_a_tqdm_like_bar_and_ctrl_c_on_the_command_line_cancels_the_sweep(server, alice, tmp_path,
+                                                                                        monkeypatch, capsys):
+    sweep = alice.sweep(slow_sweep(3)).watch(bar=RecordingBar)
+    bar = RecordingBar.made[-1]
+    assert (bar.n, bar.total, bar.unit, bar.closed) == (3, 3, "runs", True) and sweep.state == "SUCCEEDED"
+
+    from clients import _groups
+
+    def interrupt(self, stream):       # Ctrl-C at the first progress event
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_groups.Sweep, "_on_event", interrupt)
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(slow_sweep()))
+    rc = cli_main(["sweep", str(path), "-o", str(tmp_path / "s.zarr"), "--server", server.address, "--token", ALICE])
+    assert rc == 130
+    sweep_id = capsys.readouterr().out.split()[0]
+    assert alice.get_sweep(sweep_id).state == "CANCELLED"
