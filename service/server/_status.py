@@ -9,6 +9,8 @@ from_chunk past the end                    OUT_OF_RANGE         BadRequest
 a job over a limit, a full queue           RESOURCE_EXHAUSTED   QuotaFailure
 an unknown job (or another client's)       NOT_FOUND            ResourceInfo
 a deleted job, deleting a running one      FAILED_PRECONDITION  PreconditionFailure
+(the same for sweeps and designs, naming sweep_id / design_id and their resource type)
+the summary or report of a failed one      FAILED_PRECONDITION  PreconditionFailure
 a request_id reused with another spec      ALREADY_EXISTS       ResourceInfo
 the server shutting down                   UNAVAILABLE          RetryInfo
 =========================================  ===================  ==========================
