@@ -160,6 +160,10 @@ def test_example_threshold_design_through_the_server_equals_the_local_one(server
 
     design = alice.design(path, request_id="design-0001")
     assert alice.design(path, request_id="design-0001").id == design.id           # idempotent
+    with pytest.raises(ServiceError) as err:                                     # the same id, another design
+        alice.design({**json.loads(path.read_text()), "base": str(tmp_path / "sheet.json"), "tolerance": 0.1},
+                     request_id="design-0001")
+    assert err.value.code == grpc.StatusCode.ALREADY_EXISTS and design.id in err.value.message
     seen = []
     for d in design.events():
         seen.append((d.state, d.rounds_done, d.rounds_left, [dict(b) for b in d.brackets], list(d.last_runs)))
@@ -215,6 +219,13 @@ def test_cancel_delete_and_isolation_of_designs(server, alice, bob, tmp_path):
             call()
         assert err.value.code == grpc.StatusCode.NOT_FOUND and "design_id" in err.value.message
     assert design.id not in {d.id for d in bob.designs()}
+    job = alice.submit(nagumo_spec(name="alice-job")).wait(timeout=60)      # and jobs: bob cannot delete one
+    with pytest.raises(ServiceError) as err:
+        bob.job(job.id)
+    assert err.value.code == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(ServiceError) as err:
+        job.__class__(bob, job.message).delete()
+    assert err.value.code == grpc.StatusCode.NOT_FOUND and alice.job(job.id).state == "SUCCEEDED"
     assert design.refresh().state == "RUNNING"
     design.cancel()
     assert design.wait(timeout=60).state == "CANCELLED"
