@@ -142,13 +142,32 @@ def cmd_run(args) -> int:
                 result = job.run(client, on_progress=show)
         else:
             result = job.run(on_progress=show)
-    except RunnerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (RunnerError, solver.SimulationError, KeyboardInterrupt) as exc:
+        print("interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}", file=sys.stderr)
+        print(_partial_note(job, args), file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    stored = job.dataset()
+    extra = sorted(n for n in stored.data_vars if n not in problem.spec.output.variables
+                   and n not in ("mask", "diffusivity"))
     print(f"wrote {args.output}: {', '.join(problem.spec.output.variables)}; {plan.n_samples} samples over "
           f"{plan.n_steps * plan.dt_ms:g} ms on a {problem.ny}×{problem.nx} grid in {result.chunks_run} chunk(s) "
-          f"of {plan.chunk_ms:g} ms ({result.cell_steps_per_s:.3g} cell-steps/s)")
+          f"of {plan.chunk_ms:g} ms ({result.cell_steps_per_s:.3g} cell-steps/s)"
+          + (f"; also {', '.join(extra)}" if extra else ""))
     return 0
+
+
+def _partial_note(job, args) -> str:
+    """The last line of an interrupted run: what is in the store, where the checkpoint is, how to resume."""
+    from service.runner import runner_dir_for
+
+    done = job.next_chunk
+    rdir = runner_dir_for(args.output)
+    checkpoint = sorted(rdir.glob("state-*.npz"))
+    where = checkpoint[-1] if checkpoint else rdir
+    again = " ".join(["optowave run", str(args.spec), "-o", str(args.output)]
+                     + (["--chunk-ms", f"{args.chunk_ms:g}"] if args.chunk_ms else []))
+    return (f"{args.output} is partial ({done} of {job.n_chunks} chunks committed; its attribute optowave_complete "
+            f"is false); the checkpoint is {where}; run `{again}` again to resume from chunk {done}")
 
 
 def cmd_sweep(args) -> int:

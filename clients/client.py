@@ -396,16 +396,19 @@ class Client:
 
     # ------------------------------------------------------------ resumable streams
 
-    def _resumable(self, open_stream: Callable[[], Iterator], *, reconnect_timeout: float) -> Iterator:
+    def _resumable(self, open_stream: Callable[[], Iterator], *, reconnect_timeout: float,
+                   is_progress: Callable[[object], bool] = lambda m: True) -> Iterator:
         """Messages of streams opened one after another by ``open_stream`` (which resumes where the
         last one stopped) until one ends normally; gives up after ``reconnect_timeout`` seconds
-        without a message."""
+        without progress (a message for which ``is_progress`` holds: a stream that only repeats its
+        header before failing again makes none)."""
         last, delay = time.monotonic(), 0.1
         while True:
             call = open_stream()
             try:
                 for message in call:
-                    last, delay = time.monotonic(), 0.1
+                    if is_progress(message):
+                        last, delay = time.monotonic(), 0.1
                     yield message
                 return
             except grpc.RpcError as err:
@@ -521,10 +524,9 @@ class Job:
         Waits for chunks as the job commits them. ``path`` defaults to
         ``$TMPDIR/optowave/<job id>.zarr``; a store fetched partly before is resumed. ``on_chunk(k)``
         is called once chunk ``k`` is complete locally. Raises :class:`JobError` when the job
-        ended FAILED or CANCELLED (the chunks it committed stay in the store).
+        ended FAILED or CANCELLED (the chunks it committed stay in the store), and :class:`ServiceError`
+        with DATA_LOSS when a stored chunk on the server fails its checksum (naming the chunk).
         """
-        import xarray as xr
-
         path = Path(path) if path is not None else Path(tempfile.gettempdir()) / "optowave" / f"{self.id}.zarr"
         writer = _StoreWriter(path, self.id)
 
@@ -534,14 +536,12 @@ class Job:
 
         for attempt in range(MAX_RESYNCS + 1):
             try:
-                with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout)) as messages:
+                with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout,
+                                                    is_progress=lambda m: not m.HasField("header"))) as messages:
                     for message in messages:
-                        if message.HasField("header"):
-                            writer.header(message.header)
-                        else:
-                            k = writer.piece(message.chunk)
-                            if k is not None and on_chunk is not None:
-                                on_chunk(k)
+                        k = writer.take(message)
+                        if k is not None and on_chunk is not None:
+                            on_chunk(k)
                 break
             except _Resync as exc:
                 if attempt == MAX_RESYNCS:
@@ -551,13 +551,20 @@ class Job:
         if self.state != "SUCCEEDED" or writer.next_chunk < writer.chunks_total:
             raise JobError(f"job {self.id} is {self.state}" + (f": {self.error}" if self.error else "") +
                            f"; {writer.next_chunk} of {writer.chunks_total} chunks are in {path}")
-        return xr.open_zarr(path, consolidated=False)
+        return writer.store.open_dataset()
 
 
 class _StoreWriter:
-    """Lays out a local store from a result header and writes each array as its pieces complete."""
+    """Copies a server's result store into a local one (:mod:`optowave.store`), stored chunk by stored chunk.
+
+    The bytes of each stored chunk are written unchanged under their key once their CRC32C checks; a time chunk
+    counts as fetched when its ``ChunkSent`` marker arrives, and that count is kept in ``<store>.fetch.json``
+    so that a later call resumes. The last time chunk marks the local store complete.
+    """
 
     def __init__(self, path: Path, job_id: str):
+        from optowave.store import DirectoryStore
+
         self.path, self.job_id = path, job_id
         self.state_file = path.with_name(path.name + ".fetch.json")
         state = json.loads(self.state_file.read_text()) if self.state_file.exists() else None
@@ -565,77 +572,79 @@ class _StoreWriter:
             raise ValueError(f"{path} holds the result of job {state.get('job_id')}, not {job_id}; choose another path")
         if state is None and path.exists() and any(path.iterdir()):
             raise ValueError(f"{path} exists and is not a result fetched from a server; choose another path")
+        self.store = DirectoryStore(path)
         self.next_chunk = state["next_chunk"] if state else 0
-        self.digest = state.get("header_sha256") if state else None
         self.chunks_total = state.get("chunks_total", 0) if state else 0
-        self._layout: dict | None = None
-        self._reset()
+        self._laid_out = bool(state and state.get("laid_out"))
+        self._key: str | None = None
+        self._buf = bytearray()
 
-    def _reset(self) -> None:
-        self._queue: list[str] = []     # arrays of the chunk being received, in order
-        self._buf: bytearray | None = None
+    def take(self, message: service_pb2.StreamResultsResponse) -> int | None:
+        """Take one message of the stream; returns ``k`` when time chunk ``k`` became complete here."""
+        kind = message.WhichOneof("kind")
+        if kind == "header":
+            self._lay_out(message.header.layout)
+            self.chunks_total = message.header.chunks_total
+            self._save()
+        elif kind == "added":
+            self._lay_out(message.added)
+        elif kind == "stored":
+            self._stored(message.stored)
+        elif kind == "chunk_sent":
+            return self._chunk_sent(message.chunk_sent)
+        else:
+            raise _Resync(f"a {kind!r} message is not part of a job's result stream")
+        return None
 
-    def header(self, header: service_pb2.ResultHeader) -> None:
-        layout = json.loads(header.dataset_json)
-        docs = layout["zarr_json"]
-        digest = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()
-        if self.digest is None:
-            for rel, text in docs.items():
-                d = self.path / rel if rel else self.path
-                d.mkdir(parents=True, exist_ok=True)
-                (d / "zarr.json").write_text(text)
-            self.digest = digest
-        elif digest != self.digest:
-            raise ValueError(f"{self.path} was laid out for a different store than job {self.job_id} now sends")
-        self._layout, self.chunks_total = layout, header.chunks_total
-        self._save()
-        self._reset()
+    def _lay_out(self, msg) -> None:
+        from optowave.store import from_proto
 
-    def _expected(self, k: int) -> list[str]:
-        return (list(self._layout["static"]) if k == 0 else []) + list(self._layout["variables"])
+        layout = from_proto(msg)
+        if not self._laid_out:
+            self.store.create(layout)
+            self.store.consolidate()          # the local copy opens at any time, complete or not
+            self._laid_out = True
+            self._save()
+            return
+        have = {a.name: a for a in self.store.layout().arrays}
+        for a in layout.arrays:
+            old = have.get(a.name)
+            if old is not None and (old.dims, old.shape, old.chunks, old.dtype) != (a.dims, a.shape, a.chunks, a.dtype):
+                raise ValueError(f"{self.path} was laid out for a different store than job {self.job_id} now sends "
+                                 f"(array {a.name!r})")
+        new = [a for a in layout.arrays if a.name not in have]
+        if new:
+            self.store.add_arrays(new)
+            self.store.consolidate()
 
-    def piece(self, c: service_pb2.ResultChunk) -> int | None:
-        """Take one piece; returns ``k`` when chunk ``k`` became complete."""
-        if self._layout is None or c.chunk_index != self.next_chunk:
-            raise _Resync(f"chunk {c.chunk_index} arrived, chunk {self.next_chunk} was expected")
-        if not self._queue:
-            self._queue = self._expected(c.chunk_index)
-        if c.variable != self._queue[0]:
-            raise _Resync(f"chunk {c.chunk_index}: {c.variable} arrived, {self._queue[0]} was expected")
+    def _stored(self, c: service_pb2.StoredChunk) -> None:
+        if not self._laid_out or c.chunk_index != self.next_chunk:
+            raise _Resync(f"a stored chunk of time chunk {c.chunk_index} arrived, {self.next_chunk} was expected")
         if c.byte_offset == 0:
-            self._buf = bytearray()
-        if self._buf is None or c.byte_offset != len(self._buf):
-            raise _Resync(f"chunk {c.chunk_index} {c.variable}: a piece at byte {c.byte_offset} arrived out of order")
+            self._key, self._buf = c.key, bytearray()
+        if c.key != self._key or c.byte_offset != len(self._buf):
+            raise _Resync(f"chunk {c.key}: a piece at byte {c.byte_offset} arrived out of order")
         self._buf += c.data
         if len(self._buf) < c.total_bytes:
-            return None
-        if len(self._buf) != c.total_bytes or google_crc32c.value(bytes(self._buf)) != c.crc32c:
-            self._reset()
-            raise _Resync(f"chunk {c.chunk_index} {c.variable}: CRC32C mismatch")
-        a = np.frombuffer(bytes(self._buf), dtype=np.dtype(c.dtype)).reshape(tuple(c.shape))
-        self._write(c.variable, c.chunk_index, a)
-        self._buf = None
-        self._queue.pop(0)
-        if self._queue:
-            return None
+            return
+        data, self._key, self._buf = bytes(self._buf), None, bytearray()
+        if len(data) != c.total_bytes or google_crc32c.value(data) != c.crc32c:
+            raise _Resync(f"chunk {c.key}: CRC32C mismatch in transit")
+        self.store.put_chunk(c.key, data)
+
+    def _chunk_sent(self, m: service_pb2.ChunkSent) -> int:
+        if m.chunk_index != self.next_chunk or self._key is not None:
+            raise _Resync(f"time chunk {m.chunk_index} ended, {self.next_chunk} was being received")
         self.next_chunk += 1
+        if self.next_chunk >= self.chunks_total:
+            self.store.finish()
         self._save()
-        return c.chunk_index
-
-    def _write(self, name: str, k: int, a: np.ndarray) -> None:
-        import zarr
-
-        arr = zarr.open_array(store=str(self.path), path=name, mode="r+")
-        if name in self._layout["variables"]:
-            i0, i1 = self._layout["chunks"][k]["samples"]
-            arr[i0:i1] = a
-        else:
-            arr[...] = a
+        return m.chunk_index
 
     def _save(self) -> None:
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         tmp.write_text(json.dumps({"job_id": self.job_id, "next_chunk": self.next_chunk,
-                                   "chunks_total": self.chunks_total, "header_sha256": self.digest}))
+                                   "chunks_total": self.chunks_total, "laid_out": self._laid_out}))
         os.replace(tmp, self.state_file)
 
 

@@ -6,6 +6,7 @@ file's form (which :func:`service.sweep.load_sweep` reads).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from typing import TYPE_CHECKING
@@ -56,6 +57,12 @@ def spec_message(spec_json: str) -> spec_pb2.JobSpec:
     return json_format.Parse(spec_json, spec_pb2.JobSpec())
 
 
+@functools.lru_cache(maxsize=512)
+def _stored_spec(spec_sha256: str, spec_json: str) -> spec_pb2.JobSpec:
+    """A job's spec message, parsed from its stored JSON once (GetJob and ListJobs echo it on every call)."""
+    return spec_message(spec_json)
+
+
 def spec_sha256(msg: Message) -> str:
     """Hash of a message's canonical JSON: equal specs hash equal, whatever their field order."""
     return hashlib.sha256(to_json(msg).encode()).hexdigest()
@@ -69,7 +76,7 @@ def job_message(rec: JobRecord, *, with_spec: bool = True) -> service_pb2.Job:
             chunks_total=rec.chunks_total, cell_steps_per_second=_finite(rec.cell_steps_per_s),
             eta_seconds=_finite(rec.eta_s)))
     if with_spec:
-        job.spec.CopyFrom(spec_message(rec.spec_json))
+        job.spec.CopyFrom(_stored_spec(rec.spec_sha256, rec.spec_json))
     for name in ("create_time", "start_time", "end_time"):
         ts = timestamp(getattr(rec, name))
         if ts is not None:

@@ -42,6 +42,11 @@ def estimate(problem: Problem, *, cores: int | None = None) -> Cost:
     n_samples = len(sample_steps(problem))
     per_frame = problem.ny * problem.nx * np.dtype(OUTPUT_DTYPE).itemsize
     output_bytes = n_samples * per_frame * len(problem.spec.output.variables)
+    readout = problem.spec.readout
+    if readout.enabled:   # fluorescence and dF/F, float32, on the binned camera pixels
+        frames = int(problem.n_steps * problem.dt_ms * readout.camera.frame_rate_hz / 1000.0)
+        b = max(1, int(readout.camera.binning))
+        output_bytes += 2 * frames * (problem.ny // b) * (problem.nx // b) * np.dtype(np.float32).itemsize
     state_bytes = 2 * problem.initial.nbytes + (problem.wx.nbytes * 2) + problem.pmaps.nbytes + 3 * problem.gop.nbytes
     rate = NOMINAL_RATE.get(problem.model.name, 2e7) * (1.6 if problem.dtype == np.float32 else 1.0)
     return Cost(cell_steps, output_bytes, state_bytes, cell_steps / (rate * cores))

@@ -117,24 +117,37 @@ def attributes(problem: Problem) -> dict[str, object]:
     }
 
 
-def dataset(problem: Problem, steps: np.ndarray, arrays: dict[str, np.ndarray]) -> xr.Dataset:
-    """Assemble the result Dataset from sampled arrays."""
-    data_vars = {
-        name: xr.DataArray(arr, dims=("time", "y", "x"), attrs=variable_attrs(problem, name))
-        for name, arr in arrays.items()
-    }
-    data_vars["mask"] = xr.DataArray(problem.active.astype(np.uint8), dims=("y", "x"),
-                                     attrs={"units": "1", "long_name": "tissue mask (1 = cells)"})
-    data_vars["diffusivity"] = xr.DataArray(problem.diffusivity.astype(OUTPUT_DTYPE), dims=("y", "x"),
-                                            attrs={"units": "um2/ms", "long_name": "diffusivity"})
-    return xr.Dataset(data_vars, coords=coords(problem, steps), attrs=attributes(problem))
-
-
 def write_zarr(ds: xr.Dataset, path, *, time_chunk: int | None = None) -> None:
-    """Write a result as a Zarr v3 store, one Zarr chunk per ``time_chunk`` samples along time."""
-    encoding = {}
-    for name, var in ds.data_vars.items():
-        if "time" in var.dims:
-            tc = max(1, min(time_chunk or var.sizes["time"], var.sizes["time"]))
-            encoding[name] = {"chunks": (tc,) + tuple(var.sizes[d] for d in var.dims[1:])}
-    ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False, encoding=encoding)
+    """Write a result Dataset as a Zarr v3 store through :mod:`optowave.store` (the layout every result has),
+    one Zarr chunk per ``time_chunk`` samples along ``time`` (and ``frame``), tiles in space."""
+    from optowave.store import ArraySpec, DirectoryStore, Layout, spatial_chunks
+
+    index = [n for n in ds.coords if n in ds.dims]
+    aux = [n for n in ds.coords if n not in ds.dims]
+    arrays = []
+    for name in [*index, *aux, *ds.data_vars]:
+        var = ds[name].variable
+        dtype = np.dtype(var.dtype)
+        if dtype.kind not in "fiub":
+            raise ValueError(f"write_zarr: {name} has dtype {dtype}; a result holds numbers only")
+        shape = tuple(int(n) for n in var.shape)
+        if not shape:
+            chunks = ()
+        elif len(shape) == 1:
+            chunks = (max(1, shape[0]),)
+        else:
+            lead = shape[0] if not (time_chunk and var.dims[0] in ("time", "frame")) else min(time_chunk, shape[0])
+            chunks = (max(1, lead), *spatial_chunks(shape[1:]))
+        attrs = dict(var.attrs)
+        if name in ds.data_vars:
+            mine = [c for c in aux if set(ds[c].dims) <= set(var.dims)]
+            if mine:
+                attrs["coordinates"] = " ".join(mine)
+        arrays.append(ArraySpec(name, tuple(var.dims), shape, chunks, dtype.newbyteorder("<").str
+                                if dtype.itemsize > 1 else dtype.str, attrs))
+    store = DirectoryStore(path)
+    store.create(Layout(tuple(arrays), dict(ds.attrs)))
+    for name in [*index, *aux, *ds.data_vars]:
+        if ds[name].size:
+            store.write(name, np.asarray(ds[name].values))
+    store.finish()

@@ -56,7 +56,13 @@ def initial_state(problem: Problem) -> State:
 
 
 class Tracker(Protocol):
-    """Hangs off the run loop (py-pde style): sees the state every ``interval`` steps."""
+    """Hangs off the run loop (py-pde style): sees the state every ``interval`` steps.
+
+    Trackers of a job (samples, camera) also offer ``take(final=...)``, their output for the result store,
+    and ``get_state()`` / ``set_state(state)``: a dict of arrays saved with each chunk's checkpoint and
+    restored bit for bit, so that a run cut into chunks, or resumed, equals the uncut run (see
+    :mod:`solver.job`). A tracker is called only at multiples of its interval, wherever a run is cut.
+    """
 
     def start(self, problem: Problem, state: State) -> int:
         """Prepare; return how often (in steps) to be called. Called once per :func:`advance`."""

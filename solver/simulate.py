@@ -1,13 +1,16 @@
 """Run a whole job in process: ``simulate(spec) -> xarray.Dataset``."""
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import xarray as xr
 
+from optowave.store import open_store
+
+from .job import JobRun, one_piece_plan
 from .problem import Problem, build
-from .result import OutputTracker, dataset
-from .run import advance, initial_state
+from .run import initial_state
 from .spec import load_spec
 
 
@@ -16,8 +19,12 @@ def prepare(spec) -> Problem:
     return build(load_spec(spec))
 
 
-def simulate(spec, *, progress: Callable[[int, int], None] | None = None, trackers=()) -> xr.Dataset:
+def simulate(spec, *, progress: Callable[[int, int], None] | None = None, trackers=(),
+             store: str | os.PathLike | None = None) -> xr.Dataset:
     """Simulate a job spec in this process and return the result Dataset (DESIGN.md layout).
+
+    The run is the same job the chunked runner and the service run, uncut: the sampled state, the camera
+    movie when the readout is on, and the analysis maps of the spec's ``analysis`` block.
 
     Parameters
     ----------
@@ -29,24 +36,16 @@ def simulate(spec, *, progress: Callable[[int, int], None] | None = None, tracke
     trackers
         Extra trackers (see :class:`solver.run.Tracker`); a tracker with ``finalize()``
         returning a dict of DataArrays adds them to the result.
+    store
+        Write the result into this directory as a Zarr store (default: in memory) and return it opened lazily.
     """
     problem = prepare(spec)
-    out = OutputTracker(problem)
-    extra = list(trackers) + list(_readout_trackers(problem))
-    advance(problem, initial_state(problem), problem.n_steps, trackers=[out, *extra],
+    run = JobRun(problem, one_piece_plan(problem))
+    result = open_store(store)
+    run.run(result, initial_state(problem), extra_trackers=trackers,
             progress=(lambda s: progress(s, problem.n_steps)) if progress else None)
-    steps, arrays = out.arrays()
-    ds = dataset(problem, steps, arrays)
-    for tr in extra:
+    ds = result.open_dataset(load=store is None)
+    for tr in trackers:
         if hasattr(tr, "finalize"):
             ds = ds.assign(tr.finalize())
     return ds
-
-
-def _readout_trackers(problem: Problem):
-    """The camera, when the spec enables the readout (see :mod:`solver.readout`)."""
-    if not problem.spec.readout.enabled:
-        return ()
-    from .readout import camera_tracker_for
-
-    return (camera_tracker_for(problem),)

@@ -97,6 +97,7 @@ class JobManager:
         self._run_pool = ThreadPoolExecutor(max_concurrent + 4, thread_name_prefix="optowave-driver")
         self._table: JobTable | None = None
         self._active: dict[str, _Active] = {}
+        self._prepared: dict[str, object] = {}   # queued jobs as submit parsed and rasterised them
         self._resume: list[str] = []
         self._subs: dict[str, set[Subscription]] = {}
         self._submit_lock: asyncio.Lock | None = None
@@ -281,6 +282,7 @@ class JobManager:
             except BaseException:
                 await self.io(remove_job_files, self.store_path(job_id))
                 raise
+        self._prepared[job_id] = prepared.job
         log.info("job %s queued for %s: %d chunk(s), %.3g cell-steps", job_id, client or "(local)",
                  prepared.n_chunks, prepared.cost.cell_steps)
         self._wake.set()
@@ -323,6 +325,7 @@ class JobManager:
         if rec.terminal:
             return rec
         await self.io(_touch, self.stop_file(job_id))
+        self._prepared.pop(job_id, None)
         new = await self.db(JobTable.transition, job_id, st.CANCELLED)
         active = self._active.get(job_id)
         if active is not None:
@@ -381,6 +384,7 @@ class JobManager:
         try:
             outcome: Outcome = await self.run_in_driver(
                 drive_job, rec.spec_json, self.store_path(job_id), client=self.backend.client,
+                job=self._prepared.pop(job_id, None),
                 stop_file=self.stop_file(job_id), stop=active.stop,
                 on_open=lambda k: self.call_from_driver(self._opened(job_id, k, plan)),
                 on_progress=lambda p: self.call_from_driver(self._progressed(job_id, p)))

@@ -43,6 +43,7 @@ class Prepared:
     variables: tuple[str, ...]
     cost: object                   # solver.Cost
     warnings: tuple[FieldViolation, ...]
+    job: object = None             # the runner's ChunkedJob: the spec parsed and rasterised once, ready to run
 
 
 def wire_spec_violations(msg) -> list[FieldViolation]:
@@ -92,7 +93,7 @@ def prepare_job(msg, store: Path, limits: Limits) -> Prepared:
     plan = job.plan
     return Prepared(spec_json=spec.json, spec_sha256=sha256_text(spec.json), labels=dict(spec.labels),
                     plan=plan.to_dict(), n_chunks=plan.n_chunks, duration_ms=plan.n_steps * plan.dt_ms,
-                    variables=tuple(spec.output.variables), cost=cost, warnings=tuple(report.warnings))
+                    variables=tuple(spec.output.variables), cost=cost, warnings=tuple(report.warnings), job=job)
 
 
 def _check_cost(cost, store: Path, limits: Limits) -> None:

@@ -47,15 +47,20 @@ def finite(x: float) -> float:
 
 
 def drive_job(spec_json: str, store: Path, *, client, stop_file: Path, stop: threading.Event,
-              on_open: Callable[[int], None], on_progress: Callable[[Progress], None]) -> Outcome:
-    """Open (or resume) the job's store and run its remaining chunks; never raises."""
+              on_open: Callable[[int], None], on_progress: Callable[[Progress], None], job=None) -> Outcome:
+    """Open (or resume) the job's store and run its remaining chunks; never raises.
+
+    ``job`` is the job as submit prepared it (spec parsed and rasterised once); without it (a job resumed
+    after a restart) the stored spec is read once here.
+    """
     for attempt in range(ATTEMPTS):
         if stop.is_set():
             return Outcome("stopped")
-        try:
-            job = open_job(json.loads(spec_json), store)
-        except (SpecError, RunnerError, OSError) as exc:
-            return Outcome("failed", f"cannot open the job's store: {exc}")
+        if job is None:
+            try:
+                job = open_job(json.loads(spec_json), store)
+            except (SpecError, RunnerError, OSError) as exc:
+                return Outcome("failed", f"cannot open the job's store: {exc}")
         on_open(job.next_chunk)
         events = job.events(client, hook=StopFlag(str(stop_file)))
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ._chunk import JobTicket, RunnerError, run_chunk
 from ._cluster import apply_numba_threads, dask_client, machine_cores, worker_layout
-from ._files import runner_dir_for
+from ._files import IntegrityError, read_record, runner_dir_for
 from ._job import ChunkedJob, JobResult, Progress, final_state, open_job, run_job
 from ._plan import ChunkPlan, default_chunk_steps, plan_chunks
 
@@ -22,5 +22,5 @@ __all__ = [
     "ChunkPlan", "ChunkedJob", "JobResult", "JobTicket", "Progress", "RunnerError", "apply_numba_threads",
     "dask_client",
     "default_chunk_steps", "final_state", "machine_cores", "open_job", "plan_chunks", "run_chunk", "run_job",
-    "runner_dir_for", "worker_layout",
+    "runner_dir_for", "worker_layout", "IntegrityError", "read_record",
 ]

@@ -5,20 +5,15 @@ that is already committed (a retry after the worker died between commit and repl
 """
 from __future__ import annotations
 
-import json
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-import zarr
-
+from optowave.store import DirectoryStore
+from solver.job import JobRun
 from solver.problem import Problem, build
-from solver.result import OutputTracker
-from solver.run import advance
-from solver.spec import from_proto, parse_proto
+from solver.spec import JobSpec
 
 from . import _files as files
 from ._cluster import apply_numba_threads
@@ -35,10 +30,10 @@ class RunnerError(RuntimeError):
 
 @dataclass(frozen=True)
 class JobTicket:
-    """What a chunk task needs to know about its job (small and picklable)."""
+    """What a chunk task needs to know about its job (small and picklable): the spec as parsed and checked
+    once, never its JSON again."""
 
-    spec_json: str
-    base_dir: str
+    spec: JobSpec
     spec_sha256: str
     store: str
     runner_dir: str
@@ -50,23 +45,24 @@ _PROBLEMS: OrderedDict[tuple[str, str], Problem] = OrderedDict()
 
 
 def problem_for(ticket: JobTicket) -> Problem:
-    """The rasterised problem of a job, cached per process (a worker runs a job's chunks one by one)."""
-    key = (ticket.spec_sha256, ticket.base_dir)
+    """The rasterised problem of a job, cached per process, for a task that was not handed one."""
+    key = (ticket.spec_sha256, ticket.spec.base_dir)
     if key not in _PROBLEMS:
-        msg, _ = parse_proto(json.loads(ticket.spec_json))
-        _PROBLEMS[key] = build(from_proto(msg, base_dir=ticket.base_dir))
+        _PROBLEMS[key] = build(ticket.spec)
         while len(_PROBLEMS) > 2:
             _PROBLEMS.popitem(last=False)
     return _PROBLEMS[key]
 
 
 def run_chunk(ticket: JobTicket, k: int, previous: dict | None = None, hook: ChunkHook | None = None,
-              owner: str | None = None) -> dict:
-    """Advance chunk ``k`` from the last checkpoint, write its samples, checkpoint, commit.
+              owner: str | None = None, problem: Problem | None = None) -> dict:
+    """Advance chunk ``k`` from the last checkpoint, write its output, record it, checkpoint, commit.
 
     ``previous`` is the commit record of chunk ``k - 1`` (it only orders the tasks of a Dask chain).
     ``owner`` is the token of the attempt that submitted the chunk: a chunk of an attempt that has
     been superseded (its driver died and a new one resumed the job) stops before it writes.
+    ``problem`` is the job's rasterised problem (the driver's, or scattered once to a Dask cluster);
+    without it the task rasterises the ticket's spec once per process.
     Returns the commit record of chunk ``k`` as a dict.
     """
     rdir = Path(ticket.runner_dir)
@@ -82,32 +78,25 @@ def run_chunk(ticket: JobTicket, k: int, previous: dict | None = None, hook: Chu
     if hook is not None:
         hook(k, "start")
     apply_numba_threads(ticket.numba_threads)
-    problem = problem_for(ticket)
-    state = files.read_checkpoint(rdir, last.checkpoint)
-    start, stop = plan.steps(k)
-    if state.step != start:
-        raise RunnerError(f"checkpoint {last.checkpoint} is at step {state.step}, chunk {k} starts at step {start}")
-
-    t0 = time.perf_counter()
-    out = OutputTracker(problem)
-    new = advance(problem, state, stop - start, trackers=[out])
-    compute_s = time.perf_counter() - t0
-
-    steps, arrays = out.arrays()
-    i0, i1 = plan.samples(k)
-    keep = steps < stop if k < plan.n_chunks - 1 else np.ones(steps.size, bool)
-    if not np.array_equal(steps[keep], np.arange(i0, i1) * plan.sample_every):
-        raise RunnerError(f"chunk {k} sampled steps {steps[keep].tolist()}, expected samples {i0}..{i1 - 1}")
+    problem = problem if problem is not None else problem_for(ticket)
+    try:
+        checkpoint = files.read_checkpoint_bytes(rdir, last)
+    except files.IntegrityError as exc:
+        raise RunnerError(str(exc)) from None
+    run = JobRun(problem, plan)
     _check_owner(rdir, owner, k)
-    write_samples(ticket.store, {name: a[keep] for name, a in arrays.items()}, i0, i1)
+    outcome = run.run_chunk(k, checkpoint, DirectoryStore(ticket.store))
+    if k == plan.n_chunks - 1:
+        DirectoryStore(ticket.store).finish()
     if hook is not None:
         hook(k, "written")
-
-    name = files.write_checkpoint(rdir, new)
+    files.write_record(rdir, k, outcome.written)
+    name, sha = files.write_checkpoint(rdir, outcome.step, outcome.checkpoint)
     if hook is not None:
         hook(k, "checkpointed")
     _check_owner(rdir, owner, k)
-    commit = files.Commit(chunk=k, step=new.step, checkpoint=name, compute_s=compute_s, committed_at=files.now())
+    commit = files.Commit(chunk=k, step=outcome.step, checkpoint=name, checkpoint_sha256=sha,
+                          compute_s=outcome.compute_s, committed_at=files.now())
     files.write_commit(rdir, commit)
     files.prune(rdir, keep=name)
     return commit.to_dict()
@@ -120,11 +109,3 @@ def _check_owner(rdir: Path, owner: str | None, k: int) -> None:
     if current != owner:
         raise RunnerError(f"chunk {k}: the job has been taken over by another attempt (owner {current}, this task's "
                           f"{owner}); this task stops without writing")
-
-
-def write_samples(store: str, arrays: dict[str, np.ndarray], i0: int, i1: int) -> None:
-    """Write samples ``[i0, i1)`` of each variable into the store (whole Zarr chunks along time)."""
-    for name, data in arrays.items():
-        arr = zarr.open_array(store=store, path=name, mode="r+")
-        arr[i0:i1] = data
-

@@ -3,12 +3,14 @@
 Layout (``<store>.runner/`` by default)::
 
     job.json                  what job the store holds: spec, chunk plan, state shape, initial state
-    state-<step>.npz          checkpoint: the full solver state after a committed chunk (exact)
-    commit.json               the last committed chunk: {"chunk", "step", "checkpoint", ...}
+    state-<step>.npz          checkpoint: the full solver state and every tracker's state after a committed chunk
+    records/init.json         the store chunks written when the job was created, with their CRC32C
+    records/chunk-<k>.json    the store chunks chunk k wrote, with their CRC32C
+    commit.json               the last committed chunk: {"chunk", "step", "checkpoint", "checkpoint_sha256", ...}
     owner.json                the attempt now running the job (a token); chunks of older attempts stop
 
-A chunk is committed in this order: its samples into the store, then its checkpoint, then
-``commit.json``; each file is written to a temporary name and renamed, so a process killed at
+A chunk is committed in this order: its output into the store, its record, its checkpoint, then
+``commit.json``, which names the checkpoint and its SHA-256; each file is written to a temporary name and renamed, so a process killed at
 any point leaves either the old commit or the new one, and the checkpoint a commit names exists.
 The bookkeeping lives beside the store, not inside it, so that the store holds only the result
 (Zarr warns about foreign files inside a hierarchy).
@@ -30,7 +32,8 @@ from solver.run import State
 JOB_FILE = "job.json"
 COMMIT_FILE = "commit.json"
 OWNER_FILE = "owner.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+RECORDS = "records"
 _CHECKPOINT = re.compile(r"^state-(\d+)\.npz$")
 
 
@@ -70,6 +73,7 @@ class Commit:
     chunk: int
     step: int
     checkpoint: str
+    checkpoint_sha256: str = ""
     compute_s: float = 0.0     # seconds the chunk's advance took
     committed_at: float = 0.0  # wall clock (Unix time)
 
@@ -81,14 +85,59 @@ def checkpoint_name(step: int) -> str:
     return f"state-{step:012d}.npz"
 
 
-def write_checkpoint(runner_dir: Path, state: State) -> str:
-    name = checkpoint_name(state.step)
-    atomic_write(runner_dir / name, state.to_bytes())
-    return name
+class IntegrityError(RuntimeError):
+    """A checkpoint or record does not match the checksum its commit recorded."""
+
+
+def write_checkpoint(runner_dir: Path, step: int, data: bytes) -> tuple[str, str]:
+    """Store a checkpoint's bytes; return its file name and SHA-256."""
+    name = checkpoint_name(step)
+    atomic_write(runner_dir / name, data)
+    return name, sha256(data)
+
+
+def read_checkpoint_bytes(runner_dir: Path, commit: "Commit") -> bytes:
+    """The checkpoint a commit names, checked against the SHA-256 the commit recorded.
+
+    Raises
+    ------
+    IntegrityError
+        Naming the file, when its bytes changed since the commit (a damaged or rewritten checkpoint is never
+        continued from).
+    """
+    path = runner_dir / commit.checkpoint
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise IntegrityError(f"checkpoint {path} named by the last commit is missing") from None
+    if commit.checkpoint_sha256 and sha256(data) != commit.checkpoint_sha256:
+        raise IntegrityError(f"checkpoint {path} does not match the SHA-256 recorded when chunk {commit.chunk} "
+                             f"committed (found {sha256(data)[:16]}..., recorded {commit.checkpoint_sha256[:16]}...); "
+                             "it was changed after it was written: the job cannot continue from it")
+    return data
 
 
 def read_checkpoint(runner_dir: Path, name: str) -> State:
     return State.from_bytes((runner_dir / name).read_bytes())
+
+
+def record_name(chunk: int | None) -> str:
+    """``records/init.json`` (``chunk`` None) or ``records/chunk-<k>.json``."""
+    return f"{RECORDS}/init.json" if chunk is None else f"{RECORDS}/chunk-{chunk:06d}.json"
+
+
+def write_record(runner_dir: Path, chunk: int | None, written: dict[str, int]) -> None:
+    """Record the store chunks (keys and CRC32C) the job's creation (None) or chunk ``chunk`` wrote."""
+    (runner_dir / RECORDS).mkdir(exist_ok=True)
+    write_json(runner_dir / record_name(chunk), {"chunk": -1 if chunk is None else chunk, "written": written})
+
+
+def read_record(runner_dir: Path, chunk: int | None) -> dict[str, int]:
+    d = read_json(runner_dir / record_name(chunk))
+    if d is None:
+        raise IntegrityError(f"{runner_dir / record_name(chunk)} is missing: the store chunks of "
+                             f"{'the job creation' if chunk is None else f'chunk {chunk}'} are not recorded")
+    return {k: int(v) for k, v in d["written"].items()}
 
 
 def write_commit(runner_dir: Path, commit: Commit) -> None:

@@ -13,10 +13,11 @@ from typing import Callable, Iterator
 import numpy as np
 import xarray as xr
 
+from optowave.store import DirectoryStore
+from solver.job import JobRun, encode_checkpoint
 from solver.problem import Problem, build
-from solver.result import dataset, sample_steps
 from solver.run import State, initial_state as solver_initial_state
-from solver.spec import JobSpec, SpecError, load_spec
+from solver.spec import JobSpec, load_spec
 
 from . import _files as files
 from ._chunk import ChunkHook, JobTicket, RunnerError, run_chunk
@@ -61,7 +62,7 @@ class ChunkedJob:
                  *, numba_threads: int | None = None):
         self.spec, self.problem, self.plan = spec, problem, plan
         self.store, self.runner_dir = store, runner_dir
-        self.ticket = JobTicket(spec_json=spec.json, base_dir=spec.base_dir, spec_sha256=files.sha256(spec.json),
+        self.ticket = JobTicket(spec=spec, spec_sha256=files.sha256(spec.json),
                                 store=str(store), runner_dir=str(runner_dir), plan=plan, numba_threads=numba_threads)
 
     @property
@@ -103,9 +104,10 @@ class ChunkedJob:
 
         if client is None:
             for k in range(first, self.n_chunks):
-                yield event(run_chunk(self.ticket, k, None, hook, owner))
+                yield event(run_chunk(self.ticket, k, None, hook, owner, self.problem))
             return
-        yield from (event(r) for r in _dask_chain(client, self.ticket, first, self.n_chunks, hook, owner))
+        yield from (event(r) for r in _dask_chain(client, self.ticket, self.problem, first, self.n_chunks, hook,
+                                                  owner))
 
     def run(self, client=None, *, on_progress: Callable[[Progress], None] | None = None,
             hook: ChunkHook | None = None) -> JobResult:
@@ -121,17 +123,24 @@ class ChunkedJob:
 
     def dataset(self) -> xr.Dataset:
         """The store as a lazily loaded Dataset."""
-        return xr.open_zarr(self.store, consolidated=False)
+        return DirectoryStore(self.store).open_dataset()
 
 
-def _dask_chain(client, ticket: JobTicket, first: int, n_chunks: int, hook, owner: str | None) -> Iterator[dict]:
-    """Submit chunks ``first..n_chunks-1`` as a chain of tasks and yield their commit records in order."""
+def _dask_chain(client, ticket: JobTicket, problem: Problem, first: int, n_chunks: int, hook,
+                owner: str | None) -> Iterator[dict]:
+    """Submit chunks ``first..n_chunks-1`` as a chain of tasks and yield their commit records in order.
+
+    The rasterised problem goes to the cluster once, as the result of a task that returns it (unlike
+    scattered data, a task's result is recomputed, from the problem pickled in the task, when the worker
+    holding it dies); every chunk task takes it from there.
+    """
     from distributed import KilledWorker
 
     token = f"{ticket.spec_sha256[:10]}-{uuid.uuid4().hex[:8]}"
+    shared = client.submit(_given, problem, key=f"optowave-problem-{token}", pure=False) if first < n_chunks else None
     futures, prev = {}, None
     for k in range(first, n_chunks):
-        prev = futures[k] = client.submit(run_chunk, ticket, k, prev, hook, owner,
+        prev = futures[k] = client.submit(run_chunk, ticket, k, prev, hook, owner, shared,
                                           key=f"optowave-chunk-{token}-{k:06d}", pure=False)
     try:
         for k in range(first, n_chunks):
@@ -146,6 +155,10 @@ def _dask_chain(client, ticket: JobTicket, first: int, n_chunks: int, hook, owne
             client.cancel(list(futures.values()))
 
 
+def _given(problem: Problem) -> Problem:
+    return problem
+
+
 # ---------------------------------------------------------------- opening a job
 
 
@@ -157,7 +170,8 @@ def open_job(spec, store: str | os.PathLike, *, chunk_ms: float | None = None, i
     Parameters
     ----------
     spec
-        A job spec (path, text, dict, message or spec object); validated here.
+        A job spec (path, text, dict or message: validated here), or a spec object as
+        :func:`solver.load_spec` made it (taken as it is: parsed and checked once).
     store
         The result Zarr store (a directory). Its bookkeeping goes to ``runner_dir``
         (default ``<store>.runner``): the store and that directory must be on a file system
@@ -180,12 +194,7 @@ def open_job(spec, store: str | os.PathLike, *, chunk_ms: float | None = None, i
         ``job.next_chunk`` says where it will start: 0 for a new job, the chunk after the last
         committed one for an interrupted job, ``n_chunks`` for a finished one.
     """
-    spec = load_spec(spec)
-    if spec.readout.enabled:
-        raise SpecError([("readout.enabled", "the chunked runner cannot run the camera readout: its tracker "
-                          "(solver.readout.CameraTracker) offers no state to checkpoint, so a chunked run could not "
-                          "equal the one-piece run; set readout.enabled = false, or run in one piece with "
-                          "solver.simulate")])
+    spec = spec if isinstance(spec, JobSpec) else load_spec(spec)   # a JobSpec object is parsed and checked
     problem = build(spec)
     plan = plan_chunks(problem, chunk_ms)
     store = Path(store)
@@ -239,26 +248,15 @@ def _create(job: ChunkedJob, identity: dict, y0: np.ndarray, source: str | None)
     job.runner_dir.mkdir(parents=True)
     files.write_json(job.runner_dir / files.JOB_FILE, {"identity": identity, "spec": json.loads(job.spec.json),
                                                        "base_dir": job.spec.base_dir, "initial_state_from": source})
-    _write_skeleton(job.problem, job.plan, job.store, source)
-    name = files.write_checkpoint(job.runner_dir, State(0, y0))
-    files.write_commit(job.runner_dir, files.Commit(chunk=-1, step=0, checkpoint=name, committed_at=files.now()))
-
-
-def _write_skeleton(problem: Problem, plan: ChunkPlan, store: Path, source: str | None) -> None:
-    """Create the store: metadata, coordinates and the static maps; the time series stay unwritten
-    until their chunks commit. Same encoding as :func:`solver.write_zarr` of the one-piece run."""
-    import dask.array as da
-
-    steps = sample_steps(problem)
-    shape = (steps.size, problem.ny, problem.nx)
-    tc = plan.time_chunk
-    arrays = {n: da.zeros(shape, dtype=np.float32, chunks=(tc, problem.ny, problem.nx))
-              for n in problem.spec.output.variables}
-    ds = dataset(problem, steps, arrays)
+    store = DirectoryStore(job.store)
+    written = JobRun(job.problem, job.plan).initialise(store)
     if source is not None:
-        ds.attrs["initial_state_from"] = source
-    encoding = {n: {"chunks": (tc, problem.ny, problem.nx)} for n in arrays}
-    ds.to_zarr(store, mode="w", zarr_format=3, consolidated=False, encoding=encoding, compute=False)
+        store.set_attrs(initial_state_from=source)
+        store.consolidate()
+    files.write_record(job.runner_dir, None, written)
+    name, sha = files.write_checkpoint(job.runner_dir, 0, encode_checkpoint(State(0, y0)))
+    files.write_commit(job.runner_dir, files.Commit(chunk=-1, step=0, checkpoint=name, checkpoint_sha256=sha,
+                                                    committed_at=files.now()))
 
 
 def _initial(problem: Problem, initial_state) -> tuple[np.ndarray, str | None]:

@@ -1,14 +1,18 @@
-"""Result stores on the wire: a header that lays out the store, then each committed chunk in pieces.
+"""Result stores on the wire: a header that lays out the store, then each time chunk's stored chunks as they are.
 
-The header's ``dataset_json`` carries the store's Zarr v3 metadata documents as they are on disk
-(attributes, coordinates' and variables' schema, codecs), which variables are time series, and
-each time chunk's sample range; a client that writes those documents and then the arrays through
-Zarr gets a store equal to the server's. Chunk 0 also carries the arrays without a time axis
-(coordinates, mask, maps), which the runner writes before any chunk runs.
+A job's result (``StreamResults``): the header carries the store's layout as proto fields
+(:func:`optowave.store.to_proto`); then, for each committed time chunk of the job, the stored chunks it wrote
+(chunk 0 first carries those written when the job was created: coordinates, mask, maps), each as its encoded,
+compressed bytes with the CRC32C recorded when it was written, cut into pieces of at most :data:`PIECE_BYTES`;
+then a ``ChunkSent`` marker. Arrays the job added after the header (the analysis maps, written by the last
+chunk) are announced by an ``added`` layout before their chunks. A client writes the bytes under their keys
+unchanged and gets a store equal to the server's, chunk file for chunk file.
 
-Each array travels as raw C-order little-endian bytes, cut into pieces of at most
-:data:`PIECE_BYTES` so that a message stays within 1 MiB; the last piece carries the CRC32C of
-the whole array. All functions here read the disk: call them off the event loop.
+Every stored chunk is checked against its recorded CRC32C before it is sent: a damaged one raises
+:class:`optowave.store.StoreIntegrityError` naming the chunk (DATA_LOSS on the wire).
+
+A small Dataset (sweep summaries, ``StreamSweepSummary``) travels as a JSON header and each variable's raw
+C-order bytes (:func:`dataset_payload`). All functions here read the disk: call them off the event loop.
 """
 from __future__ import annotations
 
@@ -17,41 +21,50 @@ from pathlib import Path
 
 import google_crc32c
 import numpy as np
-import zarr
 
+from optowave.store import DirectoryStore, to_proto
 from optowave.v1 import service_pb2
+from service.runner import read_record, runner_dir_for
 
 #: Data bytes per message: a message with its other fields stays under 1 MiB.
 PIECE_BYTES = 2**20 - 2**10
-RESULT_FORMAT = "optowave.result.v1"
 DATASET_FORMAT = "optowave.dataset.v1"
 
 
-def result_header(store: Path, plan: dict, variables) -> dict:
-    """What a client needs to lay out its copy of ``store`` before chunks arrive."""
-    from service.runner import ChunkPlan
-
-    store = Path(store)
-    documents = {"": (store / "zarr.json").read_text()}
-    for child in sorted(store.iterdir()):
-        meta = child / "zarr.json"
-        if child.is_dir() and meta.is_file():
-            documents[child.name] = meta.read_text()
-    arrays = [k for k, text in documents.items() if k and json.loads(text).get("node_type") == "array"]
-    cp = ChunkPlan(**plan)
-    step_ms = cp.sample_every * cp.dt_ms
-    chunks = []
-    for k in range(cp.n_chunks):
-        i0, i1 = cp.samples(k)
-        chunks.append({"samples": [i0, i1], "time_ms": [i0 * step_ms, (i1 - 1) * step_ms]})
-    return {"format": RESULT_FORMAT, "zarr_format": 3, "variables": [v for v in variables if v in arrays],
-            "static": [a for a in arrays if a not in variables], "chunks": chunks, "zarr_json": documents}
+def result_header(store: Path, chunks_total: int) -> tuple[service_pb2.ResultHeader, set[str]]:
+    """The header of a job's result and the names of the arrays it lays out."""
+    layout = DirectoryStore(store).layout()
+    header = service_pb2.ResultHeader(chunks_total=chunks_total)
+    to_proto(layout, header.layout)
+    return header, set(layout.names)
 
 
-def read_array(store: Path, name: str, samples: tuple[int, int] | None = None) -> np.ndarray:
-    """A whole array, or samples ``[i0, i1)`` along its first (time) axis."""
-    arr = zarr.open_array(store=str(store), path=name, mode="r")
-    return np.asarray(arr[samples[0]:samples[1]] if samples is not None else arr[...])
+def chunk_messages(store: Path, k: int, announced: set[str]) -> list[service_pb2.StreamResultsResponse]:
+    """Time chunk ``k`` of a job's result: any new arrays, its stored chunks in pieces, then ``ChunkSent``.
+
+    ``announced`` (the arrays the client knows of) is updated with the arrays announced here.
+    """
+    result = DirectoryStore(store)
+    rdir = runner_dir_for(store)
+    written = dict(read_record(rdir, None)) if k == 0 else {}
+    written.update(read_record(rdir, k))
+    out = []
+    arrays = {key.split("/", 1)[0] for key in written}
+    if not arrays <= announced:
+        layout = result.layout()
+        added = service_pb2.ResultLayout()
+        to_proto(layout.__class__(tuple(a for a in layout.arrays if a.name not in announced), layout.attrs), added)
+        announced.update(a.name for a in added.arrays)
+        out.append(service_pb2.StreamResultsResponse(added=added))
+    for key in sorted(written):
+        data = result.read_chunk(key, written[key])
+        for off in range(0, len(data), PIECE_BYTES) if data else [0]:
+            out.append(service_pb2.StreamResultsResponse(stored=service_pb2.StoredChunk(
+                chunk_index=k, key=key, byte_offset=off, total_bytes=len(data), data=data[off:off + PIECE_BYTES],
+                crc32c=written[key])))
+    out.append(service_pb2.StreamResultsResponse(chunk_sent=service_pb2.ChunkSent(chunk_index=k,
+                                                                                 stored_chunks=len(written))))
+    return out
 
 
 def little_endian(a: np.ndarray) -> np.ndarray:
@@ -77,20 +90,6 @@ def pieces(a: np.ndarray, *, chunk_index: int, variable: str, time_ms: tuple[flo
             chunk_index=chunk_index, variable=variable, time_start_ms=time_ms[0], time_end_ms=time_ms[1],
             dtype=a.dtype.str, shape=list(a.shape), byte_offset=off, total_bytes=total, data=piece,
             crc32c=crc if last else 0))
-    return out
-
-
-def chunk_messages(store: Path, header: dict, k: int) -> list[list[service_pb2.ResultChunk]]:
-    """Chunk ``k``: one list of pieces per array (chunk 0 first carries the static arrays)."""
-    out = []
-    if k == 0:
-        for name in header["static"]:
-            out.append(pieces(read_array(store, name), chunk_index=0, variable=name))
-    info = header["chunks"][k]
-    i0, i1 = info["samples"]
-    for name in header["variables"]:
-        out.append(pieces(read_array(store, name, (i0, i1)), chunk_index=k, variable=name,
-                          time_ms=tuple(info["time_ms"])))
     return out
 
 

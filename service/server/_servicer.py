@@ -94,22 +94,20 @@ class SimulationServicer(GroupHandlers):
                 raise jobs.BadArgument("from_chunk", f"{request.from_chunk} is past the end; the job has chunks "
                                        f"0..{rec.chunks_total - 1}", out_of_range=True)
             store = self.jobs.store_path(rec.id)
-            header = await self._read(rec.id, results.result_header, store, rec.plan, rec.variables)
-            yield service_pb2.StreamResultsResponse(header=service_pb2.ResultHeader(
-                dataset_json=json.dumps(header), chunks_total=rec.chunks_total))
+            header, announced = await self._read(rec.id, results.result_header, store, rec.chunks_total)
+            yield service_pb2.StreamResultsResponse(header=header)
             k = request.from_chunk
             ahead: asyncio.Task | None = None     # chunk k + 1, read while chunk k is being sent
             try:
                 while True:
                     while k < rec.chunks_committed:
-                        arrays = await (ahead or self._read(rec.id, results.chunk_messages, store, header, k))
+                        messages = await (ahead or self._read(rec.id, results.chunk_messages, store, k, announced))
                         ahead = None
                         if k + 1 < rec.chunks_committed:
                             ahead = asyncio.ensure_future(
-                                self._read(rec.id, results.chunk_messages, store, header, k + 1))
-                        for array in arrays:
-                            for piece in array:
-                                yield service_pb2.StreamResultsResponse(chunk=piece)
+                                self._read(rec.id, results.chunk_messages, store, k + 1, announced))
+                        for message in messages:
+                            yield message
                         k += 1
                     if rec.terminal:
                         return

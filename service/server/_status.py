@@ -27,6 +27,8 @@ from grpc_status import rpc_status
 
 from service import jobs
 from service.convert import bad_request
+from optowave.store import StoreIntegrityError
+from service.runner import IntegrityError
 from solver.spec import SpecError
 
 log = logging.getLogger("optowave.server")
@@ -73,6 +75,9 @@ def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.S
         info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE, resource_name=exc.existing_id,
                                               description=str(exc))
         return _status(code_pb2.ALREADY_EXISTS, f"request_id: {exc}", info)
+    if isinstance(exc, (StoreIntegrityError, IntegrityError)):
+        info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE + ".result", description=str(exc))
+        return _status(code_pb2.DATA_LOSS, f"the stored result is damaged: {exc}", info)
     if isinstance(exc, jobs.ShuttingDown):
         retry = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=1))
         return _status(code_pb2.UNAVAILABLE, str(exc), retry)

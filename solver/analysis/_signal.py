@@ -10,7 +10,11 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
-__all__ = ["as_movie", "check_times", "smooth", "extremes", "noise_sigma", "signal_to_noise"]
+__all__ = ["as_movie", "check_times", "smooth", "gauss_radius", "extremes", "noise_sigma", "noise_stride",
+           "signal_to_noise", "snr_from_noise", "SNR_NOISE_PIXELS"]
+
+SNR_NOISE_PIXELS = 65536
+"""Pixels (a regular subsample) whose noise :func:`signal_to_noise` measures: enough for a median over tissue."""
 
 
 def as_movie(movie: np.ndarray, name: str = "movie") -> np.ndarray:
@@ -36,11 +40,17 @@ def check_times(time_ms: np.ndarray, n_t: int, *, uniform: bool = False) -> np.n
     return t
 
 
+def gauss_radius(sigma: float) -> int:
+    """Half-width in samples of the smoothing kernel of width ``sigma`` (truncated at 3σ; 0 for σ <= 0): how far
+    a smoothed value reaches, i.e. the halo a block of the movie needs to be smoothed as the whole is."""
+    return int(np.ceil(3.0 * sigma)) if sigma > 0 else 0
+
+
 def _gauss(sigma: float) -> np.ndarray:
     """Sampled Gaussian of width ``sigma`` samples, truncated at 3σ, normalised (``[1.0]`` for σ <= 0)."""
     if sigma <= 0:
         return np.ones(1)
-    r = int(np.ceil(3.0 * sigma))
+    r = gauss_radius(sigma)
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     return k / k.sum()
 
@@ -136,7 +146,7 @@ def noise_sigma(movie: np.ndarray, *, max_frames: int = 200, max_pixels: int | N
     step = max(1, (m.shape[0] - 1) // max_frames)
     idx = np.arange(0, m.shape[0] - 1, step)[:max_frames]
     flat = m.reshape(m.shape[0], -1)
-    stride = 1 if max_pixels is None else max(1, flat.shape[1] // max_pixels)
+    stride = 1 if max_pixels is None else noise_stride(flat.shape[1], max_pixels)
     d = np.ascontiguousarray((flat[idx + 1, ::stride] - flat[idx, ::stride]).T)
     mad = np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1)
     sig = 1.4826 * mad / np.sqrt(2.0)
@@ -165,10 +175,32 @@ def signal_to_noise(movie: np.ndarray, *, fired: np.ndarray | None = None,
     if swing is None:
         lo, hi = extremes(smooth(m, sigma_px=2.0, sigma_frames=1.0))
         swing = hi - lo
-    sig = noise_sigma(m, max_pixels=65536)  # a median over tissue: a regular subsample measures it
-    stride = max(1, m[0].size // 65536)
-    sig = sig[np.isfinite(m[0]).ravel()[::stride] & np.isfinite(sig)]
-    tissue = np.isfinite(m[0])
+    sig = noise_sigma(m, max_pixels=SNR_NOISE_PIXELS)  # a median over tissue: a regular subsample measures it
+    return snr_from_noise(swing, sig, tissue=np.isfinite(m[0]), fired=fired)
+
+
+def noise_stride(n_pixels: int, max_pixels: int) -> int:
+    """Stride through the flattened pixels that leaves about ``max_pixels`` of them (see :func:`noise_sigma`)."""
+    return max(1, n_pixels // max_pixels)
+
+
+def snr_from_noise(swing: np.ndarray, sig: np.ndarray, *, tissue: np.ndarray,
+                   fired: np.ndarray | None = None) -> float:
+    """The SNR of :func:`signal_to_noise` from its parts, whichever way they were measured.
+
+    Parameters
+    ----------
+    swing : ndarray (ny, nx)
+        Per-pixel AP swing.
+    sig : ndarray, flat
+        Per-pixel noise of every ``noise_stride(ny·nx, SNR_NOISE_PIXELS)``-th pixel of the flattened sheet.
+    tissue : ndarray of bool (ny, nx)
+        Where the raw movie's first frame is finite.
+    fired : ndarray of bool, optional
+        Pixels whose swing counts (default: all tissue).
+    """
+    stride = noise_stride(tissue.size, SNR_NOISE_PIXELS)
+    sig = sig[tissue.ravel()[::stride] & np.isfinite(sig)]
     fired = tissue if fired is None else (fired & tissue)
     if not np.any(fired) or sig.size == 0:
         return float("nan")

@@ -7,6 +7,8 @@ sample. Imaging starts at t = 0 of the job, so frame ``k`` always exposes over `
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 
@@ -39,12 +41,24 @@ def dye_and_camera(problem) -> tuple[Dye, Camera]:
 
 
 class RunLoopCamera:
-    """A :class:`CameraTracker` with the run loop's interface; V is the first state variable."""
+    """A :class:`CameraTracker` on the run loop (V is the first state variable), filming a job chunk by chunk.
 
-    def __init__(self, tracker: CameraTracker, info: RunInfo) -> None:
+    Imaging starts at t = 0 of the job: frame ``k`` exposes over ``[k·P, k·P + T]``. The tracker sees the state
+    only at multiples of its own interval, wherever the run is cut, so a run cut into chunks films the same
+    movie as the uncut run. :meth:`take` hands over the frames done so far in whole store chunks of
+    ``frames_per_chunk`` frames (the rest waits in the tracker's state), ΔF/F once F0 is known.
+    """
+
+    def __init__(self, tracker: CameraTracker, info: RunInfo, *, frames_per_chunk: int = 1) -> None:
         self.tracker = tracker
         self._info = info
         self._interval: int | None = None
+        self.frames_per_chunk = max(1, int(frames_per_chunk))
+        self._held: list[np.ndarray] = []        # counts not handed over yet
+        self._held_dff: list[np.ndarray] = []    # dF/F not handed over yet
+        self._f0_wait: list[np.ndarray] = []     # bleach-corrected frames waiting for F0
+        self._f0: np.ndarray | None = None
+        self._written = np.zeros(2, np.int64)    # frames handed over: counts, dF/F
 
     def start(self, problem, state) -> int:
         """Initialise the camera on the first call; return its sampling interval (steps)."""
@@ -56,8 +70,80 @@ class RunLoopCamera:
         """Film the membrane potential ``y[0]`` at step ``state.step``."""
         self.tracker.handle(state.step, state.step * self._info.dt_ms, y[0])
 
+    @property
+    def interval(self) -> int:
+        if self._interval is None:
+            self._interval = self.tracker.initialize(self._info)
+        return self._interval
+
+    def n_frames(self) -> int:
+        """Frames the whole run films: those whose exposure ends by the camera's last look at the state."""
+        cam = self.tracker.camera
+        period, expo = cam.frame_period_ms, cam.exposure_time_ms
+        h = self.interval
+        t_last = (self._info.n_steps // h) * h * self._info.dt_ms
+        tol = 1e-9 * period
+        if t_last + tol < expo:
+            return 0
+        n = int(math.floor((t_last + tol - expo) / period)) + 1
+        while n > 0 and (n - 1) * period + expo > t_last + tol:   # the tracker's own test decides
+            n -= 1
+        while n * period + expo <= t_last + tol:
+            n += 1
+        return n
+
+    def take(self, *, final: bool) -> list[tuple[str, int, np.ndarray]]:
+        """``(variable, first frame, frames)`` to store: whole store chunks, and all the rest when ``final``."""
+        k, counts = self.tracker.drain()
+        if counts:
+            stack = np.stack(counts)
+            self._held.extend(counts)
+            corrected = self.tracker.corrected(stack, self.tracker.frame_starts(k))
+            if self._f0 is None:
+                self._f0_wait.extend(corrected)
+                if self.tracker.f0_method == "reference" or len(self._f0_wait) >= self.tracker.f0_frames:
+                    self._release_f0()
+            else:
+                self._held_dff.extend(self.tracker.dff(corrected, self._f0))
+        if final and self._f0 is None and self._f0_wait:
+            self._release_f0()
+        out = []
+        for i, (name, held) in enumerate((("fluorescence", self._held), ("dff", self._held_dff))):
+            n = len(held) if final else len(held) // self.frames_per_chunk * self.frames_per_chunk
+            if n:
+                out.append((name, int(self._written[i]), np.stack(held[:n])))
+                del held[:n]
+                self._written[i] += n
+        return out
+
+    def _release_f0(self) -> None:
+        waiting = np.stack(self._f0_wait)
+        self._f0 = self.tracker.baseline(waiting)
+        self._held_dff.extend(self.tracker.dff(waiting, self._f0))
+        self._f0_wait = []
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The camera's state and the frames not handed over yet (see :meth:`take`)."""
+        shape = self.tracker.reference_shape
+        stack = lambda frames: np.stack(frames) if frames else np.zeros((0, *shape), np.float32)  # noqa: E731
+        return {**{f"camera_{k}": v for k, v in self.tracker.get_state().items()},
+                "held": stack(self._held), "held_dff": stack(self._held_dff), "f0_wait": stack(self._f0_wait),
+                "f0": self._f0 if self._f0 is not None else np.zeros((0, *shape)), "written": self._written.copy()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`get_state` (the camera is initialised first)."""
+        self.interval  # noqa: B018 - initialise before restoring
+        self.tracker.set_state({k[len("camera_"):]: v for k, v in state.items() if k.startswith("camera_")})
+        self._held = list(np.array(state["held"], dtype=np.float32))
+        self._held_dff = list(np.array(state["held_dff"], dtype=np.float32))
+        self._f0_wait = list(np.array(state["f0_wait"], dtype=np.float32))
+        f0 = np.array(state["f0"])
+        self._f0 = f0 if f0.ndim == 2 else None
+        self._written = np.array(state["written"], dtype=np.int64)
+
     def finalize(self) -> dict[str, xr.DataArray]:
-        """``fluorescence`` and ``dff`` (see :meth:`CameraTracker.finalize`)."""
+        """``fluorescence`` and ``dff`` of an uncut run filmed without :meth:`take` (see
+        :meth:`CameraTracker.finalize`)."""
         return self.tracker.finalize()
 
 
@@ -74,7 +160,7 @@ def baseline_frames(problem, camera: Camera, *, most: int = 50) -> int:
     return int(min(max(frames, 0), most))
 
 
-def camera_tracker_for(problem) -> RunLoopCamera:
+def camera_tracker_for(problem, *, frames_per_chunk: int = 1) -> RunLoopCamera:
     """The camera tracker for a built problem whose spec enables the readout (seeded by the job's seed).
 
     ΔF/F uses the frames before the first stimulus as F0, as a lab does; with fewer than three such frames it
@@ -85,4 +171,5 @@ def camera_tracker_for(problem) -> RunLoopCamera:
                    n_steps=problem.n_steps, mask=np.asarray(problem.active, np.uint8), t0_ms=0.0)
     quiet = baseline_frames(problem, camera)
     f0 = {"f0": "first_frames", "f0_frames": quiet} if quiet >= 3 else {"f0": "reference"}
-    return RunLoopCamera(CameraTracker(dye, camera, seed=int(problem.spec.seed), **f0), info)
+    return RunLoopCamera(CameraTracker(dye, camera, seed=int(problem.spec.seed), **f0), info,
+                         frames_per_chunk=frames_per_chunk)

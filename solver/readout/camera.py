@@ -5,7 +5,9 @@ the solver's dt. Over each exposure the relative fluorescence of every grid cell
 rule over the samples the camera asked for, the samples being joined by straight lines (so a linear V ramp gives
 exactly its mean over the exposure, wherever the window edges fall between samples). Then each frame is blurred
 by the Gaussian PSF (photons conserved), binned, scaled to photo-electrons, and given Poisson shot noise and
-Gaussian read noise from a ``numpy.random.Generator`` seeded by the job's seed.
+Gaussian read noise. The noise of frame ``k`` comes from a counter-based generator (Philox) keyed by the job's
+seed with the counter at ``k`` (:func:`frame_rng`), so a frame's noise does not depend on which frames were
+filmed before it in the same process: a run cut into chunks films the same movie.
 
 Conventions written into the output's attributes:
 
@@ -34,9 +36,21 @@ from ._checks import check_int, check_real
 from ._optics import add_noise, bin_pixels, blur, psf_kernel
 from .dye import Dye
 
-__all__ = ["Camera", "RunInfo", "CameraTracker", "record_movie", "observe"]
+__all__ = ["Camera", "RunInfo", "CameraTracker", "frame_rng", "record_movie", "observe"]
 
 _F0_METHODS = ("first_frames", "median", "reference")
+_NOISE_STREAM = 0x0F_CA3E  # second word of the Philox key: the camera noise stream of a job seed
+
+
+def frame_rng(seed: int, frame: int) -> np.random.Generator:
+    """The noise generator of frame ``frame``: Philox keyed by ``(seed, camera stream)``, counter at the frame.
+
+    Each frame owns the counter block ``[0, 0, frame, 0]`` onwards; a frame draws far fewer than 2^64
+    blocks, so frames never share random numbers.
+    """
+    key = np.array([int(seed) & 0xFFFF_FFFF_FFFF_FFFF, _NOISE_STREAM], dtype=np.uint64)
+    counter = np.array([0, 0, int(frame), 0], dtype=np.uint64)
+    return np.random.Generator(np.random.Philox(key=key, counter=counter))
 
 
 @dataclass(frozen=True)
@@ -180,7 +194,6 @@ class CameraTracker:
         self._f0 = self.dye.f0_map(info.mask)
         self._kernel = psf_kernel(self.camera.psf_sigma_um / info.dx_um)
         self._e_per_cell = self.camera.photons_per_pixel / (b * b)
-        self._rng = np.random.default_rng(self.seed)
         self._reference = bin_pixels(blur(self._f0, self._kernel), b) * self._e_per_cell
         cover = bin_pixels((np.asarray(info.mask) > 0).astype(np.float64), b) / (b * b)
         self._cam_tissue = cover >= 0.5
@@ -226,16 +239,100 @@ class CameraTracker:
             "cam_x": ("cam_x", (np.arange(nx_c) + 0.5) * b * info.dx_um,
                       {"long_name": "camera pixel centre x", "units": "µm"}),
         }
-        attrs = {**{f"camera_{n}": val for n, val in cam.to_dict().items()},
-                 **{f"dye_{n}": val for n, val in self.dye.to_dict().items()},
-                 "seed": self.seed, "frame_time_convention": "exposure mid-point",
-                 "f0_method": self._f0_method, "f0_frames": self._f0_frames}
+        attrs = self.attributes()
         dims = ("frame", "cam_y", "cam_x")
         fl = xr.DataArray(counts, dims=dims, coords=coords, attrs={
             **attrs, "units": "count", "long_name": "camera counts (photo-electrons incl. shot and read noise)"})
         df = xr.DataArray(dff, dims=dims, coords=coords, attrs={
             **attrs, "units": "1", "long_name": "fractional fluorescence change dF/F0"})
         return {"fluorescence": fl, "dff": df}
+
+    # ------------------------------------------------------------------ chunked runs
+    def drain(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The frames completed since the last drain: their indices and counts (then forgotten here)."""
+        k, frames = np.asarray(self._frame_index, dtype=np.int64), self._frames
+        self._frame_index, self._frames = [], []
+        return k, frames
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Everything a later sample depends on, as arrays (restored bit for bit by :meth:`set_state`):
+        the last sample and its time, the open exposures' partial sums, frames not drained yet."""
+        nan = float("nan")
+        keys = sorted(self._open)
+        shape = self._v_prev.shape
+        return {
+            "times": np.array([nan if self._t_first is None else self._t_first,
+                               nan if self._t_prev is None else self._t_prev,
+                               nan if self._t_prev is None else self._beta_prev]),
+            "v_prev": self._v_prev.copy(),
+            "open_frames": np.asarray(keys, dtype=np.int64),
+            "open_weight": np.array([self._open[k][0] for k in keys], dtype=np.float64),
+            "open_sum": np.stack([self._open[k][1] for k in keys]) if keys else np.zeros((0, *shape)),
+            "done_frames": np.asarray(self._frame_index, dtype=np.int64),
+            "done_counts": np.stack(self._frames) if self._frames else np.zeros((0, *self._reference.shape),
+                                                                                 np.float32),
+        }
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`get_state` of an earlier tracker of the same run (after :meth:`initialize`)."""
+        t_first, t_prev, beta_prev = (float(x) for x in state["times"])
+        self._t_first = None if math.isnan(t_first) else t_first
+        self._t_prev = None if math.isnan(t_prev) else t_prev
+        self._beta_prev = beta_prev
+        self._v_prev = np.array(state["v_prev"], dtype=np.float64)
+        self._open = {int(k): [float(c), np.array(w, dtype=np.float64)]
+                      for k, c, w in zip(state["open_frames"], state["open_weight"], state["open_sum"])}
+        self._frame_index = [int(k) for k in state["done_frames"]]
+        self._frames = [np.array(f, dtype=np.float32) for f in state["done_counts"]]
+
+    def frame_starts(self, k: np.ndarray) -> np.ndarray:
+        """Exposure start times (ms) of frames ``k``."""
+        return self._info.t0_ms + np.asarray(k, dtype=np.int64) * self.camera.frame_period_ms
+
+    def corrected(self, counts: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Counts divided by the dye's known mean bleaching over each exposure (float32)."""
+        tau, expo = self.dye.bleach_tau_ms, self.camera.exposure_time_ms
+        if tau > 0.0 and counts.shape[0]:
+            s0 = start - self._info.t0_ms
+            mean_bleach = tau / expo * (np.exp(-s0 / tau) - np.exp(-(s0 + expo) / tau))
+            return counts / mean_bleach.astype(np.float32)[:, None, None]
+        return counts
+
+    def baseline(self, corrected: np.ndarray) -> np.ndarray:
+        """F0 per camera pixel from the (bleach-corrected) frames the method uses."""
+        if self._f0_method == "reference" or not corrected.shape[0]:
+            return self._reference
+        if self._f0_method == "median":
+            return np.median(corrected, axis=0)
+        return corrected[: self._f0_frames].mean(axis=0)
+
+    def dff(self, corrected: np.ndarray, f0: np.ndarray) -> np.ndarray:
+        """ΔF/F of bleach-corrected frames against F0 (NaN on camera pixels without tissue)."""
+        ok = self._cam_tissue & (f0 > 0)
+        scale = np.where(ok, 1.0 / np.where(ok, f0, 1.0), np.nan).astype(np.float32)
+        dff = corrected * scale  # float32 throughout: a long movie is large
+        dff -= np.float32(1.0)
+        return dff
+
+    @property
+    def reference_shape(self) -> tuple[int, int]:
+        """Camera pixels (rows, columns)."""
+        return tuple(self._reference.shape)
+
+    @property
+    def f0_method(self) -> str:
+        return self._f0_method
+
+    @property
+    def f0_frames(self) -> int:
+        return self._f0_frames
+
+    def attributes(self) -> dict[str, object]:
+        """Settings and conventions written into the movie's attributes."""
+        return {**{f"camera_{n}": val for n, val in self.camera.to_dict().items()},
+                **{f"dye_{n}": val for n, val in self.dye.to_dict().items()},
+                "seed": self.seed, "frame_time_convention": "exposure mid-point",
+                "f0_method": self._f0_method, "f0_frames": self._f0_frames}
 
     # ------------------------------------------------------------------ internals
     def _bleach(self, t: float) -> float:
@@ -270,28 +367,13 @@ class CameraTracker:
         mean_f = (c * (1.0 - s * self.dye.v_ref_mv) + s * w) / self.camera.exposure_time_ms
         emitted = np.where(self._f0 > 0, self._f0 * mean_f, 0.0)  # off tissue: no dye, whatever V says (NaN)
         electrons = bin_pixels(blur(emitted, self._kernel), self.camera.binning) * self._e_per_cell
-        counts = add_noise(electrons, read_noise_e=self.camera.read_noise_e, rng=self._rng)
+        counts = add_noise(electrons, read_noise_e=self.camera.read_noise_e, rng=frame_rng(self.seed, k))
         self._frames.append(counts.astype(np.float32))
         self._frame_index.append(k)
 
     def _dff(self, counts: np.ndarray, start: np.ndarray) -> np.ndarray:
-        tau, expo = self.dye.bleach_tau_ms, self.camera.exposure_time_ms
-        corrected = counts
-        if tau > 0.0 and counts.shape[0]:
-            s0 = start - self._info.t0_ms
-            mean_bleach = tau / expo * (np.exp(-s0 / tau) - np.exp(-(s0 + expo) / tau))
-            corrected = counts / mean_bleach.astype(np.float32)[:, None, None]
-        if self._f0_method == "reference" or not counts.shape[0]:
-            f0 = self._reference
-        elif self._f0_method == "median":
-            f0 = np.median(corrected, axis=0)
-        else:
-            f0 = corrected[: self._f0_frames].mean(axis=0)
-        ok = self._cam_tissue & (f0 > 0)
-        scale = np.where(ok, 1.0 / np.where(ok, f0, 1.0), np.nan).astype(np.float32)
-        dff = corrected * scale  # float32 throughout: a long movie is large
-        dff -= np.float32(1.0)
-        return dff
+        corrected = self.corrected(counts, start)
+        return self.dff(corrected, self.baseline(corrected))
 
 
 def record_movie(v: np.ndarray, t_ms: np.ndarray, *, dye: Dye, camera: Camera, dx_um: float, seed: int,

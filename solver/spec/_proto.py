@@ -207,6 +207,7 @@ def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
         ),
         seed=msg.seed,
         labels=tuple(sorted(msg.labels.items())),
+        analysis=_analysis(msg.analysis),
         json=to_json(msg),
         base_dir=base_dir,
     )
@@ -292,6 +293,16 @@ def _waveform(stim) -> t.Waveform:
         interp = "linear" if m.interpolation == spec_pb2.INTERPOLATION_LINEAR else "step"
         return t.Sampled(tuple(m.times_ms), tuple(m.values), interp)
     raise AssertionError(kind)  # pragma: no cover
+
+
+def _analysis(a) -> t.AnalysisSpec:
+    return t.AnalysisSpec(
+        enabled=a.enabled if a.HasField("enabled") else True,
+        sources=tuple(a.sources) or None,
+        measures=tuple(a.measures) or t.ANALYSIS_MEASURES,
+        threshold=a.threshold if a.HasField("threshold") else 0.5,
+        tip_stride=a.tip_stride if a.HasField("tip_stride") else 1,
+    )
 
 
 def _readout(r) -> t.Readout:

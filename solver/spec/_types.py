@@ -314,6 +314,23 @@ class Readout:
     camera: CameraSpec = field(default_factory=CameraSpec)
 
 
+#: Measures an ``analysis`` block may ask for (MODEL.md section 6).
+ANALYSIS_MEASURES = ("activation_time", "conduction_velocity", "apd", "dominant_frequency", "phase_singularities",
+                     "fraction_activated")
+ANALYSIS_SOURCES = ("v", "dff")
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """What the job measures at its end (``sources`` None: ``v``, plus ``dff`` with the readout on)."""
+
+    enabled: bool = True
+    sources: tuple[str, ...] | None = None
+    measures: tuple[str, ...] = ANALYSIS_MEASURES
+    threshold: float = 0.5
+    tip_stride: int = 1
+
+
 @dataclass(frozen=True)
 class Output:
     variables: tuple[str, ...] = ("v",)
@@ -344,5 +361,6 @@ class JobSpec:
     numerics: Numerics
     seed: int
     labels: tuple[tuple[str, str], ...] = ()
+    analysis: AnalysisSpec = field(default_factory=AnalysisSpec)
     json: str = field(default="{}", compare=False, repr=False)   # canonical proto JSON
     base_dir: str = field(default=".", compare=False, repr=False)  # where relative paths resolve

@@ -232,6 +232,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     # readout
     if spec.readout.enabled:
         _check_readout(c, spec, model, grid_ok)
+    _check_analysis(c, spec)
 
     # resolution
     if grid_ok and model is not None:
@@ -410,6 +411,32 @@ def _check_waveform(c, path, w, *, light: bool):
         for k, v in enumerate(w.values):
             if c.number(f"{path}.sampled.values[{k}]", v) and light and v < 0:
                 c.error(f"{path}.sampled.values[{k}]", f"{v:g} is negative; light factors must be >= 0")
+
+
+def _check_analysis(c, spec) -> None:
+    a = spec.analysis
+    for k, src in enumerate(a.sources or ()):
+        if src not in t.ANALYSIS_SOURCES:
+            c.error(f"analysis.sources[{k}]", f"{src!r} is not a source; allowed: {', '.join(t.ANALYSIS_SOURCES)}"
+                    + _did_you_mean(src, t.ANALYSIS_SOURCES))
+        elif src == "dff" and not spec.readout.enabled:
+            c.error(f"analysis.sources[{k}]", "'dff' needs the camera: set readout.enabled = true")
+        elif src == "v" and "v" not in spec.output.variables:
+            c.error(f"analysis.sources[{k}]", "'v' is analysed from the stored samples: add \"v\" to output.variables")
+    for k, m in enumerate(a.measures):
+        if m not in t.ANALYSIS_MEASURES:
+            c.error(f"analysis.measures[{k}]", f"{m!r} is not a measure; allowed: {', '.join(t.ANALYSIS_MEASURES)}"
+                    + _did_you_mean(m, t.ANALYSIS_MEASURES))
+    c.number("analysis.threshold", a.threshold, gt=0, lt=1)
+    if a.tip_stride < 1:
+        c.error("analysis.tip_stride", f"{a.tip_stride} is not allowed; must be >= 1")
+
+
+def _did_you_mean(word: str, allowed) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _check_readout(c, spec, model, grid_ok):

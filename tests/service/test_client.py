@@ -17,7 +17,6 @@ from optowave.v1 import service_pb2
 from service.convert import file_reference_violations
 from service.runner import run_job
 from service.server import embedded
-from service.server._results import pieces
 from tests.service.test_server import ALICE, TOKENS, assert_same_store, message, nagumo_spec, server_store
 
 
@@ -142,30 +141,50 @@ def test_sweep_files_become_messages(tmp_path):
         sweep_message({**sweep, "base": nagumo_spec(), "analysis": {"threshold": 0.5}})
 
 
-def _header(tmp_path) -> service_pb2.ResultHeader:
-    layout = {"zarr_json": {"": json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {}})},
-              "static": [], "variables": ["v"], "chunks": [{"samples": [0, 2], "time_ms": [0, 1]}]}
-    return service_pb2.ResultHeader(dataset_json=json.dumps(layout), chunks_total=1)
+def _stream(tmp_path) -> list[service_pb2.StreamResultsResponse]:
+    """A one-chunk result as a server sends it: header, one stored chunk in two pieces, the end of the chunk."""
+    import google_crc32c
+    from optowave.store import ArraySpec, DirectoryStore, Layout, to_proto
+
+    layout = Layout((ArraySpec("v", ("time", "x"), (2, 3), (2, 3), "<f4", {"units": "mV"}),), {"title": "t"})
+    source = DirectoryStore(tmp_path / "source.zarr")
+    source.create(layout)
+    crc = source.write("v", np.ones((2, 3), np.float32))["v/c/0/0"]
+    data = source.read_chunk("v/c/0/0", crc)
+    header = service_pb2.ResultHeader(chunks_total=1)
+    to_proto(layout, header.layout)
+    half = len(data) // 2
+    return [service_pb2.StreamResultsResponse(header=header)] + [
+        service_pb2.StreamResultsResponse(stored=service_pb2.StoredChunk(
+            chunk_index=0, key="v/c/0/0", byte_offset=off, total_bytes=len(data), data=part, crc32c=crc))
+        for off, part in ((0, data[:half]), (half, data[half:]))] + [
+        service_pb2.StreamResultsResponse(chunk_sent=service_pb2.ChunkSent(chunk_index=0, stored_chunks=1))]
 
 
 def test_the_writer_refuses_corrupt_or_misplaced_pieces(tmp_path):
+    header, first, second, sent = _stream(tmp_path)
     writer = _StoreWriter(tmp_path / "out.zarr", "job-a")
-    writer.header(_header(tmp_path))
-    good = pieces(np.ones((2, 3), np.float32), chunk_index=0, variable="v", piece_bytes=16)
-    assert len(good) == 2
-    corrupt = service_pb2.ResultChunk()
-    corrupt.CopyFrom(good[1])
-    corrupt.data = bytes([corrupt.data[0] ^ 0xFF]) + corrupt.data[1:]
-    writer.piece(good[0])
+    writer.take(header)
+    corrupt = service_pb2.StreamResultsResponse()
+    corrupt.CopyFrom(second)
+    corrupt.stored.data = bytes([corrupt.stored.data[0] ^ 0xFF]) + corrupt.stored.data[1:]
+    writer.take(first)
     with pytest.raises(_Resync, match="CRC32C"):
-        writer.piece(corrupt)
+        writer.take(corrupt)
     with pytest.raises(_Resync, match="out of order"):
-        writer.piece(good[1])                       # its first piece was dropped with the corrupt one
-    late = service_pb2.ResultChunk()
-    late.CopyFrom(good[0])
-    late.chunk_index = 3
-    with pytest.raises(_Resync, match="chunk 0 was expected"):
-        writer.piece(late)
+        writer.take(second)                       # its first piece was dropped with the corrupt one
+    late = service_pb2.StreamResultsResponse()
+    late.CopyFrom(first)
+    late.stored.chunk_index = 3
+    with pytest.raises(_Resync, match="0 was expected"):
+        writer.take(late)
+    # the whole chunk, in order, lands unchanged and completes the store
+    for m in (first, second):
+        writer.take(m)
+    assert writer.take(sent) == 0
+    got = xr.open_zarr(tmp_path / "out.zarr")
+    assert got.v.values.tolist() == [[1, 1, 1], [1, 1, 1]] and got.attrs["optowave_complete"] is True
+    assert (tmp_path / "out.zarr/v/c/0/0").read_bytes() == (tmp_path / "source.zarr/v/c/0/0").read_bytes()
     with pytest.raises(ValueError, match="holds the result of job job-a"):
         _StoreWriter(tmp_path / "out.zarr", "job-b")
     (tmp_path / "other.zarr").mkdir()

@@ -18,12 +18,14 @@ import time
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients import Client
 from optowave.v1 import service_pb2
 from service.server import embedded
+from tests.specs import small_hek_spec
 from tests.service.test_server import (ALICE, SERVICE, TOKENS, assert_same_store, auth, nagumo_spec, reference_store,
                                        server_store, store_files, stub)
 
@@ -100,7 +102,13 @@ def test_sigkill_mid_run_then_restart_finishes_the_job_identically(tmp_path, tok
         finished = client.submit(nagumo_spec(name="finished-before-the-kill")).wait(timeout=120)
         finished_files = store_files(server_store(data, finished.id))
 
-        spec = nagumo_spec(n=32, duration_ms=80.0, chunk_ms=1.0, sample_ms=0.5, name="killed")     # 80 chunks
+        # 80 chunks of a HEK strip filmed by the camera and analysed at the end (camera state in every checkpoint)
+        spec = small_hek_spec(
+            name="killed", grid={"nx": 32, "ny": 6, "dx_um": 10.0},
+            light=[{"pattern": {"rectangle": {"min_um": {"x": 0, "y": 0}, "max_um": {"x": 40, "y": 60}}},
+                    "waveform": {"pulse": {"start_ms": 4.0, "width_ms": 3.0}}, "irradiance_mw_per_mm2": 5.0}],
+            numerics={"dt_ms": 0.02, "duration_ms": 80.0, "chunk_ms": 1.0}, output={"sample_interval_ms": 0.5},
+            readout={"enabled": True, "camera": {"frame_rate_hz": 1000.0, "binning": 2}}, seed=11)
         job = client.submit(spec)
         fetched: dict = {}
 
@@ -131,6 +139,10 @@ def test_sigkill_mid_run_then_restart_finishes_the_job_identically(tmp_path, tok
         on_server = server_store(data, job.id)
         assert_same_store(reference_store(spec, tmp_path / "reference.zarr"), on_server)
         assert_same_store(tmp_path / "client.zarr", on_server)
+        got = fetched["ds"].load()
+        assert got.sizes["frame"] == 80 and float(got.dff.max()) > 0.1       # the wave was filmed ...
+        assert np.isfinite(got.activation_time.values).all()                  # ... and measured, on V
+        assert float(got.dff_fraction_activated) == 1.0                       # and on the movie
 
         after = Client(server.address, token=ALICE)
         assert after.jobs(state="running") == [] and after.jobs(state="queued") == []
@@ -167,8 +179,8 @@ def test_graceful_shutdown_ends_streams_resumably_and_the_job_resumes(tmp_path):
         def read_results():
             try:
                 for m in results:
-                    if m.HasField("chunk") and m.chunk.variable == "v":
-                        seen["chunks"].append(m.chunk.chunk_index)
+                    if m.HasField("chunk_sent"):
+                        seen["chunks"].append(m.chunk_sent.chunk_index)
             except grpc.RpcError as err:
                 seen["error"] = err
 

@@ -220,13 +220,39 @@ class StreamResultsRequest(_message.Message):
     from_chunk: int
     def __init__(self, job_id: _Optional[str] = ..., from_chunk: _Optional[int] = ...) -> None: ...
 
+class ResultArray(_message.Message):
+    __slots__ = ("name", "dims", "shape", "chunks", "dtype", "attributes_json")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DIMS_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dims: _containers.RepeatedScalarFieldContainer[str]
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    chunks: _containers.RepeatedScalarFieldContainer[int]
+    dtype: str
+    attributes_json: str
+    def __init__(self, name: _Optional[str] = ..., dims: _Optional[_Iterable[str]] = ..., shape: _Optional[_Iterable[int]] = ..., chunks: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., attributes_json: _Optional[str] = ...) -> None: ...
+
+class ResultLayout(_message.Message):
+    __slots__ = ("arrays", "attributes_json")
+    ARRAYS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    arrays: _containers.RepeatedCompositeFieldContainer[ResultArray]
+    attributes_json: str
+    def __init__(self, arrays: _Optional[_Iterable[_Union[ResultArray, _Mapping]]] = ..., attributes_json: _Optional[str] = ...) -> None: ...
+
 class ResultHeader(_message.Message):
-    __slots__ = ("dataset_json", "chunks_total")
+    __slots__ = ("dataset_json", "chunks_total", "layout")
     DATASET_JSON_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
     dataset_json: str
     chunks_total: int
-    def __init__(self, dataset_json: _Optional[str] = ..., chunks_total: _Optional[int] = ...) -> None: ...
+    layout: ResultLayout
+    def __init__(self, dataset_json: _Optional[str] = ..., chunks_total: _Optional[int] = ..., layout: _Optional[_Union[ResultLayout, _Mapping]] = ...) -> None: ...
 
 class ResultChunk(_message.Message):
     __slots__ = ("chunk_index", "variable", "time_start_ms", "time_end_ms", "dtype", "shape", "byte_offset", "total_bytes", "data", "crc32c")
@@ -252,13 +278,43 @@ class ResultChunk(_message.Message):
     crc32c: int
     def __init__(self, chunk_index: _Optional[int] = ..., variable: _Optional[str] = ..., time_start_ms: _Optional[float] = ..., time_end_ms: _Optional[float] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., byte_offset: _Optional[int] = ..., total_bytes: _Optional[int] = ..., data: _Optional[bytes] = ..., crc32c: _Optional[int] = ...) -> None: ...
 
+class StoredChunk(_message.Message):
+    __slots__ = ("chunk_index", "key", "byte_offset", "total_bytes", "data", "crc32c")
+    CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    BYTE_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CRC32C_FIELD_NUMBER: _ClassVar[int]
+    chunk_index: int
+    key: str
+    byte_offset: int
+    total_bytes: int
+    data: bytes
+    crc32c: int
+    def __init__(self, chunk_index: _Optional[int] = ..., key: _Optional[str] = ..., byte_offset: _Optional[int] = ..., total_bytes: _Optional[int] = ..., data: _Optional[bytes] = ..., crc32c: _Optional[int] = ...) -> None: ...
+
+class ChunkSent(_message.Message):
+    __slots__ = ("chunk_index", "stored_chunks")
+    CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STORED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    chunk_index: int
+    stored_chunks: int
+    def __init__(self, chunk_index: _Optional[int] = ..., stored_chunks: _Optional[int] = ...) -> None: ...
+
 class StreamResultsResponse(_message.Message):
-    __slots__ = ("header", "chunk")
+    __slots__ = ("header", "chunk", "stored", "chunk_sent", "added")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SENT_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
     header: ResultHeader
     chunk: ResultChunk
-    def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[ResultChunk, _Mapping]] = ...) -> None: ...
+    stored: StoredChunk
+    chunk_sent: ChunkSent
+    added: ResultLayout
+    def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[ResultChunk, _Mapping]] = ..., stored: _Optional[_Union[StoredChunk, _Mapping]] = ..., chunk_sent: _Optional[_Union[ChunkSent, _Mapping]] = ..., added: _Optional[_Union[ResultLayout, _Mapping]] = ...) -> None: ...
 
 class SweepAxis(_message.Message):
     __slots__ = ("path", "values", "linspace", "logspace")

@@ -35,7 +35,7 @@ BACKEND_CPU: Backend
 BACKEND_CUDA: Backend
 
 class JobSpec(_message.Message):
-    __slots__ = ("name", "grid", "tissue", "coupling", "opsin", "light", "current", "readout", "output", "numerics", "seed", "labels")
+    __slots__ = ("name", "grid", "tissue", "coupling", "opsin", "light", "current", "readout", "output", "numerics", "seed", "labels", "analysis")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,7 @@ class JobSpec(_message.Message):
     NUMERICS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
     name: str
     grid: Grid
     tissue: Tissue
@@ -67,7 +68,8 @@ class JobSpec(_message.Message):
     numerics: Numerics
     seed: int
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., grid: _Optional[_Union[Grid, _Mapping]] = ..., tissue: _Optional[_Union[Tissue, _Mapping]] = ..., coupling: _Optional[_Union[Coupling, _Mapping]] = ..., opsin: _Optional[_Union[Opsin, _Mapping]] = ..., light: _Optional[_Iterable[_Union[LightStimulus, _Mapping]]] = ..., current: _Optional[_Iterable[_Union[CurrentStimulus, _Mapping]]] = ..., readout: _Optional[_Union[Readout, _Mapping]] = ..., output: _Optional[_Union[Output, _Mapping]] = ..., numerics: _Optional[_Union[Numerics, _Mapping]] = ..., seed: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    analysis: Analysis
+    def __init__(self, name: _Optional[str] = ..., grid: _Optional[_Union[Grid, _Mapping]] = ..., tissue: _Optional[_Union[Tissue, _Mapping]] = ..., coupling: _Optional[_Union[Coupling, _Mapping]] = ..., opsin: _Optional[_Union[Opsin, _Mapping]] = ..., light: _Optional[_Iterable[_Union[LightStimulus, _Mapping]]] = ..., current: _Optional[_Iterable[_Union[CurrentStimulus, _Mapping]]] = ..., readout: _Optional[_Union[Readout, _Mapping]] = ..., output: _Optional[_Union[Output, _Mapping]] = ..., numerics: _Optional[_Union[Numerics, _Mapping]] = ..., seed: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., analysis: _Optional[_Union[Analysis, _Mapping]] = ...) -> None: ...
 
 class Grid(_message.Message):
     __slots__ = ("nx", "ny", "dx_um")
@@ -507,6 +509,20 @@ class Camera(_message.Message):
     crosstalk_fraction: float
     imaging_irradiance_mw_per_mm2: float
     def __init__(self, frame_rate_hz: _Optional[float] = ..., exposure_ms: _Optional[float] = ..., psf_sigma_um: _Optional[float] = ..., binning: _Optional[int] = ..., photons_per_pixel: _Optional[float] = ..., read_noise_e: _Optional[float] = ..., crosstalk_fraction: _Optional[float] = ..., imaging_irradiance_mw_per_mm2: _Optional[float] = ...) -> None: ...
+
+class Analysis(_message.Message):
+    __slots__ = ("enabled", "sources", "measures", "threshold", "tip_stride")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TIP_STRIDE_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    sources: _containers.RepeatedScalarFieldContainer[str]
+    measures: _containers.RepeatedScalarFieldContainer[str]
+    threshold: float
+    tip_stride: int
+    def __init__(self, enabled: _Optional[bool] = ..., sources: _Optional[_Iterable[str]] = ..., measures: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., tip_stride: _Optional[int] = ...) -> None: ...
 
 class Output(_message.Message):
     __slots__ = ("variables", "sample_interval_ms")
