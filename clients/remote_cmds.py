@@ -226,15 +226,60 @@ def cmd_fetch(args) -> int:
 
 @_errors
 def cmd_sweep_remote(args) -> int:
-    """``optowave sweep SWEEP --server ADDR [-o SUMMARY.zarr]``: run a sweep on a server."""
+    """``optowave sweep SWEEP --server ADDR [-o SUMMARY.zarr]``: run a sweep on a server, with a progress bar;
+    Ctrl-C cancels it on the server (the runs that finished stay in its summary)."""
     sweep = _client(args).sweep(args.sweep)
     print(sweep.id, flush=True)
-    sweep.wait()
+    try:
+        sweep.watch(progress=False if getattr(args, "quiet", False) else None)
+    except KeyboardInterrupt:
+        return 130
     print(f"{sweep.id}: {sweep.state}, {sweep.runs_done}/{sweep.runs_total} runs, {sweep.runs_failed} failed")
-    if getattr(args, "output", None):
+    for parameters, error in sweep.failed_runs[:5]:
+        where = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+        print(f"failed: {where}: {error}", file=sys.stderr)
+    if getattr(args, "output", None) and sweep.state in ("SUCCEEDED", "CANCELLED"):
         sweep.summary().to_zarr(args.output, mode="w", zarr_format=3, consolidated=False)
         print(f"wrote {args.output}")
     return 0 if sweep.state == "SUCCEEDED" else 1
+
+
+@_errors
+def cmd_design_remote(args) -> int:
+    """``optowave design DESIGN --server ADDR [-o DIR]``: run a design search on a server, a line per round;
+    Ctrl-C cancels it on the server. With -o the report files are fetched into DIR."""
+    design = _client(args).design(args.design)
+    print(design.id, flush=True)
+    quiet = getattr(args, "quiet", False)
+    try:
+        seen = -1
+        for d in design.events():
+            if not quiet and d.rounds_done != seen:
+                seen = d.rounds_done
+                print(f"{d.state.lower()}: round {d.rounds_done}, {d.runs_done} runs" + _design_progress(d),
+                      file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        design.cancel()
+        print(f"{design.id}: {design.state} (cancelled on the server)", file=sys.stderr)
+        return 130
+    if design.state != "SUCCEEDED":
+        print(f"{design.id}: {design.state}" + (f": {design.error}" if design.error else ""), file=sys.stderr)
+        return 1
+    print(f"{design.id}: SUCCEEDED, {design.runs_done} runs; {json.dumps(design.result['summary'])}")
+    if args.output:
+        paths = design.report(args.output)
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _design_progress(d) -> str:
+    parts = [f"{b['parameter']}" + "".join(f" at {k} = {v:g}" for k, v in b["fixed"].items()) +
+             f" in [{b['low']:.5g}, {b['high']:.5g}]" for b in d.brackets]
+    if d.best:
+        parts.append("best so far " + ", ".join(f"{k} = {v:.4g}" for k, v in d.best.items()))
+    if d.rounds_left is not None:
+        parts.append(f"at most {d.rounds_left} rounds left")
+    return "".join(f"; {p}" for p in parts)
 
 
 def _job_dict(job) -> dict:

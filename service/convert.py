@@ -80,12 +80,21 @@ def job_message(rec, *, with_spec: bool = True) -> service_pb2.Job:
     return job
 
 
-def sweep_message(rec) -> service_pb2.Sweep:
+def sweep_message(rec, *, with_spec: bool = True) -> service_pb2.Sweep:
     """A sweep row (:class:`service.jobs.SweepRecord`) as its ``Sweep`` message."""
     sweep = service_pb2.Sweep(id=rec.id, state=state_enum(rec.state), runs_total=rec.runs_total,
-                              runs_done=rec.runs_done, runs_failed=rec.runs_failed, error=rec.error)
-    json_format.Parse(rec.spec_json, sweep.spec)
+                              runs_done=rec.runs_done, runs_failed=rec.runs_failed, error=rec.error,
+                              request_id=rec.request_id, runs_per_second=_finite(rec.runs_per_s),
+                              eta_seconds=_finite(rec.eta_s))
+    for f in rec.failures:
+        failure = sweep.failed_runs.add(error=f["error"])
+        for name, value in f["parameters"].items():
+            json_format.ParseDict(value, failure.parameters[name])
+    if with_spec:
+        json_format.Parse(rec.spec_json, sweep.spec)
     sweep.create_time.CopyFrom(timestamp(rec.create_time))
+    if rec.end_time is not None:
+        sweep.end_time.CopyFrom(timestamp(rec.end_time))
     return sweep
 
 
@@ -240,3 +249,53 @@ def sweep_dict(msg: service_pb2.SweepSpec) -> dict:
             metrics.append(name)
     return {"name": msg.name or "sweep", "base": json_format.MessageToDict(msg.base, preserving_proto_field_name=True),
             "axes": axes, "combine": combine, "metrics": metrics, "keep_fields": msg.keep_fields}
+
+
+# ---------------------------------------------------------------- designs
+
+
+def design_dict(msg: service_pb2.DesignSpec) -> dict:
+    """The design file's form of a ``DesignSpec`` message (what ``solver.design.load_design`` reads).
+
+    Raises :class:`solver.spec.SpecError` naming ``design_json`` when it is not a JSON object or names its own base.
+    """
+    import json
+
+    from solver.spec import SpecError
+
+    try:
+        doc = json.loads(msg.design_json or "{}")
+    except json.JSONDecodeError as exc:
+        raise SpecError([FieldViolation("design_json", f"not valid JSON: {exc}")]) from None
+    if not isinstance(doc, dict):
+        raise SpecError([FieldViolation("design_json", f"must be a JSON object; got {type(doc).__name__}")])
+    if "base" in doc:
+        raise SpecError([FieldViolation("design_json.base", "give the base job spec in the base field, not here")])
+    return {**doc, "base": json_format.MessageToDict(msg.base, preserving_proto_field_name=True)}
+
+
+def design_message(rec, *, with_spec: bool = True) -> service_pb2.Design:
+    p = rec.progress
+    design = service_pb2.Design(
+        id=rec.id, state=state_enum(rec.state), request_id=rec.request_id, name=rec.name, search=rec.search,
+        rounds_done=rec.rounds_done, runs_done=rec.runs_done, best=p.get("best") or {},
+        best_objective=_finite(p.get("best_objective")), result_json=rec.result_json, error=rec.error)
+    if p.get("rounds_left") is not None:
+        design.rounds_left = int(p["rounds_left"])
+    for b in p.get("brackets") or ():
+        design.brackets.add(parameter=b["parameter"], fixed=b["fixed"], low=b["low"], high=b["high"],
+                            status=b["status"])
+    if with_spec:
+        json_format.Parse(rec.spec_json, design.spec)
+    design.create_time.CopyFrom(timestamp(rec.create_time))
+    if rec.end_time is not None:
+        design.end_time.CopyFrom(timestamp(rec.end_time))
+    return design
+
+
+def design_runs(rec) -> list[service_pb2.DesignRun]:
+    """The runs of the design's last finished round."""
+    return [service_pb2.DesignRun(round=r["round"], parameters=r["parameters"], success=r["success"],
+                                  status=r["status"], error=r["error"], seconds=_finite(r["seconds"]),
+                                  metrics={k: v for k, v in r["metrics"].items() if math.isfinite(v)})
+            for r in rec.progress.get("runs") or ()]

@@ -8,11 +8,13 @@ chunk is advertised only after its write returned.
 
 Layout of the data directory::
 
-    jobs.sqlite                 the job and sweep table (WAL)
+    jobs.sqlite                 the job, sweep and design table (WAL)
     jobs/<id>/result.zarr       a job's result store (one Zarr v3 store per job)
     jobs/<id>/result.zarr.runner    the runner's checkpoints and commit record
     jobs/<id>/stop              present: start no more chunks (cancelled, or the server stopping)
     sweeps/<id>/summary.zarr    a sweep's summary (its runs' records in summary.runs/)
+    sweeps/<id>/stop            present: the sweep was cancelled (runs look for it)
+    designs/<id>/runs/          a design's run records; designs/<id>/report/ its report; designs/<id>/stop
 """
 from __future__ import annotations
 
@@ -107,6 +109,7 @@ class JobManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.draining = False
         self.sweeps = None   # a SweepManager, attached by start()
+        self.designs = None  # a DesignManager, attached by start()
 
     # ------------------------------------------------------------ paths
 
@@ -138,6 +141,7 @@ class JobManager:
 
     async def start(self) -> None:
         """Open the table and the backend, resume jobs that were running, start the queue."""
+        from ._designs import DesignManager
         from ._sweeps import SweepManager
 
         self._loop = asyncio.get_running_loop()
@@ -161,8 +165,9 @@ class JobManager:
         self._resume = [r.id for r in running]
         if running:
             log.info("resuming %d job(s) that were running: %s", len(running), ", ".join(self._resume))
-        self.sweeps = SweepManager(self)
+        self.sweeps, self.designs = SweepManager(self), DesignManager(self)
         await self.sweeps.start()
+        await self.designs.start()
         self._dispatcher = asyncio.create_task(self._dispatch(), name="optowave-dispatch")
         self._wake.set()
 
@@ -185,8 +190,9 @@ class JobManager:
         Jobs stay RUNNING in the table: the next start resumes them from their last committed chunk.
         """
         await self.drain()
-        if self.sweeps is not None:
-            await self.sweeps.stop()
+        for groups in (self.sweeps, self.designs):
+            if groups is not None:
+                await groups.stop()
         tasks = [a.task for a in self._active.values() if a.task is not None]
         if tasks:
             done, pending = await asyncio.wait(tasks, timeout=timeout)

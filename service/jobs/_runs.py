@@ -103,21 +103,33 @@ def drive_job(spec_json: str, store: Path, *, client, stop_file: Path, stop: thr
     return Outcome("failed", "the job could not be run")  # pragma: no cover
 
 
-def drive_sweep(sweep: dict, store: Path, *, client, stop: threading.Event,
-                on_progress: Callable[[int, int], None]) -> Outcome:
-    """Run a sweep's remaining runs (a re-run skips the runs already done) and write its summary."""
+def drive_sweep(sweep: dict, store: Path, *, client, stop: threading.Event, stop_file: Path,
+                on_progress: Callable) -> Outcome:
+    """Run a sweep's remaining runs (a re-run skips the runs already done) and write its summary.
+
+    ``on_progress(event)`` gets each finished run's :class:`service.sweep.SweepProgress`. Once ``stop`` is set the
+    driver stops following the runs; a cancelled sweep (``stop_file`` present) has its runs in progress stop
+    within a chunk, its queued runs never start, and the summary of the runs that finished is written.
+    """
     from service.sweep import iter_sweep, load_sweep, summarise
 
     try:
         spec = load_sweep(sweep)
-        events = iter_sweep(spec, store, client=client)
+        events = iter_sweep(spec, store, client=client, stop_file=str(stop_file))
+        stopped = False
         try:
             for event in events:
-                on_progress(event.done, event.failed)
-                if stop.is_set():
-                    return Outcome("stopped")
+                if event.status != "cancelled":
+                    on_progress(event)
+                if stop.is_set() or event.status == "cancelled":
+                    stopped = True
+                    break
         finally:
             events.close()
+        if stopped or stop.is_set():
+            if stop_file.exists():
+                summarise(spec, store)
+            return Outcome("stopped")
         summarise(spec, store)
         return Outcome("done")
     except Exception as exc:  # noqa: BLE001

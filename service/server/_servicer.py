@@ -19,19 +19,21 @@ from grpc_status import rpc_status
 
 from optowave.v1 import service_pb2
 from service import jobs
-from service.convert import (cost_message, job_message, spec_problems, state_name, sweep_message)
+from service.convert import cost_message, job_message, spec_problems, state_name
 from service.jobs import JobManager
 
 from . import _results as results
 from ._auth import CLIENT
-from ._status import abort, make_status, status_for
+from ._groups import GroupHandlers
+from ._status import make_status, status_for
 
 log = logging.getLogger("optowave.server")
 SERVICE = service_pb2.DESCRIPTOR.services_by_name["SimulationService"]
 
 
-class SimulationServicer:
-    """One method per RPC; ``request`` is the parsed message, the caller is :data:`CLIENT`."""
+class SimulationServicer(GroupHandlers):
+    """One method per RPC (sweeps and designs: :class:`._groups.GroupHandlers`); ``request`` is the parsed
+    message, the caller is :data:`CLIENT`."""
 
     def __init__(self, manager: JobManager):
         self.jobs = manager
@@ -137,39 +139,6 @@ class SimulationServicer:
                 raise jobs.Deleted(job_id) from exc
             raise
 
-    # ------------------------------------------------------------ sweeps
-
-    async def SubmitSweep(self, request, context):
-        rec = await self.jobs.sweeps.submit(CLIENT.get(), request.spec, request.request_id)
-        return service_pb2.SubmitSweepResponse(sweep=sweep_message(rec))
-
-    async def GetSweep(self, request, context):
-        return service_pb2.GetSweepResponse(sweep=sweep_message(await self.jobs.sweeps.get(CLIENT.get(),
-                                                                                            request.sweep_id)))
-
-    async def StreamSweepSummary(self, request, context):
-        """Once the sweep is terminal: its summary Dataset (a header, then each variable in pieces)."""
-        client = CLIENT.get()
-        sweeps = self.jobs.sweeps
-        with self.jobs.subscribe(request.sweep_id) as sub:
-            rec = await sweeps.get(client, request.sweep_id)
-            while not rec.terminal:
-                if self.jobs.draining:
-                    raise jobs.ShuttingDown("the server is shutting down; ask again once it is back")
-                new = await sub.next()
-                if new is not None and new.version > rec.version:
-                    rec = new
-            if rec.state != jobs.SUCCEEDED:
-                await abort(context, code_pb2.FAILED_PRECONDITION,
-                            f"sweep_id: sweep {rec.id} is {rec.state}, it has no summary: {rec.error}")
-            header, arrays = await self.jobs.io(_summary, sweeps.store_path(rec.id))
-            yield service_pb2.StreamSweepSummaryResponse(header=service_pb2.ResultHeader(
-                dataset_json=json.dumps(header), chunks_total=1))
-            for array in arrays:
-                for piece in array:
-                    yield service_pb2.StreamSweepSummaryResponse(chunk=piece)
-
-
 #: A ListJobs reply stops adding jobs past this many bytes (the rest come with the next page token), so that one
 #: large job cannot push every list over the message limit and lock its owner out of ``optowave jobs``.
 LIST_REPLY_BYTES = 4 * 2**20
@@ -192,12 +161,6 @@ def bounded_page(page) -> tuple[list, int]:
         total += size
     return out, len(out)
 
-
-def _summary(store):
-    import xarray as xr
-
-    with xr.open_zarr(store, consolidated=False) as ds:
-        return results.dataset_payload(ds.load())
 
 
 def _event(rec) -> service_pb2.WatchJobResponse:

@@ -9,6 +9,8 @@ from_chunk past the end                    OUT_OF_RANGE         BadRequest
 a job over a limit, a full queue           RESOURCE_EXHAUSTED   QuotaFailure
 an unknown job (or another client's)       NOT_FOUND            ResourceInfo
 a deleted job, deleting a running one      FAILED_PRECONDITION  PreconditionFailure
+(the same for sweeps and designs, naming sweep_id / design_id and their resource type)
+the summary or report of a failed one      FAILED_PRECONDITION  PreconditionFailure
 a request_id reused with another spec      ALREADY_EXISTS       ResourceInfo
 the server shutting down                   UNAVAILABLE          RetryInfo
 =========================================  ===================  ==========================
@@ -35,6 +37,8 @@ log = logging.getLogger("optowave.server")
 MESSAGE_VIOLATIONS = 5
 JOB_RESOURCE = "optowave.v1.Job"
 SWEEP_RESOURCE = "optowave.v1.Sweep"
+DESIGN_RESOURCE = "optowave.v1.Design"
+_RESOURCES = {"job": JOB_RESOURCE, "sweep": SWEEP_RESOURCE, "design": DESIGN_RESOURCE}
 
 
 def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.Status:
@@ -59,18 +63,14 @@ def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.S
         code = code_pb2.OUT_OF_RANGE if exc.out_of_range else code_pb2.INVALID_ARGUMENT
         return _status(code, str(exc), br)
     if isinstance(exc, jobs.NotFound):
-        field = "job_id" if exc.kind == "job" else "sweep_id"
-        info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE if exc.kind == "job" else SWEEP_RESOURCE,
+        info = error_details_pb2.ResourceInfo(resource_type=_RESOURCES.get(exc.kind, JOB_RESOURCE),
                                               resource_name=exc.ident, description=f"no {exc.kind} with this id")
-        return _status(code_pb2.NOT_FOUND, f"{field}: {exc}", info)
-    if isinstance(exc, jobs.Deleted):
-        pf = error_details_pb2.PreconditionFailure()
-        pf.violations.add(type="DELETED", subject=f"job/{exc.ident}", description=str(exc))
-        return _status(code_pb2.FAILED_PRECONDITION, f"job_id: {exc}", pf)
-    if isinstance(exc, jobs.NotTerminal):
-        pf = error_details_pb2.PreconditionFailure()
-        pf.violations.add(type="NOT_TERMINAL", subject=f"job/{exc.ident}", description=str(exc))
-        return _status(code_pb2.FAILED_PRECONDITION, f"job_id: {exc}", pf)
+        return _status(code_pb2.NOT_FOUND, f"{exc.kind}_id: {exc}", info)
+    for cls, kind in ((jobs.Deleted, "DELETED"), (jobs.NotTerminal, "NOT_TERMINAL"), (jobs.NotReady, "NO_RESULT")):
+        if isinstance(exc, cls):
+            pf = error_details_pb2.PreconditionFailure()
+            pf.violations.add(type=kind, subject=f"{exc.kind}/{exc.ident}", description=str(exc))
+            return _status(code_pb2.FAILED_PRECONDITION, f"{exc.kind}_id: {exc}", pf)
     if isinstance(exc, jobs.RequestConflict):
         info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE, resource_name=exc.existing_id,
                                               description=str(exc))
