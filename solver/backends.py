@@ -4,7 +4,11 @@
 ``numerics.backend`` and ``numerics.lookup_tables`` and returns a callable with the signature and
 semantics of ``CellModel.kernel``::
 
-    parity = step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux)
+    parity = step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
+                  order=1)
+
+``order`` is the time scheme's (``numerics.time_scheme``, resolved by :func:`time_order_of`): 1,
+Rush-Larsen/forward Euler; 2, the exponential midpoint rule (the NumPy reference defines both).
 
 On the CPU both kernels are deterministic, so cutting a run into calls never changes a bit. The CUDA
 stepper keeps the state and the constant fields in device memory for the whole ``advance``: it
@@ -20,15 +24,26 @@ from typing import Callable
 import numpy as np
 
 from .models import CellModel, hek_kernel, lut, lut_kernel
+from .models.generic_kernels import check_order
 
-__all__ = ["TABULATED_MODELS", "lookup_tables_default", "uses_lookup_tables", "gate_maps", "stepper",
-           "cuda_usable", "CpuLutStepper", "CudaStepper"]
+__all__ = ["TABULATED_MODELS", "DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables",
+           "gate_maps", "stepper", "cuda_usable", "CpuLutStepper", "CudaStepper"]
 
 Stepper = Callable[..., int]
 
 #: Models with lookup tables, and whether the tables are their default: the single-cell figures stay
 #: within 0.5 % of the exact path (tests/solver/test_lut.py checks it).
 TABULATED_MODELS = {"hek_gokhale2017_35c": True, "hek_gokhale2017_23c": True, "hek_bistable": True}
+
+
+#: The time scheme of a spec that leaves ``numerics.time_scheme`` unset: 2, the exponential midpoint
+#: rule (it reaches a given CV accuracy at less cost than first order: benchmarks/convergence.py).
+DEFAULT_TIME_ORDER = 2
+
+
+def time_order_of(numerics) -> int:
+    """The order of the time scheme (1 or 2) a spec's ``numerics`` asks for, or the default."""
+    return DEFAULT_TIME_ORDER if numerics.time_order is None else int(numerics.time_order)
 
 
 def lookup_tables_default(model: CellModel) -> bool:
@@ -104,10 +119,17 @@ class CpuLutStepper:
         self._cache: dict = {}
 
     def __call__(self, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop,
-                 flux) -> int:  # fmt: skip
+                 flux, order=1) -> int:  # fmt: skip
         dtype = ya.dtype
-        table = lut.hek_table(params, oparams if has_opsin else None, dt)
-        s = np.concatenate([table.scalars(np.float64), [dt, oparams[hek_kernel.OP_GD]]]).astype(dtype)
+        check_order(order)
+
+        def table_of(h):
+            table = lut.hek_table(params, oparams if has_opsin else None, h)
+            s = np.concatenate([table.scalars(np.float64), [h, oparams[hek_kernel.OP_GD]]]).astype(dtype)
+            return table.packed(), s
+
+        tab, s = table_of(dt)
+        half = table_of(0.5 * dt) if order == 2 else None
         cast = lambda a: np.ascontiguousarray(a, dtype=dtype)  # noqa: E731 - no copy when already right
         c = self._cache
         rates = _same(c, "flux", flux, lambda f: tuple(cast(r) for r in opsin_rates(f, oparams)))
@@ -118,7 +140,7 @@ class CpuLutStepper:
         w_x, w_y, i_ext, g_op = fields
         return lut_kernel.hek_lut_kernel(
             ya, yb, n_steps, w_x, w_y, active, params, pidx, pmaps, i_ext, bool(has_opsin), g_op, rates[0], rates[1],
-            table.packed(), s, hit[1],
+            tab, s, hit[1], half,
         )  # fmt: skip
 
 
@@ -142,6 +164,7 @@ class CudaStepper:
         self._launch = cuda_kernels.launch_steps
         self._dev: dict = {}
         self._state = None  # (host array holding the device state, device current, device other)
+        self._mid = None  # the midpoint buffer of second-order steps
 
     def _to_device(self, key: str, arr, make=None):
         hit = self._dev.get(key)
@@ -153,11 +176,15 @@ class CudaStepper:
         return dev
 
     def __call__(self, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop,
-                 flux) -> int:  # fmt: skip
+                 flux, order=1) -> int:  # fmt: skip
         cuda = self._cuda
+        check_order(order)
         if self._state is None or self._state[0] is not ya:
             # both device buffers start as the state: cells outside the tissue are never written
             self._state = (ya, cuda.to_device(ya), cuda.to_device(ya))
+            self._mid = None
+        if order == 2 and self._mid is None:
+            self._mid = cuda.to_device(ya)  # likewise: finite outside the tissue
         _, d_a, d_b = self._state
         dummy = np.zeros((1, 1))
         if has_opsin:
@@ -179,7 +206,8 @@ class CudaStepper:
             self._to_device("pmaps", pmaps, lambda m: m if m.shape[0] else np.zeros((1, 1, 1))),
             self._to_device("iext", iext), bool(has_opsin), d_gop, ga, gr, self._to_device("oc", oc),
         )  # fmt: skip
-        parity = self._launch(self._kernel, d_a, d_b, int(n_steps), float(dt), fields)
+        parity = self._launch(self._kernel, d_a, d_b, int(n_steps), float(dt), fields,
+                              self._mid if order == 2 else None)  # fmt: skip
         if parity:
             d_a, d_b = d_b, d_a
         d_a.copy_to_host(ya)

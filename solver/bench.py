@@ -93,7 +93,7 @@ def _kernel_args(problem):
     if p.light_weights.shape[0]:
         from .opsin import irradiance_to_flux
 
-        flux = np.ascontiguousarray(irradiance_to_flux(p.irradiance(np.ones(p.light_weights.shape[0]))))
+        flux = np.ascontiguousarray(irradiance_to_flux(p.opsin_irradiance(np.ones(p.light_weights.shape[0]))))
     iext = np.zeros((p.ny, p.nx))
     return (p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps, iext, p.has_opsin, p.oparams, p.gop, flux)
 
@@ -110,6 +110,7 @@ class _Timed:
 
         numba.set_num_threads(threads)
         self.step = backends.stepper(problem)
+        self.order = problem.time_order
         self.ya = np.ascontiguousarray(initial_state(problem).y).copy()
         self.yb = self.ya.copy()
         self.args = _kernel_args(problem)
@@ -126,7 +127,7 @@ class _Timed:
             self.steps *= 2
 
     def _call(self, n: int) -> None:
-        if self.step(self.ya, self.yb, n, *self.args):
+        if self.step(self.ya, self.yb, n, *self.args, order=self.order):
             self.ya, self.yb = self.yb, self.ya
 
     def rate(self, threads: int) -> float:
@@ -180,7 +181,7 @@ def _time_reference(problem, seconds: float) -> float:
     t0 = time.perf_counter()
     n = 0
     while n < 2 or (time.perf_counter() - t0 < seconds and n < 50):
-        y = p.model.reference_step(y, p.dt_ms, *args)
+        y = p.model.reference_step(y, p.dt_ms, *args, order=p.time_order)
         n += 1
     return n_active * n / (time.perf_counter() - t0)
 

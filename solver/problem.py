@@ -12,7 +12,8 @@ import numpy as np
 
 from . import opsin as opsin_mod
 from .ions import reversal_potentials
-from .models import CellModel, get_model
+from .backends import time_order_of
+from .models import CellModel, get_model, hek
 from .patterns import field_values, rasterise
 from .spec import JobSpec
 from .waveforms import evaluate
@@ -54,6 +55,9 @@ class Problem:
     background_irradiance: float  # imaging light that reaches the opsin (crosstalk), mW/mm²
     initial: np.ndarray           # (n_state, ny, nx) initial state
     warnings: tuple = field(default=())
+    light_drive: np.ndarray | None = None  # (n_light,) each stimulus' drive per mW/mm² relative to 470 nm
+    background_drive: float = 1.0          # the same for the imaging light (solver.spectra)
+    time_order: int = 1           # 1: Rush-Larsen/forward Euler; 2: exponential midpoint (solver.backends)
 
     @property
     def has_opsin(self) -> bool:
@@ -76,6 +80,15 @@ class Problem:
         irr = np.tensordot(light_factors, self.light_weights, axes=(0, 0)) if len(light_factors) \
             else np.zeros((self.ny, self.nx))
         return irr + self.background_irradiance
+
+    def opsin_irradiance(self, light_factors: np.ndarray) -> np.ndarray:
+        """What the opsin sees (mW/mm² of 470 nm light): :meth:`irradiance` with each stimulus and the
+        imaging light weighted by the opsin's action spectrum at its wavelength."""
+        drive = self.light_drive if self.light_drive is not None else np.ones(len(light_factors))
+        factors = np.asarray(light_factors, dtype=np.float64) * drive
+        irr = np.tensordot(factors, self.light_weights, axes=(0, 0)) if len(factors) \
+            else np.zeros((self.ny, self.nx))
+        return irr + self.background_irradiance * self.background_drive
 
     def current(self, current_factors: np.ndarray) -> np.ndarray:
         """External current density map for one row of current factors."""
@@ -103,9 +116,12 @@ def build(spec: JobSpec) -> Problem:
     given = dict(spec.tissue.model.parameters)
     ions = spec.tissue.model.ions.given()
     if ions and "E_K" in values:
-        e_na, e_k, k_o = reversal_potentials(ions, PRESET_TEMPERATURE_C.get(model.name, 35.0),
-                                             model.defaults["E_Na"], model.defaults["E_K"])
+        preset_t = PRESET_TEMPERATURE_C.get(model.name, 35.0)
+        e_na, e_k, k_o = reversal_potentials(ions, preset_t, model.defaults["E_Na"], model.defaults["E_K"])
         values.update(E_Na=e_na, E_K=e_k, K_o=k_o)
+        if ions.get("temperature_c", preset_t) != preset_t:
+            # the gating kinetics follow the temperature too (Q10 per current, solver.models.hek)
+            values = hek.temperature_scaled(values, preset_t, ions["temperature_c"])
     values.update(given)
     params = model.params_array(values)
     pidx = np.full(len(model.param_names), -1, dtype=np.int64)
@@ -187,7 +203,18 @@ def build(spec: JobSpec) -> Problem:
         gop=gop, light_weights=light_w, light_waveforms=tuple(s.waveform for s in spec.light),
         current_weights=cur_w, current_waveforms=tuple(s.waveform for s in spec.current),
         background_irradiance=float(background), initial=y0.astype(dtype),
+        time_order=time_order_of(spec.numerics),
+        light_drive=np.array([_drive(opsin_name, s.wavelength_nm) for s in spec.light], dtype=np.float64),
+        background_drive=_drive(opsin_name, spec.readout.camera.imaging_wavelength_nm),
     )
+
+
+def _drive(opsin_name: str, wavelength_nm: float) -> float:
+    from .spectra import ACTION_SPECTRA, REFERENCE_WAVELENGTH_NM, relative_drive
+
+    if wavelength_nm == REFERENCE_WAVELENGTH_NM or opsin_name not in ACTION_SPECTRA:
+        return 1.0
+    return float(relative_drive(opsin_name, wavelength_nm))
 
 
 def face_weights(D: np.ndarray, active: np.ndarray, dx_um: float) -> tuple[np.ndarray, np.ndarray]:

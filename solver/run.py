@@ -22,7 +22,7 @@ BLOW_UP_LIMIT = 500.0
 
 
 class SimulationError(RuntimeError):
-    """The run blew up (NaN or |V| > 500); the message names the time and the first bad cell."""
+    """The run blew up (NaN or |V| > 500); the message names the time and the worst cell."""
 
 
 @dataclass
@@ -123,11 +123,11 @@ def advance(
         row = step - state.step
         key = (tuple(light_f[row]), tuple(cur_f[row]))
         if key != fields_for:
-            flux = np.ascontiguousarray(irradiance_to_flux(p.irradiance(light_f[row])))
+            flux = np.ascontiguousarray(irradiance_to_flux(p.opsin_irradiance(light_f[row])))
             iext = np.ascontiguousarray(p.current(cur_f[row]))
             fields_for = key
         parity = kernel(ya, yb, stop - step, p.dt_ms, p.wx, p.wy, p.active, p.params, p.pidx, p.pmaps,
-                              iext, p.has_opsin, p.oparams, p.gop, flux)
+                        iext, p.has_opsin, p.oparams, p.gop, flux, order=p.time_order)
         if parity:
             ya, yb = yb, ya
         step = stop
@@ -138,11 +138,16 @@ def advance(
 
 
 def _bad_cell(problem: Problem, y: np.ndarray) -> tuple[int, int] | None:
-    """The first tissue cell whose V is NaN or beyond ±500, or None."""
+    """The worst tissue cell whose V is NaN or beyond ±500 (NaN first, then the largest |V|), or None.
+
+    The worst, not the first in row order: a second-order step carries a blow-up to the neighbours
+    within the step it began in, and the cell that started it is the one furthest out.
+    """
     bad = ~(np.abs(y[0]) <= BLOW_UP_LIMIT) & (problem.active > 0)
     if not bad.any():
         return None
-    i, j = np.argwhere(bad)[0]
+    size = np.where(bad, np.nan_to_num(np.abs(y[0].astype(np.float64)), nan=np.inf, posinf=np.inf), -1.0)
+    i, j = np.unravel_index(int(np.argmax(size)), size.shape)
     return int(i), int(j)
 
 
@@ -163,7 +168,7 @@ def _raise_at_first_bad_step(problem: Problem, start: State, good: int, bad: int
     dx = problem.dx_um
     unit = "" if problem.model.dimensionless else " mV"
     raise SimulationError(
-        f"the run blew up at t = {state.step * problem.dt_ms:g} ms (step {state.step}): first bad cell "
+        f"the run blew up at t = {state.step * problem.dt_ms:g} ms (step {state.step}): worst cell "
         f"(row {i}, column {j}) at x = {(j + 0.5) * dx:g} µm, y = {(i + 0.5) * dx:g} µm has {float(v)!r}{unit} "
         f"(allowed |V| <= {BLOW_UP_LIMIT:g}); lower numerics.dt_ms or the stimulus strength"
     )

@@ -4,6 +4,10 @@ Each pixel's trace is detrended (mean removed), Hann-windowed and Fourier transf
 the largest peak at or above ``min_hz`` (default: two cycles over the record, so slow drift and bleaching do not
 win), refined between bins by a parabola through the log-power of the peak and its neighbours. The movie is
 processed in blocks of pixels, so memory stays bounded.
+
+A frequency needs at least two beats: a pixel whose trace rises through 60 % of its swing (from
+below 40 %, so noise on one upstroke counts once) fewer than ``min_beats`` times gets NaN, not
+the peak of the spectrum of one pulse (which is about one over the pulse's width, not a rate).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ __all__ = ["dominant_frequency"]
 
 
 def dominant_frequency(movie: np.ndarray, time_ms: np.ndarray, *, min_hz: float | None = None,
-                       max_hz: float | None = None, block_pixels: int = 2048) -> np.ndarray:
-    """Dominant frequency (Hz) per pixel of an evenly sampled movie; NaN off tissue or for a flat trace.
+                       max_hz: float | None = None, block_pixels: int = 2048, min_beats: int = 2) -> np.ndarray:
+    """Dominant frequency (Hz) per pixel of an evenly sampled movie; NaN off tissue, for a flat trace
+    and for fewer than ``min_beats`` beats.
 
     Parameters
     ----------
@@ -31,6 +36,8 @@ def dominant_frequency(movie: np.ndarray, time_ms: np.ndarray, *, min_hz: float 
         Search band (Hz); default from two cycles per record up to the Nyquist frequency.
     block_pixels : int
         Pixels transformed at once.
+    min_beats : int
+        Fewest beats (upstrokes, see the module notes) for a frequency.
     """
     m = as_movie(movie)
     t = check_times(time_ms, m.shape[0], uniform=True)
@@ -53,9 +60,42 @@ def dominant_frequency(movie: np.ndarray, time_ms: np.ndarray, *, min_hz: float 
         x = block * win
         if lo < 2:  # the Hann window leaks the mean into bin 1 only: remove it when bin 1 is searched
             x -= win * block.mean(axis=0)
+        beats = _beats(np.ascontiguousarray(block))
         z = fft.rfft(x, axis=0, workers=1, overwrite_x=True)
-        out[start:start + block_pixels] = _peak_bin(z, lo, hi) * (freqs[1] - freqs[0])
+        f = _peak_bin(z, lo, hi) * (freqs[1] - freqs[0])
+        out[start:start + block_pixels] = np.where(beats >= min_beats, f, np.nan)
     return out.reshape(m.shape[1:])
+
+
+@njit(cache=True)
+def _beats(x):  # pragma: no cover - compiled
+    """Per column: upward passes through 60 % of the swing, each after a visit below 40 %."""
+    nt, nc = x.shape
+    out = np.zeros(nc, np.int64)
+    for c in range(nc):
+        lo = np.inf
+        hi = -np.inf
+        for k in range(nt):
+            v = x[k, c]
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        if not hi > lo:
+            continue  # flat or non-finite
+        low = lo + 0.4 * (hi - lo)
+        high = lo + 0.6 * (hi - lo)
+        armed = x[0, c] < low  # a trace that starts high has not begun a beat we can count
+        n = 0
+        for k in range(1, nt):
+            v = x[k, c]
+            if armed and v >= high:
+                n += 1
+                armed = False
+            elif not armed and v < low:
+                armed = True
+        out[c] = n
+    return out
 
 
 @njit(cache=True)

@@ -69,7 +69,8 @@ def conduction_velocity(
     window_px : int
         Half-width of the fitting window, in pixels (2 → 5×5).
     min_points_fraction : float
-        Fraction of the window that must hold finite times for a reliable estimate.
+        Fraction of the window's pixels inside the grid that must hold finite times for a reliable
+        estimate (inside the grid: a thin strip is not unreliable for being thinner than the window).
     min_r2 : float
         Smallest R² of the plane fit for a reliable estimate.
     """
@@ -90,12 +91,12 @@ def conduction_velocity(
         return ndimage.correlate(a, k, mode="constant", cval=0.0)
 
     s, sx, sy = corr(w, one), corr(w, kx), corr(w, ky)
+    in_grid = corr(np.ones_like(w), one)
     sxx, syy, sxy = corr(w, kx * kx), corr(w, ky * ky), corr(w, kx * ky)
     st, sxt, syt, stt = corr(t, one), corr(t, kx), corr(t, ky), corr(t * t, one)
 
     a = np.stack([np.stack([s, sx, sy], -1), np.stack([sx, sxx, sxy], -1), np.stack([sy, sxy, syy], -1)], -2)
     rhs = np.stack([st, sxt, syt], -1)
-    n_win = (2 * window_px + 1) ** 2
     fit = finite & (s >= 3)
     det = np.linalg.det(a[fit]) if fit.any() else np.zeros(0)
     fit[fit] = np.abs(det) > 1e-12 * np.maximum(1.0, np.abs(a[fit]).max(axis=(1, 2))) ** 3
@@ -110,7 +111,7 @@ def conduction_velocity(
         g2 = gx * gx + gy * gy
         cv_x = np.where(g2 > 0, gx / g2, np.nan) * _UM_PER_MS_IN_CM_PER_S
         cv_y = np.where(g2 > 0, gy / g2, np.nan) * _UM_PER_MS_IN_CM_PER_S
-    reliable = fit & (s >= min_points_fraction * n_win) & (r2 >= min_r2) & np.isfinite(cv_x)
+    reliable = fit & (s >= min_points_fraction * in_grid) & (r2 >= min_r2) & np.isfinite(cv_x)
     speed = np.hypot(cv_x, cv_y)
     median = float(np.median(speed[reliable])) if reliable.any() else float("nan")
     return ConductionVelocity(cv_x=cv_x, cv_y=cv_y, r2=r2, reliable=reliable, median_cm_per_s=median)

@@ -5,7 +5,7 @@ Each :class:`CellModel` carries its metadata, a fused numba kernel and a NumPy r
 Kernel call (all models; C-contiguous arrays)::
 
     parity = model.kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext,
-                          has_opsin, oparams, gop, flux)
+                          has_opsin, oparams, gop, flux, order=1)
 
 ``ya``/``yb`` (n_state, ny, nx) float64 or float32 double buffers (the final state is in ``ya`` if
 ``parity == 0``, else in ``yb``; inactive cells are never written); ``wx``/``wy`` (ny, nx) float64
@@ -15,7 +15,9 @@ the parameter's map in ``pmaps`` (n_maps, ny, nx)); ``iext`` (ny, nx) current de
 dV/dt = coupling − I_ion − I_opsin − iext; ``has_opsin`` bool; ``oparams`` float64
 ``[k_a, k_r, p, q, Gd, Gr0, phi_m, v0, v1, E]``; ``gop`` (ny, nx) opsin conductance (nS/pF);
 ``flux`` (ny, nx) photon flux (photons·mm⁻²·s⁻¹). With the opsin on, the HEK state has two more
-variables, the open and desensitised fractions ``opsin_o`` and ``opsin_d``.
+variables, the open and desensitised fractions ``opsin_o`` and ``opsin_d``. ``order`` 1: Rush–Larsen
+gates, forward Euler for the rest; 2: the exponential midpoint rule (:mod:`reference` defines both;
+second-order steps always end in ``ya``: parity 0).
 """
 
 from __future__ import annotations

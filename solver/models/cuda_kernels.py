@@ -4,7 +4,9 @@ The equations are those of the CPU exact kernels (:mod:`hek_kernel`, :mod:`gener
 transcribed for the device: a 2-D grid of thread blocks (``x`` along the row, so neighbouring
 threads read neighbouring cells), masked 5-point coupling with the edge tests, Rush–Larsen gates
 and forward Euler, computed in float64 and stored in the buffers' dtype; cells outside the tissue
-are never written. Gates are evaluated exactly (the device's ``exp`` is cheap next to its memory
+are never written. Each kernel takes the step from ``base`` with every rate at ``src``: a
+first-order step passes the state as both, a second-order (exponential midpoint) step is two
+launches, a half step into a midpoint buffer and a full step from the old state, in place. Gates are evaluated exactly (the device's ``exp`` is cheap next to its memory
 traffic), so there are no lookup tables here.
 
 :class:`solver.backends.CudaStepper` owns the device buffers and launches :func:`launch_steps`.
@@ -78,7 +80,7 @@ def _fv_raw(v, e, v0, v1):
 
 
 @cuda.jit
-def hek_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
+def hek_step(src, base, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
     """One step of a HEK sheet, ``src`` -> ``dst``; ``ga``/``gr`` the light-dependent opsin rates."""
     j, i = cuda.grid(2)
     ny, nx = active.shape
@@ -91,8 +93,10 @@ def hek_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
         d_op = float(src[N_STATE + 1, i, j])
         e_op = oc[OC_E]
         drive -= gop[i, j] * o_op * _fv_raw(v, e_op, oc[OC_V0], oc[OC_V1]) / oc[OC_FV70] * (v - e_op)
-        dst[N_STATE, i, j] = o_op + dt * (ga[i, j] * (1.0 - o_op - d_op) - oc[OC_GD] * o_op)
-        dst[N_STATE + 1, i, j] = d_op + dt * (oc[OC_GD] * o_op - gr[i, j] * d_op)
+        o_new = float(base[N_STATE, i, j]) + dt * (ga[i, j] * (1.0 - o_op - d_op) - oc[OC_GD] * o_op)
+        d_new = float(base[N_STATE + 1, i, j]) + dt * (oc[OC_GD] * o_op - gr[i, j] * d_op)
+        dst[N_STATE, i, j] = o_new
+        dst[N_STATE + 1, i, j] = d_new
     m = float(src[1, i, j])
     h1 = float(src[2, i, j])
     h2 = float(src[3, i, j])
@@ -116,7 +120,7 @@ def hek_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
         + _p(G_K_WT, params, pidx, pmaps, i, j) * b * b * (v - e_k)
         + _p(G_L, params, pidx, pmaps, i, j) * (v - _p(E_L, params, pidx, pmaps, i, j))
     )
-    v_new = v + dt * (drive - i_ion)
+    v_new = float(base[0, i, j]) + dt * (drive - i_ion)
     m_inf = (1.653 * _sig((v + _p(VM1, params, pidx, pmaps, i, j)) / -7.984)
              - 0.9225 * _sig((v + _p(VM2, params, pidx, pmaps, i, j)) / -11.44) + 0.0971)  # fmt: skip
     tau_m = _p(A_M, params, pidx, pmaps, i, j) * math.exp((v + 53.87) ** 2 / -1136.0) + _p(B_M, params, pidx,
@@ -137,21 +141,28 @@ def hek_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
                   + _p(P2, params, pidx, pmaps, i, j) * _sig((v - 9.861) / 983.1) + _p(P3, params, pidx, pmaps, i, j))
         tau_n2 = (_p(Q1, params, pidx, pmaps, i, j) * math.exp((v + 96.75) ** 2 / -399.6)
                   + _p(Q2, params, pidx, pmaps, i, j) * _sig((v + 92.94) / 32.09) + _p(Q3, params, pidx, pmaps, i, j))
-        n1_new = _rl(n1, n_inf, tau_n1, dt)
-        n2_new = _rl(n2, n_inf, tau_n2, dt)
+        n1_new = _rl(float(base[4, i, j]), n_inf, tau_n1, dt)
+        n2_new = _rl(float(base[5, i, j]), n_inf, tau_n2, dt)
+    m_new = _rl(float(base[1, i, j]), m_inf, tau_m, dt)
+    h1_new = _rl(float(base[2, i, j]), h_inf, tau_h1, dt)
+    h2_new = _rl(float(base[3, i, j]), h_inf, tau_h2, dt)
+    o_new = _rl(float(base[6, i, j]), o_inf, _p(TAU_O, params, pidx, pmaps, i, j), dt)
+    p_new = _rl(float(base[7, i, j]), p_inf, _p(TAU_P, params, pidx, pmaps, i, j), dt)
+    b_new = _rl(float(base[8, i, j]), b_inf, _p(TAU_B, params, pidx, pmaps, i, j), dt)
+    # every read of base (which may be dst) before the first write
     dst[0, i, j] = v_new
-    dst[1, i, j] = _rl(m, m_inf, tau_m, dt)
-    dst[2, i, j] = _rl(h1, h_inf, tau_h1, dt)
-    dst[3, i, j] = _rl(h2, h_inf, tau_h2, dt)
+    dst[1, i, j] = m_new
+    dst[2, i, j] = h1_new
+    dst[3, i, j] = h2_new
     dst[4, i, j] = n1_new
     dst[5, i, j] = n2_new
-    dst[6, i, j] = _rl(o, o_inf, _p(TAU_O, params, pidx, pmaps, i, j), dt)
-    dst[7, i, j] = _rl(pg, p_inf, _p(TAU_P, params, pidx, pmaps, i, j), dt)
-    dst[8, i, j] = _rl(b, b_inf, _p(TAU_B, params, pidx, pmaps, i, j), dt)
+    dst[6, i, j] = o_new
+    dst[7, i, j] = p_new
+    dst[8, i, j] = b_new
 
 
 @cuda.jit
-def nagumo_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
+def nagumo_step(src, base, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
     """One forward-Euler step of a Nagumo sheet, params ``[k, a]``."""
     j, i = cuda.grid(2)
     ny, nx = active.shape
@@ -160,11 +171,12 @@ def nagumo_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_ops
     u = float(src[0, i, j])
     k = _p(0, params, pidx, pmaps, i, j)
     a = _p(1, params, pidx, pmaps, i, j)
-    dst[0, i, j] = u + dt * (_coupling(src, i, j, wx, wy, ny, nx) + k * u * (1.0 - u) * (u - a) - iext[i, j])
+    dst[0, i, j] = float(base[0, i, j]) + dt * (_coupling(src, i, j, wx, wy, ny, nx) + k * u * (1.0 - u) * (u - a)
+                                                - iext[i, j])  # fmt: skip
 
 
 @cuda.jit
-def fitzhugh_nagumo_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
+def fitzhugh_nagumo_step(src, base, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
     """One forward-Euler step of a FitzHugh–Nagumo sheet, params ``[eps, a, b]``."""
     j, i = cuda.grid(2)
     ny, nx = active.shape
@@ -176,12 +188,14 @@ def fitzhugh_nagumo_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext
     a = _p(1, params, pidx, pmaps, i, j)
     b = _p(2, params, pidx, pmaps, i, j)
     c = _coupling(src, i, j, wx, wy, ny, nx)
-    dst[0, i, j] = u + dt * (c + u - u * u * u / 3.0 - w - iext[i, j])
-    dst[1, i, j] = w + dt * eps * (u + a - b * w)
+    u0 = float(base[0, i, j])
+    w0 = float(base[1, i, j])
+    dst[0, i, j] = u0 + dt * (c + u - u * u * u / 3.0 - w - iext[i, j])
+    dst[1, i, j] = w0 + dt * eps * (u + a - b * w)
 
 
 @cuda.jit
-def aliev_panfilov_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
+def aliev_panfilov_step(src, base, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc):
     """One forward-Euler step of an Aliev–Panfilov sheet, params ``[k, a, eps0, mu1, mu2]``."""
     j, i = cuda.grid(2)
     ny, nx = active.shape
@@ -195,9 +209,11 @@ def aliev_panfilov_step(src, dst, dt, wx, wy, active, params, pidx, pmaps, iext,
     mu1 = _p(3, params, pidx, pmaps, i, j)
     mu2 = _p(4, params, pidx, pmaps, i, j)
     c = _coupling(src, i, j, wx, wy, ny, nx)
-    dst[0, i, j] = u + dt * (c - k * u * (u - a) * (u - 1.0) - u * w - iext[i, j])
+    u0 = float(base[0, i, j])
+    w0 = float(base[1, i, j])
+    dst[0, i, j] = u0 + dt * (c - k * u * (u - a) * (u - 1.0) - u * w - iext[i, j])
     eps = eps0 + mu1 * w / (u + mu2)
-    dst[1, i, j] = w + dt * eps * (-w - k * u * (u - a - 1.0))
+    dst[1, i, j] = w0 + dt * eps * (-w - k * u * (u - a - 1.0))
 
 
 KERNELS = {
@@ -216,16 +232,24 @@ def block_and_grid(ny: int, nx: int) -> tuple[tuple[int, int], tuple[int, int]]:
     return (bx, by), ((nx + bx - 1) // bx, (ny + by - 1) // by)
 
 
-def launch_steps(kernel, d_a, d_b, n_steps: int, dt: float, fields: tuple) -> int:
-    """Launch ``n_steps`` steps ``d_a`` -> ``d_b`` -> ``d_a`` ...; return the parity of the final buffer.
+def launch_steps(kernel, d_a, d_b, n_steps: int, dt: float, fields: tuple, d_mid=None) -> int:
+    """Launch ``n_steps`` steps; return the parity of the final buffer.
 
+    First order (``d_mid`` None): ``d_a`` -> ``d_b`` -> ``d_a`` ... Second order: each step is a half
+    step ``d_a`` -> ``d_mid`` and a full step from ``d_a`` with the rates at ``d_mid``, back into
+    ``d_a`` (each thread reads its own cell's old state before writing it); parity 0.
     ``fields`` = ``(wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc)`` on the
     device (``has_opsin`` a bool). Launches queue on the default stream: no copy back here.
     """
     ny, nx = d_a.shape[1], d_a.shape[2]
     block, grid = block_and_grid(ny, nx)
     launch = kernel[grid, block]  # configured once: a launch from Python costs tens of microseconds
+    if d_mid is not None:
+        for _ in range(n_steps):
+            launch(d_a, d_a, d_mid, 0.5 * dt, *fields)
+            launch(d_mid, d_a, d_a, dt, *fields)
+        return 0
     for step in range(n_steps):
         src, dst = (d_a, d_b) if step % 2 == 0 else (d_b, d_a)
-        launch(src, dst, dt, *fields)
+        launch(src, src, dst, dt, *fields)
     return n_steps % 2

@@ -2,7 +2,9 @@
 
 One call advances the whole sheet by ``n_steps`` steps of: masked 5-point coupling of V, the
 membrane currents, Rush-Larsen gates, forward-Euler V, and (when ``has_opsin``) forward-Euler
-three-state opsin. The equations are those of :mod:`hek`, transcribed separately for speed; the
+three-state opsin; with ``order=2`` each step is the exponential midpoint rule (a half step to the
+midpoint state, then a full step from the old state with every rate at the midpoint: second-order
+Rush-Larsen). The equations are those of :mod:`hek`, transcribed separately for speed; the
 NumPy reference in :mod:`reference` is the check. Compute in float64, store in the buffer dtype.
 The default HEK path is the lookup-table kernel of :mod:`lut_kernel`; this one is exact.
 """
@@ -72,10 +74,12 @@ def _fv_raw(v, e, v0, v1):
 
 
 @njit(cache=True)
-def _hek_update(pc, i, v, m, h1, h2, n1, n2, o, pg, b, drive, dt):
+def _hek_update(pc, i, v, m, h1, h2, n1, n2, o, pg, b, drive, dt, base, bi, bj):
     """New (v, m, h1, h2, n1, n2, o, p, b) of one cell; ``pc[i]`` holds the cell's parameters.
 
-    ``drive`` = coupling - I_opsin - iext (A/F). Scalars in, a tuple out. Per-cell parameters come
+    ``drive`` = coupling - I_opsin - iext (A/F). Every rate is taken at the state passed as scalars;
+    the step starts from the state at ``base[:, bi, bj]`` (the same state in a first-order step, the
+    old state in the full step of a midpoint step). Scalars in, a tuple out. Per-cell parameters come
     from the scratch ``pc`` rather than a helper indexing ``pmaps`` per parameter: that helper,
     inlined 34 times, cost numba five times the arithmetic (array reference counting).
     """
@@ -93,7 +97,7 @@ def _hek_update(pc, i, v, m, h1, h2, n1, n2, o, pg, b, drive, dt):
         + pc[i, G_K_WT] * b * b * (v - e_k)
         + pc[i, G_L] * (v - pc[i, E_L])
     )
-    v_new = v + dt * (drive - i_ion)
+    v_new = np.float64(base[0, bi, bj]) + dt * (drive - i_ion)
 
     # gates: Rush-Larsen at the old V
     m_inf = 1.653 * _sig((v + pc[i, VM1]) / -7.984) - 0.9225 * _sig((v + pc[i, VM2]) / -11.44) + 0.0971
@@ -123,25 +127,26 @@ def _hek_update(pc, i, v, m, h1, h2, n1, n2, o, pg, b, drive, dt):
             + pc[i, Q2] * _sig((v + 92.94) / 32.09)
             + pc[i, Q3]
         )
-        n1_new = _rl(n1, n_inf, tau_n1, dt)
-        n2_new = _rl(n2, n_inf, tau_n2, dt)
+        n1_new = _rl(np.float64(base[4, bi, bj]), n_inf, tau_n1, dt)
+        n2_new = _rl(np.float64(base[5, bi, bj]), n_inf, tau_n2, dt)
     return (
         v_new,
-        _rl(m, m_inf, tau_m, dt),
-        _rl(h1, h_inf, tau_h1, dt),
-        _rl(h2, h_inf, tau_h2, dt),
+        _rl(np.float64(base[1, bi, bj]), m_inf, tau_m, dt),
+        _rl(np.float64(base[2, bi, bj]), h_inf, tau_h1, dt),
+        _rl(np.float64(base[3, bi, bj]), h_inf, tau_h2, dt),
         n1_new,
         n2_new,
-        _rl(o, o_inf, pc[i, TAU_O], dt),
-        _rl(pg, p_inf, pc[i, TAU_P], dt),
-        _rl(b, b_inf, pc[i, TAU_B], dt),
+        _rl(np.float64(base[6, bi, bj]), o_inf, pc[i, TAU_O], dt),
+        _rl(np.float64(base[7, bi, bj]), p_inf, pc[i, TAU_P], dt),
+        _rl(np.float64(base[8, bi, bj]), b_inf, pc[i, TAU_B], dt),
     )
 
 
 @njit(inline="always", cache=True)
-def _hek_cell(src, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext, has_opsin, gop, ga, gr,
+def _hek_cell(src, base, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext, has_opsin, gop, ga, gr,
               fv70, e_op, v0, v1, gd, ny, nx):  # fmt: skip
-    """One step of cell (i, j), ``src`` -> ``dst`` (inlined into both loops of the kernel)."""
+    """One step of cell (i, j) from ``base`` with the rates at ``src``, into ``dst`` (inlined into
+    both loops of the kernel; ``dst`` may be ``base``: the cell reads its own state first)."""
     for q in range(mapped.size):
         k = mapped[q]
         pc[i, k] = pmaps[pidx[k], i, j]
@@ -151,25 +156,39 @@ def _hek_cell(src, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext, has_ops
         o_op = np.float64(src[N_STATE, i, j])
         d_op = np.float64(src[N_STATE + 1, i, j])
         drive -= gop[i, j] * o_op * _fv_raw(v, e_op, v0, v1) / fv70 * (v - e_op)
-        dst[N_STATE, i, j] = o_op + dt * (ga[i, j] * (1.0 - o_op - d_op) - gd * o_op)
-        dst[N_STATE + 1, i, j] = d_op + dt * (gd * o_op - gr[i, j] * d_op)
+        o_new = np.float64(base[N_STATE, i, j]) + dt * (ga[i, j] * (1.0 - o_op - d_op) - gd * o_op)
+        d_new = np.float64(base[N_STATE + 1, i, j]) + dt * (gd * o_op - gr[i, j] * d_op)
+        dst[N_STATE, i, j] = o_new
+        dst[N_STATE + 1, i, j] = d_new
     new = _hek_update(
         pc, i, v, np.float64(src[1, i, j]), np.float64(src[2, i, j]), np.float64(src[3, i, j]),
         np.float64(src[4, i, j]), np.float64(src[5, i, j]), np.float64(src[6, i, j]),
-        np.float64(src[7, i, j]), np.float64(src[8, i, j]), drive, dt,
+        np.float64(src[7, i, j]), np.float64(src[8, i, j]), drive, dt, base, i, j,
     )  # fmt: skip
     for k in range(N_STATE):
         dst[k, i, j] = new[k]
 
 
-@njit(parallel=True, cache=True)
-def hek_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
-               oparams, gop, flux):  # fmt: skip
-    """Advance a HEK sheet by ``n_steps`` steps of ``dt`` ms.
+def hek_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
+               order=1):  # fmt: skip
+    """Advance a HEK sheet by ``n_steps`` steps of ``dt`` ms (``order`` 1 or 2, see the module).
 
-    Steps ``ya`` -> ``yb`` -> ``ya`` ...; returns 0 when the final state is in ``ya``, 1 when in
-    ``yb``. Cells with ``active == 0`` are never written. See ``solver.models`` for the arguments.
+    First order steps ``ya`` -> ``yb`` -> ``ya`` ...; returns 0 when the final state is in ``ya``,
+    1 when in ``yb``. Second order keeps the midpoint state in a buffer of its own and returns 0.
+    Cells with ``active == 0`` are never written. See ``solver.models`` for the arguments.
     """
+    if order not in (1, 2):
+        raise ValueError(f"order is {order!r}; allowed: 1 (Rush-Larsen/forward Euler), 2 (exponential midpoint)")
+    # the midpoint buffer starts as the state: cells outside the tissue stay finite (never written)
+    mid = ya.copy() if order == 2 else np.empty((ya.shape[0], 1, 1), ya.dtype)
+    return _hek_kernel(ya, yb, mid, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams,
+                       gop, flux, order == 2)  # fmt: skip
+
+
+@njit(parallel=True, cache=True)
+def _hek_kernel(ya, yb, mid, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
+                oparams, gop, flux, midpoint):  # fmt: skip
+    """:func:`hek_kernel`; ``mid`` the midpoint buffer when ``midpoint``."""
     ny, nx = active.shape
     if has_opsin and ya.shape[0] < N_STATE + 2:
         raise ValueError("has_opsin needs two more state variables (opsin O and D) after the 9 HEK ones")
@@ -212,19 +231,28 @@ def hek_kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, h
     # work (and, on a busy machine, a step's barrier can wait for a descheduled thread).
     # numba.set_num_threads inside the kernel would defeat its cache, hence two loops.
     serial = ny * nx < SERIAL_BELOW_CELLS
-    for step in range(n_steps):
-        src = ya if step % 2 == 0 else yb
-        dst = yb if step % 2 == 0 else ya
+    # a midpoint step is two sweeps: ya -> mid (half step), then mid -> ya from ya (full step)
+    n_sweeps = 2 * n_steps if midpoint else n_steps
+    for sweep in range(n_sweeps):
+        if midpoint:
+            first = sweep % 2 == 0
+            src = ya if first else mid
+            dst = mid if first else ya
+            h = 0.5 * dt if first else dt
+        else:
+            src = ya if sweep % 2 == 0 else yb
+            dst = yb if sweep % 2 == 0 else ya
+            h = dt
         if serial:
             for i in range(ny):
                 for j in range(nx):
                     if active[i, j] != 0:
-                        _hek_cell(src, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext,
-                                  has_opsin, gop, ga, gr, fv70, e_op, v0, v1, gd, ny, nx)  # fmt: skip
+                        _hek_cell(src, ya if midpoint else src, dst, i, j, h, wx, wy, pc, mapped, pidx, pmaps,
+                                  iext, has_opsin, gop, ga, gr, fv70, e_op, v0, v1, gd, ny, nx)  # fmt: skip
         else:
             for i in prange(ny):
                 for j in range(nx):
                     if active[i, j] != 0:
-                        _hek_cell(src, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext,
-                                  has_opsin, gop, ga, gr, fv70, e_op, v0, v1, gd, ny, nx)  # fmt: skip
-    return n_steps % 2
+                        _hek_cell(src, ya if midpoint else src, dst, i, j, h, wx, wy, pc, mapped, pidx, pmaps,
+                                  iext, has_opsin, gop, ga, gr, fv70, e_op, v0, v1, gd, ny, nx)  # fmt: skip
+    return 0 if midpoint else n_steps % 2

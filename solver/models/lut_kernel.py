@@ -117,17 +117,19 @@ def _row_param_tuple(rp):
 # One level of inlining and no helper calls inside the cell: numba inlines at its IR level (each
 # site is typed again: compile time) and LLVM would not inline a call (no vectorisation).
 @njit(inline="always", cache=True)
-def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin, inst, g_op, ga, gr):
+def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin, inst, g_op, ga, gr, from_dst):
     """One lookup-table step of cell (real row ``i``, column ``j``) given its coupling minus iext
-    (``drive``) and its opsin conductance ``g_op``: state from row ``ic`` of ``src``, stored into row
-    ``idr`` of ``dst``.
+    (``drive``) and its opsin conductance ``g_op``: rates at the state in row ``ic`` of ``src``, the
+    step from that state (or, ``from_dst``, from the state still in row ``idr`` of ``dst``: the full
+    step of a midpoint step), stored into row ``idr`` of ``dst``.
 
     ``tab`` is the packed table (lut.HekTable.packed). ``sc`` is the tuple of scalars ``(v_lo,
     inv_h, x_hi, a_o, a_p, a_b, dt, gd)`` (locals, not loads from an array that the compiler would
     have to prove the stores never touch). The current parameters come from the row scratch ``rp``
     when ``mapped``, else from the tuple ``cp`` (ten fewer streams through the cache in the common,
     uniform case). ``inst`` (instantaneous Kir2.1) should be a constant where speed matters: it adds
-    a second lookup, of n∞ at the new V.
+    a second lookup, of n∞ at the new V. The old state is loaded from ``dst`` in every case and
+    chosen by a select (a branch would stop vectorisation; the row of ``dst`` is in cache anyway).
     """
     v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, gd = sc
     v = src[0, ic, j]
@@ -142,6 +144,13 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     m, h1, h2 = src[1, ic, j], src[2, ic, j], src[3, ic, j]
     n1, n2 = src[4, ic, j], src[5, ic, j]
     o, pg, b = src[6, ic, j], src[7, ic, j], src[8, ic, j]
+    # the state the step starts from (see the docstring)
+    d0, d1, d2, d3 = dst[0, idr, j], dst[1, idr, j], dst[2, idr, j], dst[3, idr, j]
+    d4, d5, d6, d7, d8 = dst[4, idr, j], dst[5, idr, j], dst[6, idr, j], dst[7, idr, j], dst[8, idr, j]
+    v0 = d0 if from_dst else v
+    m0, h10, h20 = (d1 if from_dst else m), (d2 if from_dst else h1), (d3 if from_dst else h2)
+    n10, n20 = (d4 if from_dst else n1), (d5 if from_dst else n2)
+    o0, pg0, b0 = (d6 if from_dst else o), (d7 if from_dst else pg), (d8 if from_dst else b)
     # every load unconditional, every choice a select or on a constant: the loop body stays one block
     n_inf = _ip(tab[kb + L_N_INF], f)
     if inst:
@@ -163,13 +172,14 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
     if has_opsin:
         o_op = src[N_STATE, ic, j]
         d_op = src[N_STATE + 1, ic, j]
+        do0, dd0 = dst[N_STATE, idr, j], dst[N_STATE + 1, idr, j]
         drive = drive - g_op * o_op * _ip(tab[kb + L_OPSIN_DRIVE], f)
         g_a = ga[i, j]  # Ga·C with C = 1 - O - D, written without a literal 1 (it would be float64)
-        o_new = o_op + dt * (g_a - g_a * o_op - g_a * d_op - gd * o_op)
-        d_new = d_op + dt * (gd * o_op - gr[i, j] * d_op)
+        o_new = (do0 if from_dst else o_op) + dt * (g_a - g_a * o_op - g_a * d_op - gd * o_op)
+        d_new = (dd0 if from_dst else d_op) + dt * (gd * o_op - gr[i, j] * d_op)
         dst[N_STATE, idr, j] = o_new
         dst[N_STATE + 1, idr, j] = d_new
-    v_new = v + dt * (drive - i_ion)
+    v_new = v0 + dt * (drive - i_ion)
     h_inf = _ip(tab[kb + L_H_INF], f)
     if inst:
         # instantaneous Kir2.1: the stored gates follow the new V
@@ -180,14 +190,14 @@ def _lut_cell(src, ic, dst, idr, i, j, drive, tab, sc, rp, cp, mapped, has_opsin
         n1_new = _ip(tab[np.int64(xnf) * N_COLS + L_N_INF], xn - xnf)
         n2_new = n1_new
     else:
-        n1_new = n1 + (n_inf - n1) * _ip(tab[kb + L_N1_C], f)
-        n2_new = n2 + (n_inf - n2) * _ip(tab[kb + L_N2_C], f)
-    m_new = m + (_ip(tab[kb + L_M_B], f) - _ip(tab[kb + L_M_C], f) * m)
-    h1_new = h1 + (h_inf - h1) * _ip(tab[kb + L_H1_C], f)
-    h2_new = h2 + (h_inf - h2) * _ip(tab[kb + L_H2_C], f)
-    o_new = a_o * o + _ip(tab[kb + L_O_B], f)
-    p_new = a_p * pg + _ip(tab[kb + L_P_B], f)
-    b_new = a_b * b + _ip(tab[kb + L_B_B], f)
+        n1_new = n10 + (n_inf - n10) * _ip(tab[kb + L_N1_C], f)
+        n2_new = n20 + (n_inf - n20) * _ip(tab[kb + L_N2_C], f)
+    m_new = m0 + (_ip(tab[kb + L_M_B], f) - _ip(tab[kb + L_M_C], f) * m0)
+    h1_new = h10 + (h_inf - h10) * _ip(tab[kb + L_H1_C], f)
+    h2_new = h20 + (h_inf - h20) * _ip(tab[kb + L_H2_C], f)
+    o_new = a_o * o0 + _ip(tab[kb + L_O_B], f)
+    p_new = a_p * pg0 + _ip(tab[kb + L_P_B], f)
+    b_new = a_b * b0 + _ip(tab[kb + L_B_B], f)
     # every cell is stored; _lut_restore puts inactive cells back (a mask here would make LLVM
     # branch around the arithmetic, and a loop with branches does not vectorise)
     dst[0, idr, j] = v_new
@@ -220,7 +230,7 @@ def _lut_restore(src, ic, dst, idr, i, active, gaps, n_state):
 
 @njit(cache=True, fastmath={"contract"}, _nrt=False)
 def _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, j0, j1, jstep, wx, wy, iext, tab, s, rp, has_opsin, inst,
-                    gop, ga, gr):  # fmt: skip
+                    gop, ga, gr, from_dst):  # fmt: skip
     """Cells ``range(j0, j1, jstep)`` of real row ``i`` on the grid edge: the coupling tests which
     neighbours exist. State rows as in :func:`_lut_row`."""
     ny, nx = wx.shape
@@ -237,12 +247,12 @@ def _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, j0, j1, jstep, wx, wy, 
         if i > 0:
             c += wy[i - 1, j] * (sm[0, im, j] - vc)
         _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, _row_param_tuple(rp), True, has_opsin, inst,
-                  gop[i, j], ga, gr)  # fmt: skip
+                  gop[i, j], ga, gr, from_dst)  # fmt: skip
 
 
 @njit(cache=True, fastmath={"contract"}, pipeline_class=WideNoAliasCompiler, _nrt=False)
 def _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, mapped, has_opsin, inst, gop, ga,
-                  gr, plain):  # fmt: skip
+                  gr, plain, from_dst):  # fmt: skip
     """Columns 1 .. nx-2 of an interior row: no edge tests (a neighbour outside the tissue has a zero
     face weight and a finite V), so the loop vectorises. ``mapped``, ``has_opsin`` and ``inst`` are
     compile-time constants (one loop per combination in use, see :func:`_lut_row`). On a ``plain``
@@ -260,25 +270,25 @@ def _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp,
             vc = sc[0, ic, j]
             c = (w_x * (sc[0, ic, j + 1] - vc) + w_x * (sc[0, ic, j - 1] - vc)
                  + w_y * (sp[0, ip, j] - vc) + w_y * (sm[0, im, j] - vc))  # fmt: skip
-            _lut_cell(sc, ic, dst, idr, i, j, c, tab, sca, rp, cp, mapped, has_opsin, inst, g_op, ga, gr)
+            _lut_cell(sc, ic, dst, idr, i, j, c, tab, sca, rp, cp, mapped, has_opsin, inst, g_op, ga, gr, from_dst)
     else:
         for j in range(1, nx - 1):
             vc = sc[0, ic, j]
             c = (wx[i, j] * (sc[0, ic, j + 1] - vc) + wx[i, j - 1] * (sc[0, ic, j - 1] - vc)
                  + wy[i, j] * (sp[0, ip, j] - vc) + wy[i - 1, j] * (sm[0, im, j] - vc))  # fmt: skip
             _lut_cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, cp, mapped, has_opsin, inst, gop[i, j], ga,
-                      gr)  # fmt: skip
+                      gr, from_dst)  # fmt: skip
 
 
 @njit(cache=True, _nrt=False)
 def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s,
-             rp, has_opsin, inst, gop, ga, gr, plain):  # fmt: skip
+             rp, has_opsin, inst, gop, ga, gr, plain, from_dst):  # fmt: skip
     """One step of real row ``i``: its state is row ``ic`` of ``sc``, the rows above and below are
     ``im`` of ``sm`` and ``ip`` of ``sp``; the result goes to row ``idr`` of ``dst``."""
     ny, nx = active.shape
     if mapped:
         _fill_row_params(rp, i, params, pidx, pmaps, True)
-    e = (wx, wy, iext, tab, s, rp, has_opsin, inst, gop, ga, gr)
+    e = (wx, wy, iext, tab, s, rp, has_opsin, inst, gop, ga, gr, from_dst)
     if i == 0 or i == ny - 1 or nx < 3:
         _lut_edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, 1, *e)
     else:
@@ -286,28 +296,28 @@ def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, 
         # the interior loop with its three switches as constants (mapped, has_opsin, inst)
         if has_opsin and mapped and inst:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, True,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
         elif has_opsin and mapped and not inst:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, True, False,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
         elif has_opsin and not mapped and inst:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, True,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
         elif has_opsin and not mapped and not inst:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, True, False,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
         elif not has_opsin and mapped and inst:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, True,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
         elif not has_opsin and mapped and not inst:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, True, False, False,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
         elif not has_opsin and not mapped and inst:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, True,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
         else:
             _lut_interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, False, False, False,
-                          gop, ga, gr, plain)
+                          gop, ga, gr, plain, from_dst)
     _lut_restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
 
 
@@ -326,12 +336,17 @@ def _mid(r, shared, r0, r1, yb, ring):
 
 
 @njit(cache=True, _nrt=False)
-def _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s,
-               rp, has_opsin, inst, gop, ga, gr, plain):  # fmt: skip
+def _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1,
+               s1, tab2, s2, midpoint, rp, has_opsin, inst, gop, ga, gr, plain):  # fmt: skip
     """The row loop of :func:`_hek_lut_block`, without reference counting (``ya``, ``yb`` and the
-    fields are shared by the threads: their counters would bounce between the cores every row)."""
+    fields are shared by the threads: their counters would bounce between the cores every row).
+    The first step of a pair takes ``tab1, s1``, the second ``tab2, s2``; with ``midpoint`` a pair
+    is one midpoint step (half-step tables first, the second step from the old state in ``ya``)."""
     ny = active.shape[0]
-    a = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp, has_opsin, inst, gop, ga, gr, plain)
+    a1 = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1, s1, rp, has_opsin, inst, gop, ga, gr, plain,
+          False)  # fmt: skip
+    a2 = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab2, s2, rp, has_opsin, inst, gop, ga, gr, plain,
+          midpoint)  # fmt: skip
     for phase in range(2):
         # (repeats, ticks, rows of step 1, rows of step 2, step 1 only on the block's ends, to ring)
         reps, t0, t1, f0, f1, s0, s1, ends, pair = 0, r0, r1, r0, r1, r0, r0, False, False
@@ -353,18 +368,18 @@ def _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params
                     tm = t - 1 if t > 0 else 0
                     tp = t + 1 if t < ny - 1 else ny - 1
                     dst, idr = _mid(t, shared, r0, r1, yb, ring) if pair else (yb, t)
-                    _lut_row(ya, tm, ya, t, ya, tp, dst, idr, t, *a)
+                    _lut_row(ya, tm, ya, t, ya, tp, dst, idr, t, *a1)
                 r = t - 1
                 if s0 <= r < s1:
                     sm, im = _mid(r - 1 if r > 0 else 0, shared, r0, r1, yb, ring)
                     sc, ic = _mid(r, shared, r0, r1, yb, ring)
                     sp, ip = _mid(r + 1 if r < ny - 1 else ny - 1, shared, r0, r1, yb, ring)
-                    _lut_row(sm, im, sc, ic, sp, ip, ya, r, r, *a)
+                    _lut_row(sm, im, sc, ic, sp, ip, ya, r, r, *a2)
 
 
 @njit(nogil=True, cache=True)
 def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop,
-                   ga, gr, tab, s, plain):  # fmt: skip
+                   ga, gr, tab1, s1, tab2, s2, midpoint, plain):  # fmt: skip
     """Rows ``[r0, r1)`` of one task of :func:`threads.step_in_pairs` (the pair scheme of
     generic_kernels._sweep: the middle state of a pair in a ring of three rows)."""
     nx = active.shape[1]
@@ -378,8 +393,8 @@ def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, 
     rp = np.empty((N_ROW_PARAMS, nx), ya.dtype)
     _fill_row_params(rp, r0, params, pidx, pmaps, False)
     ring = np.empty((ya.shape[0], 3, nx if task != TASK_EDGES else 1), ya.dtype)  # step 1 of two rows: no ring
-    _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp,
-               has_opsin, inst, gop, ga, gr, plain)  # fmt: skip
+    _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1, s1,
+               tab2, s2, midpoint, rp, has_opsin, inst, gop, ga, gr, plain)  # fmt: skip
 
 
 @njit(nogil=True, cache=True)
@@ -424,14 +439,16 @@ def plain_rows(wx, wy, iext, gop):
 
 
 def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, tab, s,
-                   plain=None):  # fmt: skip
+                   plain=None, half=None):  # fmt: skip
     """Advance a HEK sheet by ``n_steps`` lookup-table steps; returns the parity of the final buffer.
 
     Everything but ``params``/``pidx``/``pmaps``/``active`` is in the compute dtype (that of ``ya``):
     ``wx``, ``wy``, ``iext``, ``gop`` and the light-dependent opsin rates ``ga``, ``gr`` (ny, nx),
     ``tab`` the packed table of :func:`lut.hek_table` (:meth:`lut.HekTable.packed`), ``s`` =
     ``[v_lo, inv_h, x_hi, a_o, a_p, a_b, dt, Gd]``, ``plain`` what :func:`plain_rows` returns for
-    these fields (computed when None: callers that keep their fields cache it).
+    these fields (computed when None: callers that keep their fields cache it). ``half``: None for
+    first-order steps; for second-order (exponential midpoint) steps the ``(tab, s)`` of the table
+    of ``dt/2``, the half step's (each step is then a pair of the pair scheme; returns 0).
     Gate parameters must be uniform (a map of one needs :func:`hek_kernel.hek_kernel`); current
     parameters may have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as :func:`hek_kernel.hek_kernel`,
     in pairs and threads as the generic kernels (:func:`threads.step_in_pairs`).
@@ -439,5 +456,10 @@ def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, h
     """
     plain, scalars = plain if plain is not None else plain_rows(wx, wy, iext, gop)
     s = np.concatenate([np.asarray(s)[:S_WX], scalars]).astype(ya.dtype)
-    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab, s, plain)
-    return step_in_pairs(_hek_lut_block, _hek_lut_team, ya, yb, int(n_steps), LUT_SERIAL_BELOW_CELLS, args)
+    tab1, s1 = tab, s
+    if half is not None:
+        tab1, s1 = half[0], np.concatenate([np.asarray(half[1])[:S_WX], scalars]).astype(ya.dtype)
+    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr, tab1, s1, tab, s,
+            half is not None, plain)  # fmt: skip
+    n = int(n_steps) * (2 if half is not None else 1)
+    return step_in_pairs(_hek_lut_block, _hek_lut_team, ya, yb, n, LUT_SERIAL_BELOW_CELLS, args)

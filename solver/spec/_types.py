@@ -277,6 +277,7 @@ class LightStimulus:
     pattern: Pattern
     waveform: Waveform
     irradiance_mw_per_mm2: float
+    wavelength_nm: float = 470.0
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ class CameraSpec:
     read_noise_e: float = 2.0
     crosstalk_fraction: float = 0.0
     imaging_irradiance_mw_per_mm2: float = 0.0
+    imaging_wavelength_nm: float = 470.0
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,7 @@ class Numerics:
     chunk_ms: float | None = None
     backend: str = "cpu"         # "cpu" or "cuda"
     lookup_tables: bool | None = None   # None: the model's default
+    time_order: int | None = None       # 1 or 2 (TimeScheme); None: the model's default
 
 
 @dataclass(frozen=True)

@@ -529,7 +529,7 @@ def test_validate_reports_errors_warnings_and_cost(server, alice):
                                                                                             "duration_ms": 4.0}))
     assert not bad.ok and bad.cost == {}
     fields = dict(bad.errors)
-    assert "the limit is 0.1 GiB" in fields["grid"] and "must be > 0" in fields["numerics.dt_ms"]
+    assert "the limit is 0.1 GiB" in fields["grid"] and "must be >= 1e-06 ms" in fields["numerics.dt_ms"]
 
 
 def test_sweep_through_the_service(server, alice):

@@ -18,8 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Runs in the subprocess: every model, float64 and float32, through the CUDA stepper in two calls
-# (the state stays on the device in between) against the exact CPU kernel.
+# Runs in the subprocess: every model, float64 and float32, first and second order, through the CUDA
+# stepper in two calls (the state stays on the device in between) against the exact CPU kernel.
 _KERNELS = textwrap.dedent(
     """
     import json, sys, numpy as np
@@ -32,8 +32,7 @@ _KERNELS = textwrap.dedent(
         def __init__(self, model): self.model = model
 
     out = {}
-    for name in sorted(MODELS):
-        for dtype in (np.float64, np.float32):
+    for name, dtype, order in [(n, d, o) for n in sorted(MODELS) for d in (np.float64, np.float32) for o in (1, 2)]:
             model, y0, a = make_problem(name, dtype=dtype, shape=(8, 6))
             dt = 0.01 if model.supports_opsin else model.default_dt_ms
             args = lambda scale: (dt, a["wx"], a["wy"], a["active"], a["params"], a["pidx"], a["pmaps"],
@@ -42,10 +41,10 @@ _KERNELS = textwrap.dedent(
             gpu_a, gpu_b = y0.copy(), y0.copy()
             step = CudaStepper(P(model))
             for n, scale in ((12, 1.0), (9, 0.0)):
-                if model.kernel(cpu_a, cpu_b, n, *args(scale)):
+                if model.kernel(cpu_a, cpu_b, n, *args(scale), order=order):
                     cpu_a, cpu_b = cpu_b, cpu_a
-                assert step(gpu_a, gpu_b, n, *args(scale)) == 0
-            out[f"{name} {dtype.__name__}"] = {
+                assert step(gpu_a, gpu_b, n, *args(scale), order=order) == 0
+            out[f"{name} order {order} {dtype.__name__}"] = {
                 "rel": rel_diff(gpu_a.astype(float), cpu_a.astype(float), a["active"]),
                 "outside_untouched": bool(np.array_equal(gpu_a[:, a["active"] == 0], y0[:, a["active"] == 0])),
                 "moved": float(np.abs(cpu_a[0] - y0[0]).max()),
@@ -116,7 +115,7 @@ def test_cuda_kernels_match_the_cpu_kernels_for_every_model(mode):
         assert r["rel"] <= tol, (key, r)
         assert r["outside_untouched"], key
         assert r["moved"] > 1e-3, key  # the runs did something
-    assert len(res) == 12
+    assert len(res) == 24  # six models, two precisions, first- and second-order steps
 
 
 @pytest.mark.parametrize("mode", MODES)

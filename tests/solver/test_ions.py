@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+
+import solver
 
 from solver.ions import (
     F,
@@ -14,6 +17,7 @@ from solver.ions import (
     nernst_mv,
     reversal_potentials,
 )
+from tests.specs import small_hek_spec
 
 # The HEK presets (MODEL.md 3.1): temperature (degC), E_Na, E_K (mV).
 HEK_PRESETS = [(35.0, 61.6, -75.3), (23.0, 59.2, -72.4)]
@@ -156,3 +160,26 @@ def test_errors_name_argument_value_and_range(call, message):
     with pytest.raises(ValueError) as excinfo:
         call()
     assert message in str(excinfo.value)
+
+
+def test_temperature_scales_the_gating_kinetics_by_the_published_q10():
+    """The 35 C preset at 23 C: every gating time constant becomes the 23 C preset's (Gokhale 2017
+    fitted both temperatures; the Q10s are read off that table), conductances stay."""
+    from solver.models import get_model, hek
+
+    spec = small_hek_spec()
+    spec["tissue"]["model"]["ions"] = {"temperature_c": 23.0}
+    p = solver.prepare(spec)
+    cold = dict(zip(p.model.param_names, p.params))
+    published = get_model("hek_gokhale2017_23c").defaults
+    for names, q10 in hek.KINETIC_Q10.values():
+        assert 1.4 < q10 < 3.1
+        for name in names:
+            assert cold[name] == pytest.approx(published[name], rel=6e-3), name
+    warm = dict(zip(p.model.param_names, solver.prepare(small_hek_spec()).params))
+    assert cold["a_m"] / warm["a_m"] == pytest.approx(3.4258, rel=1e-3)
+    assert cold["g_Na"] == warm["g_Na"]  # conductances stay the preset's
+    # at the preset's own temperature the kinetics are the preset's
+    spec["tissue"]["model"]["ions"] = {"temperature_c": 35.0}
+    same = dict(zip(p.model.param_names, solver.prepare(spec).params))
+    assert all(same[n] == warm[n] for names, _ in hek.KINETIC_Q10.values() for n in names)

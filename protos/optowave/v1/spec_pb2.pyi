@@ -24,6 +24,12 @@ class Backend(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BACKEND_UNSPECIFIED: _ClassVar[Backend]
     BACKEND_CPU: _ClassVar[Backend]
     BACKEND_CUDA: _ClassVar[Backend]
+
+class TimeScheme(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIME_SCHEME_UNSPECIFIED: _ClassVar[TimeScheme]
+    TIME_SCHEME_FIRST_ORDER: _ClassVar[TimeScheme]
+    TIME_SCHEME_SECOND_ORDER: _ClassVar[TimeScheme]
 INTERPOLATION_UNSPECIFIED: Interpolation
 INTERPOLATION_STEP: Interpolation
 INTERPOLATION_LINEAR: Interpolation
@@ -33,6 +39,9 @@ PRECISION_FLOAT32: Precision
 BACKEND_UNSPECIFIED: Backend
 BACKEND_CPU: Backend
 BACKEND_CUDA: Backend
+TIME_SCHEME_UNSPECIFIED: TimeScheme
+TIME_SCHEME_FIRST_ORDER: TimeScheme
+TIME_SCHEME_SECOND_ORDER: TimeScheme
 
 class JobSpec(_message.Message):
     __slots__ = ("name", "grid", "tissue", "coupling", "opsin", "light", "current", "readout", "output", "numerics", "seed", "labels", "analysis")
@@ -243,16 +252,18 @@ class Opsin(_message.Message):
     def __init__(self, preset: _Optional[str] = ..., parameters: _Optional[_Mapping[str, float]] = ..., density: _Optional[float] = ..., density_map: _Optional[_Union[Field, _Mapping]] = ..., region: _Optional[_Union[Pattern, _Mapping]] = ...) -> None: ...
 
 class LightStimulus(_message.Message):
-    __slots__ = ("name", "pattern", "waveform", "irradiance_mw_per_mm2")
+    __slots__ = ("name", "pattern", "waveform", "irradiance_mw_per_mm2", "wavelength_nm")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATTERN_FIELD_NUMBER: _ClassVar[int]
     WAVEFORM_FIELD_NUMBER: _ClassVar[int]
     IRRADIANCE_MW_PER_MM2_FIELD_NUMBER: _ClassVar[int]
+    WAVELENGTH_NM_FIELD_NUMBER: _ClassVar[int]
     name: str
     pattern: Pattern
     waveform: Waveform
     irradiance_mw_per_mm2: float
-    def __init__(self, name: _Optional[str] = ..., pattern: _Optional[_Union[Pattern, _Mapping]] = ..., waveform: _Optional[_Union[Waveform, _Mapping]] = ..., irradiance_mw_per_mm2: _Optional[float] = ...) -> None: ...
+    wavelength_nm: float
+    def __init__(self, name: _Optional[str] = ..., pattern: _Optional[_Union[Pattern, _Mapping]] = ..., waveform: _Optional[_Union[Waveform, _Mapping]] = ..., irradiance_mw_per_mm2: _Optional[float] = ..., wavelength_nm: _Optional[float] = ...) -> None: ...
 
 class CurrentStimulus(_message.Message):
     __slots__ = ("name", "pattern", "waveform", "amplitude_a_per_f")
@@ -491,7 +502,7 @@ class Dye(_message.Message):
     def __init__(self, sensitivity_per_100mv: _Optional[float] = ..., v_ref_mv: _Optional[float] = ..., bleach_tau_ms: _Optional[float] = ..., brightness_map: _Optional[_Union[Field, _Mapping]] = ...) -> None: ...
 
 class Camera(_message.Message):
-    __slots__ = ("frame_rate_hz", "exposure_ms", "psf_sigma_um", "binning", "photons_per_pixel", "read_noise_e", "crosstalk_fraction", "imaging_irradiance_mw_per_mm2")
+    __slots__ = ("frame_rate_hz", "exposure_ms", "psf_sigma_um", "binning", "photons_per_pixel", "read_noise_e", "crosstalk_fraction", "imaging_irradiance_mw_per_mm2", "imaging_wavelength_nm")
     FRAME_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     EXPOSURE_MS_FIELD_NUMBER: _ClassVar[int]
     PSF_SIGMA_UM_FIELD_NUMBER: _ClassVar[int]
@@ -500,6 +511,7 @@ class Camera(_message.Message):
     READ_NOISE_E_FIELD_NUMBER: _ClassVar[int]
     CROSSTALK_FRACTION_FIELD_NUMBER: _ClassVar[int]
     IMAGING_IRRADIANCE_MW_PER_MM2_FIELD_NUMBER: _ClassVar[int]
+    IMAGING_WAVELENGTH_NM_FIELD_NUMBER: _ClassVar[int]
     frame_rate_hz: float
     exposure_ms: float
     psf_sigma_um: float
@@ -508,7 +520,8 @@ class Camera(_message.Message):
     read_noise_e: float
     crosstalk_fraction: float
     imaging_irradiance_mw_per_mm2: float
-    def __init__(self, frame_rate_hz: _Optional[float] = ..., exposure_ms: _Optional[float] = ..., psf_sigma_um: _Optional[float] = ..., binning: _Optional[int] = ..., photons_per_pixel: _Optional[float] = ..., read_noise_e: _Optional[float] = ..., crosstalk_fraction: _Optional[float] = ..., imaging_irradiance_mw_per_mm2: _Optional[float] = ...) -> None: ...
+    imaging_wavelength_nm: float
+    def __init__(self, frame_rate_hz: _Optional[float] = ..., exposure_ms: _Optional[float] = ..., psf_sigma_um: _Optional[float] = ..., binning: _Optional[int] = ..., photons_per_pixel: _Optional[float] = ..., read_noise_e: _Optional[float] = ..., crosstalk_fraction: _Optional[float] = ..., imaging_irradiance_mw_per_mm2: _Optional[float] = ..., imaging_wavelength_nm: _Optional[float] = ...) -> None: ...
 
 class Analysis(_message.Message):
     __slots__ = ("enabled", "sources", "measures", "threshold", "tip_stride")
@@ -533,17 +546,19 @@ class Output(_message.Message):
     def __init__(self, variables: _Optional[_Iterable[str]] = ..., sample_interval_ms: _Optional[float] = ...) -> None: ...
 
 class Numerics(_message.Message):
-    __slots__ = ("dt_ms", "duration_ms", "precision", "chunk_ms", "backend", "lookup_tables")
+    __slots__ = ("dt_ms", "duration_ms", "precision", "chunk_ms", "backend", "lookup_tables", "time_scheme")
     DT_MS_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     PRECISION_FIELD_NUMBER: _ClassVar[int]
     CHUNK_MS_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     LOOKUP_TABLES_FIELD_NUMBER: _ClassVar[int]
+    TIME_SCHEME_FIELD_NUMBER: _ClassVar[int]
     dt_ms: float
     duration_ms: float
     precision: Precision
     chunk_ms: float
     backend: Backend
     lookup_tables: bool
-    def __init__(self, dt_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ..., precision: _Optional[_Union[Precision, str]] = ..., chunk_ms: _Optional[float] = ..., backend: _Optional[_Union[Backend, str]] = ..., lookup_tables: _Optional[bool] = ...) -> None: ...
+    time_scheme: TimeScheme
+    def __init__(self, dt_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ..., precision: _Optional[_Union[Precision, str]] = ..., chunk_ms: _Optional[float] = ..., backend: _Optional[_Union[Backend, str]] = ..., lookup_tables: _Optional[bool] = ..., time_scheme: _Optional[_Union[TimeScheme, str]] = ...) -> None: ...

@@ -1,0 +1,88 @@
+"""The estimated conduction-velocity error of a spec's dt and dx: ``validate`` warns past 2 %.
+
+Measured by ``benchmarks/convergence.py`` on HEK cables against scipy's BDF (solver.convergence):
+the time-step error is |CV error| ≈ C·dt^p (p the order of the time scheme), nearly independent of
+D and dx (the same C within 5 % at dx 9–20 µm, D 1000–4000 µm²/ms); the grid error of the 5-point
+coupling is |CV error| ≈ K·dx²/D (K within 3 % at dx 6–12 µm). Both make waves slow, so they add.
+
+On a discrete grid (gap-junction coupling with one node per cell) the grid is the tissue, not a
+discretised continuum: there is no dx error, the reference is the dt -> 0 limit at that dx.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["TIME_CONSTANTS", "GRID_CONSTANTS", "WARN_ABOVE", "Accuracy", "estimate_cv_error", "check_accuracy"]
+
+#: C of |CV error| ≈ C·dt^order (dt in ms), per model and order (benchmarks/convergence.py).
+TIME_CONSTANTS = {"hek_gokhale2017_35c": {1: 3.0, 2: 9.3}}
+#: K of |CV error| ≈ K·dx²/D (dx in µm, D in µm²/ms).
+GRID_CONSTANTS = {"hek_gokhale2017_35c": 0.58}
+#: The CV error past which ``validate`` warns.
+WARN_ABOVE = 0.02
+#: What each warned part is brought to by the suggested dt or dx (leaves room for the other part).
+SUGGEST_AT = 0.01
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Estimated relative CV error (both parts make the wave slower) of one spec."""
+
+    model: str
+    time: float              # of the time step
+    grid: float              # of the grid spacing (0 on a discrete grid)
+    order: int
+    dt_ms: float
+    dx_um: float
+    discrete: bool
+    suggested_dt_ms: float   # where the time part is SUGGEST_AT
+    suggested_dx_um: float   # where the grid part is SUGGEST_AT (inf on a discrete grid)
+
+    @property
+    def total(self) -> float:
+        return self.time + self.grid
+
+    def describe(self) -> str:
+        scheme = "second" if self.order == 2 else "first"
+        grid = ("one node per cell: the grid is the tissue, the reference is the dt -> 0 limit at this dx"
+                if self.discrete else f"{self.grid:.2%} from the grid spacing (against dx -> 0)")
+        return f"estimated CV error {self.total:.2%}: {self.time:.2%} from the time step ({scheme} order), {grid}"
+
+
+def estimate_cv_error(model_name: str, order: int, dt_ms: float, dx_um: float, diffusivity: float, *,
+                      discrete: bool) -> Accuracy | None:  # fmt: skip
+    """The :class:`Accuracy` of these numerics, or None where no error model was measured."""
+    consts = TIME_CONSTANTS.get(model_name)
+    if consts is None or order not in consts or not diffusivity > 0:
+        return None
+    c = consts[order]
+    k = GRID_CONSTANTS[model_name]
+    time_err = c * dt_ms**order
+    grid_err = 0.0 if discrete else k * dx_um**2 / diffusivity
+    return Accuracy(
+        model=model_name, time=time_err, grid=grid_err, order=order, dt_ms=dt_ms, dx_um=dx_um, discrete=discrete,
+        suggested_dt_ms=(SUGGEST_AT / c) ** (1.0 / order),
+        suggested_dx_um=math.inf if discrete else math.sqrt(SUGGEST_AT * diffusivity / k),
+    )  # fmt: skip
+
+
+def check_accuracy(c, acc: Accuracy | None) -> None:
+    """Warn (through the checker ``c``) when the estimated CV error is past :data:`WARN_ABOVE`."""
+    if acc is None or acc.total <= WARN_ABOVE:
+        return
+    head = f"the estimated CV error of this spec is {acc.total:.1%} (past {WARN_ABOVE:.0%}; benchmarks/convergence.py)"
+    if acc.time > SUGGEST_AT:
+        other = ""
+        if acc.order == 1:
+            second = TIME_CONSTANTS[acc.model][2] * acc.dt_ms**2
+            other = f", or numerics.time_scheme TIME_SCHEME_SECOND_ORDER ({second:.2%} at this dt)"
+        note = (" (one node per cell: the grid is the tissue; the reference is the dt -> 0 limit at this dx)"
+                if acc.discrete else "")
+        c.warn("numerics.dt_ms", f"{acc.dt_ms:g} ms: {head}, {acc.time:.1%} of it from the time step{note}; "
+               f"use dt <= {acc.suggested_dt_ms:.3g} ms for {SUGGEST_AT:.0%}{other}")
+    if acc.grid > SUGGEST_AT:
+        c.warn("grid.dx_um", f"{acc.dx_um:g} µm: {head}, {acc.grid:.1%} of it from the grid spacing against "
+               f"dx -> 0; use dx <= {acc.suggested_dx_um:.3g} µm for {SUGGEST_AT:.0%}")
+
