@@ -27,8 +27,23 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
+def version() -> str:
+    """This installation's version (the distribution's metadata; the source tree's pyproject when not installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("optowave")
+    except PackageNotFoundError:
+        import re
+
+        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+        return re.search(r'^version\s*=\s*"([^"]+)"', text, re.M).group(1)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="optowave", description="Simulate optogenetic excitable media.")
+    p.add_argument("--version", action="version", version=f"optowave {version()}")
     sub = p.add_subparsers(metavar="COMMAND")
 
     r = sub.add_parser("run", help="simulate a spec in checkpointed time chunks and write a Zarr store")
@@ -54,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("sweep", help="sweep spec (JSON or YAML): base, axes, combine, metrics, keep_fields")
     sw.add_argument("-o", "--output", required=True, help="summary Zarr store (per-run records and stores go "
                     "beside it, in OUT.runs/); re-running skips the runs already done")
+    from clients.options import add_cluster_options
+
     add_cluster_options(sw)
     sw.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -98,15 +115,6 @@ def _parser() -> argparse.ArgumentParser:
 
     design_cmd.register(sub)
     return p
-
-
-def add_cluster_options(parser: argparse.ArgumentParser,
-                        workers_help: str = "local Dask cluster of N worker processes (default: one per core)"):
-    """``--workers N | --scheduler ADDR``: where the runs of a sweep or a design search go. Returns the group."""
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N", help=workers_help)
-    where.add_argument("--scheduler", default=None, metavar="ADDR", help="existing Dask cluster (tcp://HOST:PORT)")
-    return where
 
 
 def cmd_run(args) -> int:
@@ -282,20 +290,28 @@ def cmd_demo(args) -> int:
 def cmd_plot(args) -> int:
     import xarray as xr
 
-    ds = xr.open_zarr(args.store, consolidated=False)
-    _figure(ds, Path(args.output), movie=args.movie)
-    print(f"figure: {Path(args.output).resolve()}")
+    from solver.plot import check_movie_path
+
     if args.movie:
-        print(f"movie: {Path(args.movie).resolve()}")
+        try:
+            check_movie_path(args.movie)       # refuse before the figure is drawn, not after
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    ds = xr.open_zarr(args.store, consolidated=False)
+    movie = _figure(ds, Path(args.output), movie=args.movie)
+    print(f"figure: {Path(args.output).resolve()}")
+    if movie is not None:
+        print(f"movie: {movie.resolve()}")
     return 0
 
 
-def _figure(ds, png: Path, movie: str | None = None) -> None:
+def _figure(ds, png: Path, movie: str | None = None) -> Path | None:
+    """Draw the figure and, when asked, the movie; returns the movie's path as written."""
     from solver import plot
 
     plot.plot_dataset(ds, png)
-    if movie:
-        plot.write_movie(ds, movie)
+    return plot.write_movie(ds, movie) if movie else None
 
 
 if __name__ == "__main__":  # pragma: no cover

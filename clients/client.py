@@ -23,6 +23,7 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import google_crc32c
@@ -133,6 +134,11 @@ def spec_message(spec) -> spec_pb2.JobSpec:
     if not isinstance(spec, dict):
         raise ValueError("a spec must be a path, JSON/YAML text, a dict or a JobSpec message; "
                          f"got {type(spec).__name__}")
+    solver_spec = _solver_spec()
+    if solver_spec is not None:         # every problem, in the file's spelling, as `optowave validate` names it
+        problems = solver_spec.schema_violations(spec, spec_pb2.JobSpec.DESCRIPTOR)
+        if problems:
+            raise solver_spec.SpecError(problems)
     msg = spec_pb2.JobSpec()
     try:
         json_format.ParseDict(spec, msg, ignore_unknown_fields=False)
@@ -141,14 +147,30 @@ def spec_message(spec) -> spec_pb2.JobSpec:
     return _inline_files(msg, base_dir)
 
 
+def _solver_spec():
+    """The solver's spec reading when it is installed (its limits, encodings and messages), else None: the lab
+    client works without the solver, reading files with plain JSON/YAML and protobuf."""
+    try:
+        from solver.spec import SpecError, read_mapping
+        from solver.spec._schema import schema_violations
+    except ImportError:
+        return None
+    return SimpleNamespace(SpecError=SpecError, read_mapping=read_mapping, schema_violations=schema_violations)
+
+
 def _read_mapping(source, what: str) -> tuple[object, Path | None]:
     text, base = str(source), None
     s = text.strip()
-    if isinstance(source, os.PathLike) or ("\n" not in s and not s.startswith("{")
-                                           and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s))):
+    is_path = isinstance(source, os.PathLike) or ("\n" not in s and not s.startswith("{")
+                                                  and (s.endswith((".json", ".yaml", ".yml")) or os.path.exists(s)))
+    if is_path and not Path(source).exists():
+        raise FileNotFoundError(f"{what} file {str(source)!r} does not exist")
+    solver_spec = _solver_spec()
+    if solver_spec is not None:       # one reading of files: sizes and aliases bounded, UTF-16/32 decoded
+        d, found = solver_spec.read_mapping(Path(source) if is_path else source, what=what)
+        return d, (Path(found) if is_path else None)
+    if is_path:
         path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
         text, base = path.read_text(), path.resolve().parent
     try:
         return json.loads(text), base
@@ -204,8 +226,31 @@ def _read_png(file: Path, where: str) -> np.ndarray:
         raise ValueError(f"{where}: cannot read {str(file)!r} as a PNG image: {exc}") from None
 
 
+def design_message(design) -> service_pb2.DesignSpec:
+    """A ``DesignSpec`` message from a design file, its text, a dict (the file's form) or a message. The base
+    (a file name relative to the design file, or inline) is read into a ``JobSpec``; the server checks the rest."""
+    if isinstance(design, service_pb2.DesignSpec):
+        return design
+    base_dir = Path(".")
+    if isinstance(design, (str, os.PathLike)):
+        design, found = _read_mapping(design, "design")
+        base_dir = found or base_dir
+    if not isinstance(design, dict):
+        raise ValueError(f"a design must be a path, text, a dict or a DesignSpec message; got {type(design).__name__}")
+    doc = dict(design)
+    base = doc.pop("base", None)
+    if base is None:
+        raise ValueError("base: missing; give the base job spec (a file name or the spec itself)")
+    if isinstance(base, str):
+        base = base_dir / base if not Path(base).is_absolute() else Path(base)
+    return service_pb2.DesignSpec(base=spec_message(base), design_json=json.dumps(doc))
+
+
 def sweep_message(sweep) -> service_pb2.SweepSpec:
-    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message."""
+    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message
+    (:func:`clients.sweep_file.sweep_message`: every problem named, nothing replaced by a default)."""
+    from clients.sweep_file import sweep_message as convert
+
     if isinstance(sweep, service_pb2.SweepSpec):
         return sweep
     base_dir = Path(".")
@@ -214,31 +259,7 @@ def sweep_message(sweep) -> service_pb2.SweepSpec:
         base_dir = found or base_dir
     if not isinstance(sweep, dict):
         raise ValueError(f"a sweep must be a path, text, a dict or a SweepSpec message; got {type(sweep).__name__}")
-    unsupported = sorted(set(sweep) - {"name", "base", "axes", "combine", "metrics", "keep_fields"})
-    if unsupported:
-        raise ValueError(f"sweep fields {', '.join(unsupported)} cannot be sent to a server (SweepSpec has no such "
-                         "fields); run the sweep locally with 'optowave sweep' instead")
-    base = sweep.get("base")
-    if isinstance(base, str):
-        base = base_dir / base if not Path(base).is_absolute() else Path(base)
-    msg = service_pb2.SweepSpec(name=sweep.get("name", ""), keep_fields=bool(sweep.get("keep_fields", False)))
-    msg.base.CopyFrom(spec_message(base))
-    combine = sweep.get("combine", "product")
-    msg.combine = {"product": service_pb2.SWEEP_COMBINE_PRODUCT, "zip": service_pb2.SWEEP_COMBINE_ZIP}.get(
-        combine, service_pb2.SWEEP_COMBINE_UNSPECIFIED)
-    for a in sweep.get("axes", []):
-        axis = msg.axes.add(path=a.get("path", ""), values=a.get("values", []))
-        for kind in ("linspace", "logspace"):
-            if kind in a:
-                getattr(axis, kind).CopyFrom(service_pb2.Range(**a[kind]))
-    for m in sweep.get("metrics", []):
-        if isinstance(m, dict):
-            msg.metrics.append(m["name"])
-            for x, y in m.get("points_um", []):
-                msg.probes_um.add(x=x, y=y)
-        else:
-            msg.metrics.append(m)
-    return msg
+    return convert(sweep, base_dir=base_dir, spec_message=spec_message)
 
 
 # ---------------------------------------------------------------- the client
@@ -344,6 +365,36 @@ class Client:
     def get_sweep(self, sweep_id: str) -> "Sweep":
         return Sweep(self, self._call("GetSweep", service_pb2.GetSweepRequest(sweep_id=sweep_id)).sweep)
 
+    def sweeps(self, *, state: str | None = None) -> list["Sweep"]:
+        """This client's sweeps in submission order (without their specs)."""
+        return [Sweep(self, m) for m in self._pages("ListSweeps", service_pb2.ListSweepsRequest, "sweeps", state)]
+
+    # ------------------------------------------------------------ designs
+
+    def design(self, design, request_id: str | None = None) -> "Design":
+        """Start a design search on the server (a design file of ``optowave design``, its text or dict, or a
+        ``DesignSpec``); see :class:`Design`. A base given as a file name is read here and sent."""
+        request = service_pb2.SubmitDesignRequest(spec=design_message(design),
+                                                  request_id=request_id or str(uuid.uuid4()))
+        return Design(self, self._call("SubmitDesign", request).design)
+
+    def get_design(self, design_id: str) -> "Design":
+        return Design(self, self._call("GetDesign", service_pb2.GetDesignRequest(design_id=design_id)).design)
+
+    def designs(self, *, state: str | None = None) -> list["Design"]:
+        """This client's designs in submission order (without their specs)."""
+        return [Design(self, m) for m in self._pages("ListDesigns", service_pb2.ListDesignsRequest, "designs", state)]
+
+    def _pages(self, method: str, request_cls, field: str, state: str | None) -> list:
+        out, token = [], ""
+        enum = service_pb2.JobState.Value(f"JOB_STATE_{state.upper()}") if state else 0
+        while True:
+            r = self._call(method, request_cls(page_token=token, state=enum))
+            out += list(getattr(r, field))
+            token = r.next_page_token
+            if not token:
+                return out
+
     # ------------------------------------------------------------ resumable streams
 
     def _resumable(self, open_stream: Callable[[], Iterator], *, reconnect_timeout: float,
@@ -434,16 +485,17 @@ class Job:
             self.message.spec.CopyFrom(spec)
             yield self
 
-    def watch(self, *, progress: bool | None = None, stream=None) -> "Job":
+    def watch(self, *, progress: bool | None = None, stream=None, bar=None) -> "Job":
         """Follow the job to its end: a progress bar in a terminal, a line per state and every tenth
-        of the run in a notebook, nothing otherwise (``progress`` forces it on or off)."""
-        from clients.progress import ProgressBar
+        of the run in a notebook, nothing otherwise (``progress`` forces it on or off). ``bar``: a
+        tqdm-like class to draw the bar with instead (``tqdm.notebook.tqdm`` in a notebook)."""
+        from clients.progress import progress_bar
 
         stream = stream or sys.stderr
-        notebook = "ipykernel" in sys.modules
+        notebook = "ipykernel" in sys.modules and bar is None
         show = progress if progress is not None else (stream.isatty() or notebook)
-        bar = ProgressBar(f"job {self.id[:8]}", unit="chunks", stream=stream,
-                          enabled=bool(show) and (stream.isatty() or progress is True) and not notebook)
+        bar = progress_bar(f"job {self.id[:8]}", unit="chunks", bar=bar, stream=stream,
+                           enabled=bool(show) and (stream.isatty() or progress is True) and not notebook)
         last_state, last_tenth, last_done = None, -1, -1
         for job in self.events():
             p = job.progress
@@ -525,8 +577,9 @@ class _StoreWriter:
         self.next_chunk = state["next_chunk"] if state else 0
         self.chunks_total = state.get("chunks_total", 0) if state else 0
         self._laid_out = bool(state and state.get("laid_out"))
-        self._key: str | None = None
-        self._buf = bytearray()
+        self._key: str | None = None       # the stored chunk being received, its pieces, their bytes
+        self._parts: list[bytes] = []
+        self._got = 0
 
     def take(self, message: service_pb2.StreamResultsResponse) -> int | None:
         """Take one message of the stream; returns ``k`` when time chunk ``k`` became complete here."""
@@ -570,13 +623,15 @@ class _StoreWriter:
         if not self._laid_out or c.chunk_index != self.next_chunk:
             raise _Resync(f"a stored chunk of time chunk {c.chunk_index} arrived, {self.next_chunk} was expected")
         if c.byte_offset == 0:
-            self._key, self._buf = c.key, bytearray()
-        if c.key != self._key or c.byte_offset != len(self._buf):
+            self._key, self._parts, self._got = c.key, [], 0
+        if c.key != self._key or c.byte_offset != self._got:
             raise _Resync(f"chunk {c.key}: a piece at byte {c.byte_offset} arrived out of order")
-        self._buf += c.data
-        if len(self._buf) < c.total_bytes:
+        self._parts.append(c.data)
+        self._got += len(c.data)
+        if self._got < c.total_bytes:
             return
-        data, self._key, self._buf = bytes(self._buf), None, bytearray()
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._key, self._parts, self._got = None, [], 0
         if len(data) != c.total_bytes or google_crc32c.value(data) != c.crc32c:
             raise _Resync(f"chunk {c.key}: CRC32C mismatch in transit")
         self.store.put_chunk(c.key, data)
@@ -597,59 +652,4 @@ class _StoreWriter:
         os.replace(tmp, self.state_file)
 
 
-class Sweep:
-    """A sweep on the server (a snapshot; :meth:`refresh` updates it)."""
-
-    def __init__(self, client: Client, message: service_pb2.Sweep):
-        self.client = client
-        self._set(message)
-
-    def _set(self, m: service_pb2.Sweep) -> None:
-        self.message, self.id = m, m.id
-        self.state = service_pb2.JobState.Name(m.state)[len("JOB_STATE_"):]
-        self.runs_total, self.runs_done, self.runs_failed = m.runs_total, m.runs_done, m.runs_failed
-        self.error = m.error
-
-    def __repr__(self) -> str:
-        return f"Sweep({self.id!r}, {self.state}, {self.runs_done}/{self.runs_total} runs, {self.runs_failed} failed)"
-
-    def refresh(self) -> "Sweep":
-        self._set(self.client._call("GetSweep", service_pb2.GetSweepRequest(sweep_id=self.id)).sweep)
-        return self
-
-    def wait(self, *, poll_s: float = 1.0, timeout: float | None = None) -> "Sweep":
-        t0 = time.monotonic()
-        while self.refresh().state not in TERMINAL:
-            if timeout is not None and time.monotonic() - t0 > timeout:
-                raise TimeoutError(f"sweep {self.id} is still {self.state} after {timeout:g} s")
-            time.sleep(poll_s)
-        return self
-
-    def summary(self, *, reconnect_timeout: float = 120.0):
-        """The sweep's summary ``xarray.Dataset`` (waits until the sweep is done)."""
-        import xarray as xr
-
-        header, arrays, buf = None, {}, {}
-        request = service_pb2.StreamSweepSummaryRequest(sweep_id=self.id)
-
-        def open_stream():
-            arrays.clear()
-            buf.clear()
-            return self.client._stream("StreamSweepSummary", request)
-
-        for message in self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout):
-            if message.HasField("header"):
-                header = json.loads(message.header.dataset_json)
-                continue
-            c = message.chunk
-            data = buf.setdefault(c.variable, bytearray())
-            data += c.data
-            if len(data) == c.total_bytes:
-                if google_crc32c.value(bytes(data)) != c.crc32c:
-                    raise ServiceError(grpc.StatusCode.DATA_LOSS, f"checksum mismatch in variable {c.variable}")
-                a = np.frombuffer(bytes(data), dtype=np.dtype(c.dtype)).reshape(tuple(c.shape))
-                arrays[c.variable] = a.astype(object) if a.dtype.kind == "U" else a   # text, as xarray keeps it
-        coords = {n: (v["dims"], arrays[n], v["attrs"]) for n, v in header["variables"].items() if v["coord"]}
-        data_vars = {n: (v["dims"], arrays[n], v["attrs"]) for n, v in header["variables"].items() if not v["coord"]}
-        self.refresh()
-        return xr.Dataset(data_vars, coords=coords, attrs=header["attrs"])
+from ._groups import Design, Sweep  # noqa: E402 - they use the client's helpers above

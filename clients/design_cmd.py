@@ -26,13 +26,16 @@ def register(sub) -> None:
     d = sub.add_parser("design", help="search for a light pattern: a threshold, a strength-duration curve, an S2 "
                        "window, a least dose, or a constrained minimum; writes a report")
     d.add_argument("design", help="design file (JSON or YAML): base, protocol, search, parameter, range, criterion")
-    d.add_argument("-o", "--output", required=True, help="report directory: report.json, found.json, runs.csv, "
-                   "report.png; runs are recorded in OUT/runs/ and a re-run reuses them")
-    from clients.cli import add_cluster_options
+    d.add_argument("-o", "--output", default=None, help="report directory: report.json, found.json, runs.csv, "
+                   "report.png; runs are recorded in OUT/runs/ and a re-run reuses them (required here; with "
+                   "--server the report is fetched into it when given)")
+    from clients.options import add_cluster_options
+    from clients.remote_cmds import add_connection_options
 
     add_cluster_options(d, workers_help="run each round's runs side by side on a local Dask cluster of N worker "
                         "processes (default: here, one run after another with numba threads on every core, which "
                         "is faster for a single bisection; workers pay off when rounds hold several runs)")
+    add_connection_options(d, server_default=None)   # --server ADDR: the rounds run on the server's workers
     d.add_argument("--quiet", action="store_true", help="no progress lines")
     d.set_defaults(func=cmd_design)
 
@@ -86,6 +89,13 @@ def cmd_protocol(args) -> int:
 
 
 def cmd_design(args) -> int:
+    if args.server:
+        from clients.remote_cmds import cmd_design_remote
+
+        return cmd_design_remote(args)
+    if not args.output:
+        print("error: -o/--output: give the report directory (required unless --server)", file=sys.stderr)
+        return 2
     from service.sweep import SweepEvaluator
     from solver.design import DesignError, load_design, run_design, write_report
 
@@ -93,8 +103,8 @@ def cmd_design(args) -> int:
     out = Path(args.output)
     say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
-    def on_round(rnd: int, n_runs: int) -> None:
-        say(f"round {rnd} done: {n_runs} runs so far")
+    def on_round(rnd: int, n_runs: int, state: dict) -> None:
+        say(f"round {rnd} done: {n_runs} runs so far{_progress_text(state)}")
 
     def on_run(event) -> None:
         say(f"  run {event.done}/{event.total} of this round: {event.status}, {event.elapsed_s:.1f} s")
@@ -118,6 +128,19 @@ def cmd_design(args) -> int:
 
     with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
         return run(client)
+
+
+def _progress_text(state: dict) -> str:
+    """``; bracket [lo, hi]; at most N rounds left`` from a round's progress (see solver.design.search)."""
+    parts = []
+    for b in state.get("brackets") or ():
+        fixed = "".join(f" at {k} = {v:g}" for k, v in b["fixed"].items())
+        parts.append(f"{b['parameter']}{fixed} in [{b['low']:.5g}, {b['high']:.5g}]")
+    if state.get("best"):
+        parts.append("best so far " + ", ".join(f"{k} = {v:.4g}" for k, v in state["best"].items()))
+    if state.get("rounds_left") is not None:
+        parts.append(f"at most {state['rounds_left']} rounds left")
+    return "".join(f"; {p}" for p in parts)
 
 
 def _summary_line(result, ev) -> str:

@@ -32,3 +32,33 @@ class ProgressBar:
         if done >= total:
             self.stream.write("\n")
         self.stream.flush()
+
+
+class TqdmBar:
+    """``bar(done, total)`` on a tqdm-like bar class (``tqdm.notebook.tqdm`` in a notebook, ``tqdm.tqdm`` in a
+    terminal): made on the first call, ``total`` and position updated after, closed at the end."""
+
+    def __init__(self, factory, label: str, *, unit: str = "steps"):
+        self.factory, self.label, self.unit = factory, label, unit
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = self.factory(total=total, desc=self.label, unit=self.unit)
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def progress_bar(label: str, *, unit: str, bar=None, stream=None, enabled: bool | None = None):
+    """A ``bar(done, total)`` callable: on ``bar`` (a tqdm-like class) when given, else :class:`ProgressBar`."""
+    if bar is not None:
+        return TqdmBar(bar, label, unit=unit)
+    return ProgressBar(label, unit=unit, stream=stream, enabled=enabled)

@@ -43,6 +43,19 @@ def register(sub) -> None:
     s.add_argument("--max-cell-steps", type=float, default=1e13, metavar="X", help="per job (default 1e13)")
     s.add_argument("--max-memory-gib", type=float, default=8.0, metavar="X", help="state memory per job (default 8)")
     s.add_argument("--max-output-gib", type=float, default=64.0, metavar="X", help="result size per job (default 64)")
+    s.add_argument("--disk-reserve-gib", type=float, default=1.0, metavar="X",
+                   help="free space the data directory keeps: a job whose output would eat into it is refused, and a "
+                        "running job whose next chunk finds less free space fails naming the figure (default 1)")
+    s.add_argument("--max-sweep-runs", type=int, default=10_000, metavar="N", help="runs per sweep (default 10000)")
+    s.add_argument("--max-pattern-leaves", type=int, default=4096, metavar="N",
+                   help="shapes in one light, current or tissue pattern (default 4096)")
+    s.add_argument("--max-pattern-depth", type=int, default=16, metavar="N",
+                   help="nested unions, differences, sums and regions in one pattern (default 16)")
+    s.add_argument("--max-polygon-vertices", type=int, default=10_000, metavar="N", help="per polygon (default 10000)")
+    s.add_argument("--max-label-bytes", type=int, default=16 * 1024, metavar="N",
+                   help="all labels of a job together, keys and values (default 16384)")
+    s.add_argument("--max-request-mib", type=float, default=16.0, metavar="X",
+                   help="largest request or response message (default 16)")
     s.add_argument("--grace", type=float, default=10.0, metavar="S",
                    help="seconds streams get to finish at shut-down (default 10)")
     s.set_defaults(func=cmd_serve)
@@ -128,19 +141,34 @@ def _errors(func):
 
 
 def cmd_serve(args) -> int:
-    from service.jobs import Limits
+    from service.jobs import Limits, StartupError
     from service.server import InsecureListenError, ServerConfig, TokenFileError, serve
+    from solver.spec import SpecLimits
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for flag in ("max_cell_steps", "max_memory_gib", "max_output_gib", "max_sweep_runs", "max_pattern_leaves",
+                 "max_pattern_depth", "max_polygon_vertices", "max_label_bytes", "max_request_mib",
+                 "max_queued_per_client", "max_concurrent"):
+        if not getattr(args, flag) > 0:
+            print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be > 0", file=sys.stderr)
+            return 2
+    if not args.disk_reserve_gib >= 0:
+        print(f"error: --disk-reserve-gib {args.disk_reserve_gib} is not allowed; must be >= 0", file=sys.stderr)
+        return 2
+    spec_limits = SpecLimits(max_pattern_depth=args.max_pattern_depth, max_pattern_leaves=args.max_pattern_leaves,
+                             max_polygon_vertices=args.max_polygon_vertices, max_label_bytes=args.max_label_bytes)
     limits = Limits(max_cell_steps=int(args.max_cell_steps), max_memory_bytes=int(args.max_memory_gib * GiB),
-                    max_output_bytes=int(args.max_output_gib * GiB), max_queued_per_client=args.max_queued_per_client)
+                    max_output_bytes=int(args.max_output_gib * GiB), max_queued_per_client=args.max_queued_per_client,
+                    disk_reserve_bytes=int(args.disk_reserve_gib * GiB), max_sweep_runs=args.max_sweep_runs,
+                    spec=spec_limits)
     config = ServerConfig(listen=args.listen, data_dir=args.data, scheduler=args.scheduler, workers=args.workers,
                           token_file=args.token_file, tls_cert=args.tls_cert, tls_key=args.tls_key,
                           tls_client_ca=args.tls_client_ca, insecure=args.insecure,
-                          max_concurrent=args.max_concurrent, limits=limits, grace_s=args.grace)
+                          max_concurrent=args.max_concurrent, limits=limits, grace_s=args.grace,
+                          max_message_bytes=int(args.max_request_mib * 2**20))
     try:
         return serve(config, announce=lambda text: print(text, flush=True))
-    except (InsecureListenError, TokenFileError, ValueError, OSError) as exc:
+    except (InsecureListenError, TokenFileError, StartupError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -198,15 +226,60 @@ def cmd_fetch(args) -> int:
 
 @_errors
 def cmd_sweep_remote(args) -> int:
-    """``optowave sweep SWEEP --server ADDR [-o SUMMARY.zarr]``: run a sweep on a server."""
+    """``optowave sweep SWEEP --server ADDR [-o SUMMARY.zarr]``: run a sweep on a server, with a progress bar;
+    Ctrl-C cancels it on the server (the runs that finished stay in its summary)."""
     sweep = _client(args).sweep(args.sweep)
     print(sweep.id, flush=True)
-    sweep.wait()
+    try:
+        sweep.watch(progress=False if getattr(args, "quiet", False) else None)
+    except KeyboardInterrupt:
+        return 130
     print(f"{sweep.id}: {sweep.state}, {sweep.runs_done}/{sweep.runs_total} runs, {sweep.runs_failed} failed")
-    if getattr(args, "output", None):
+    for parameters, error in sweep.failed_runs[:5]:
+        where = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+        print(f"failed: {where}: {error}", file=sys.stderr)
+    if getattr(args, "output", None) and sweep.state in ("SUCCEEDED", "CANCELLED"):
         sweep.summary().to_zarr(args.output, mode="w", zarr_format=3, consolidated=False)
         print(f"wrote {args.output}")
     return 0 if sweep.state == "SUCCEEDED" else 1
+
+
+@_errors
+def cmd_design_remote(args) -> int:
+    """``optowave design DESIGN --server ADDR [-o DIR]``: run a design search on a server, a line per round;
+    Ctrl-C cancels it on the server. With -o the report files are fetched into DIR."""
+    design = _client(args).design(args.design)
+    print(design.id, flush=True)
+    quiet = getattr(args, "quiet", False)
+    try:
+        seen = -1
+        for d in design.events():
+            if not quiet and d.rounds_done != seen:
+                seen = d.rounds_done
+                print(f"{d.state.lower()}: round {d.rounds_done}, {d.runs_done} runs" + _design_progress(d),
+                      file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        design.cancel()
+        print(f"{design.id}: {design.state} (cancelled on the server)", file=sys.stderr)
+        return 130
+    if design.state != "SUCCEEDED":
+        print(f"{design.id}: {design.state}" + (f": {design.error}" if design.error else ""), file=sys.stderr)
+        return 1
+    print(f"{design.id}: SUCCEEDED, {design.runs_done} runs; {json.dumps(design.result['summary'])}")
+    if args.output:
+        paths = design.report(args.output)
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _design_progress(d) -> str:
+    parts = [f"{b['parameter']}" + "".join(f" at {k} = {v:g}" for k, v in b["fixed"].items()) +
+             f" in [{b['low']:.5g}, {b['high']:.5g}]" for b in d.brackets]
+    if d.best:
+        parts.append("best so far " + ", ".join(f"{k} = {v:.4g}" for k, v in d.best.items()))
+    if d.rounds_left is not None:
+        parts.append(f"at most {d.rounds_left} rounds left")
+    return "".join(f"; {p}" for p in parts)
 
 
 def _job_dict(job) -> dict:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from typing import TYPE_CHECKING
-
 from google.protobuf import json_format, unknown_fields
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -19,9 +17,6 @@ from google.rpc import error_details_pb2
 
 from optowave.v1 import service_pb2, spec_pb2
 from solver.spec import FieldViolation, to_json
-
-if TYPE_CHECKING:
-    from service.jobs import JobRecord, SweepRecord
 
 _WIRE_TYPES = {0: "varint", 1: "64-bit", 2: "length-delimited", 5: "32-bit"}
 #: Fields that name a file, and what to send instead.
@@ -68,7 +63,8 @@ def spec_sha256(msg: Message) -> str:
     return hashlib.sha256(to_json(msg).encode()).hexdigest()
 
 
-def job_message(rec: JobRecord, *, with_spec: bool = True) -> service_pb2.Job:
+def job_message(rec, *, with_spec: bool = True) -> service_pb2.Job:
+    """A job row (:class:`service.jobs.JobRecord`) as its ``Job`` message."""
     job = service_pb2.Job(
         id=rec.id, state=state_enum(rec.state), request_id=rec.request_id, labels=rec.labels, error=rec.error,
         progress=service_pb2.Progress(
@@ -84,11 +80,21 @@ def job_message(rec: JobRecord, *, with_spec: bool = True) -> service_pb2.Job:
     return job
 
 
-def sweep_message(rec: SweepRecord) -> service_pb2.Sweep:
+def sweep_message(rec, *, with_spec: bool = True) -> service_pb2.Sweep:
+    """A sweep row (:class:`service.jobs.SweepRecord`) as its ``Sweep`` message."""
     sweep = service_pb2.Sweep(id=rec.id, state=state_enum(rec.state), runs_total=rec.runs_total,
-                              runs_done=rec.runs_done, runs_failed=rec.runs_failed, error=rec.error)
-    json_format.Parse(rec.spec_json, sweep.spec)
+                              runs_done=rec.runs_done, runs_failed=rec.runs_failed, error=rec.error,
+                              request_id=rec.request_id, runs_per_second=_finite(rec.runs_per_s),
+                              eta_seconds=_finite(rec.eta_s))
+    for f in rec.failures:
+        failure = sweep.failed_runs.add(error=f["error"])
+        for name, value in f["parameters"].items():
+            json_format.ParseDict(value, failure.parameters[name])
+    if with_spec:
+        json_format.Parse(rec.spec_json, sweep.spec)
     sweep.create_time.CopyFrom(timestamp(rec.create_time))
+    if rec.end_time is not None:
+        sweep.end_time.CopyFrom(timestamp(rec.end_time))
     return sweep
 
 
@@ -150,6 +156,51 @@ def unknown_field_violations(msg: Message, path: str = "") -> list[FieldViolatio
     return out
 
 
+def size_violations(msg: spec_pb2.JobSpec, limits) -> list[FieldViolation]:
+    """The sizes of :class:`solver.spec.SpecLimits` read off the wire message itself, before it is converted
+    (a 10 MB labels map or a 100,000-vertex polygon is refused without being copied into Python objects)."""
+    out: list[FieldViolation] = []
+    if len(msg.labels) > limits.max_labels:
+        out.append(FieldViolation("labels", f"{len(msg.labels)} labels; the limit is {limits.max_labels}"))
+    else:
+        n = sum(len(k.encode()) + len(v.encode()) for k, v in msg.labels.items())
+        if n > limits.max_label_bytes:
+            out.append(FieldViolation("labels", f"{n:,} bytes of keys and values; the limit is "
+                                                f"{limits.max_label_bytes:,} bytes"))
+    stack: list = [(msg, "", 0, None)]      # message, its path, pattern depth, [leaves, reported] of its pattern
+    while stack:
+        m, path, depth, root = stack.pop()
+        if isinstance(m, spec_pb2.Pattern):
+            root = root if root is not None else [0, False]
+            depth += 1
+            if root[1]:
+                continue
+            kind = m.WhichOneof("kind")
+            root[0] += kind not in ("union", "difference", "sum")
+            problem = None
+            if kind == "polygon" and len(m.polygon.vertices_um) > limits.max_polygon_vertices:
+                path, problem = f"{path}.polygon.vertices_um", (f"{len(m.polygon.vertices_um):,} vertices; the limit is "
+                                                                f"{limits.max_polygon_vertices:,} per polygon")
+            elif depth > limits.max_pattern_depth:
+                problem = (f"nests more than {limits.max_pattern_depth} levels of union, difference, sum or region; "
+                           f"the limit is {limits.max_pattern_depth}")
+            elif root[0] > limits.max_pattern_leaves:
+                problem = f"has more than {limits.max_pattern_leaves:,} shapes; the limit is {limits.max_pattern_leaves:,}"
+            if problem:
+                out.append(FieldViolation(path, problem))
+                root[1] = True
+                continue
+        for fd, value in m.ListFields():
+            if fd.message_type is None or fd.message_type.GetOptions().map_entry:
+                continue
+            where = _join(path, fd.name)
+            if fd.is_repeated:
+                stack += [(item, f"{where}[{k}]", depth, root) for k, item in enumerate(value)]
+            else:
+                stack.append((value, where, depth, root))
+    return out
+
+
 def file_reference_violations(msg: Message, path: str = "") -> list[FieldViolation]:
     """Rasters that name a ``.npy`` file and images that name a PNG file: a server must not read its own files
     on a client's say-so (the Python client inlines both before sending, see :class:`clients.Client`)."""
@@ -198,3 +249,53 @@ def sweep_dict(msg: service_pb2.SweepSpec) -> dict:
             metrics.append(name)
     return {"name": msg.name or "sweep", "base": json_format.MessageToDict(msg.base, preserving_proto_field_name=True),
             "axes": axes, "combine": combine, "metrics": metrics, "keep_fields": msg.keep_fields}
+
+
+# ---------------------------------------------------------------- designs
+
+
+def design_dict(msg: service_pb2.DesignSpec) -> dict:
+    """The design file's form of a ``DesignSpec`` message (what ``solver.design.load_design`` reads).
+
+    Raises :class:`solver.spec.SpecError` naming ``design_json`` when it is not a JSON object or names its own base.
+    """
+    import json
+
+    from solver.spec import SpecError
+
+    try:
+        doc = json.loads(msg.design_json or "{}")
+    except json.JSONDecodeError as exc:
+        raise SpecError([FieldViolation("design_json", f"not valid JSON: {exc}")]) from None
+    if not isinstance(doc, dict):
+        raise SpecError([FieldViolation("design_json", f"must be a JSON object; got {type(doc).__name__}")])
+    if "base" in doc:
+        raise SpecError([FieldViolation("design_json.base", "give the base job spec in the base field, not here")])
+    return {**doc, "base": json_format.MessageToDict(msg.base, preserving_proto_field_name=True)}
+
+
+def design_message(rec, *, with_spec: bool = True) -> service_pb2.Design:
+    p = rec.progress
+    design = service_pb2.Design(
+        id=rec.id, state=state_enum(rec.state), request_id=rec.request_id, name=rec.name, search=rec.search,
+        rounds_done=rec.rounds_done, runs_done=rec.runs_done, best=p.get("best") or {},
+        best_objective=_finite(p.get("best_objective")), result_json=rec.result_json, error=rec.error)
+    if p.get("rounds_left") is not None:
+        design.rounds_left = int(p["rounds_left"])
+    for b in p.get("brackets") or ():
+        design.brackets.add(parameter=b["parameter"], fixed=b["fixed"], low=b["low"], high=b["high"],
+                            status=b["status"])
+    if with_spec:
+        json_format.Parse(rec.spec_json, design.spec)
+    design.create_time.CopyFrom(timestamp(rec.create_time))
+    if rec.end_time is not None:
+        design.end_time.CopyFrom(timestamp(rec.end_time))
+    return design
+
+
+def design_runs(rec) -> list[service_pb2.DesignRun]:
+    """The runs of the design's last finished round."""
+    return [service_pb2.DesignRun(round=r["round"], parameters=r["parameters"], success=r["success"],
+                                  status=r["status"], error=r["error"], seconds=_finite(r["seconds"]),
+                                  metrics={k: v for k, v in r["metrics"].items() if math.isfinite(v)})
+            for r in rec.progress.get("runs") or ()]

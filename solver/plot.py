@@ -22,20 +22,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
-from matplotlib import patheffects  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from ._axes import aspect as _aspect  # noqa: E402
+from ._axes import extent as _extent  # noqa: E402
+from ._axes import nice as _nice  # noqa: E402
+from ._axes import scale_bar as _scale_bar  # noqa: E402
 
 __all__ = ["plot_dataset", "write_movie"]
 
 _AXES = {"v": ("time", "y", "x", "time"), "dff": ("frame", "cam_y", "cam_x", "frame_time")}
 _LABEL = {"v": "V", "dff": "ΔF/F"}
-
-
-def _nice(x: float) -> float:
-    """The largest 1, 2 or 5 × 10^k not above ``x``."""
-    k = 10.0 ** math.floor(math.log10(x))
-    return max(m * k for m in (1, 2, 5) if m * k <= x)
 
 
 def _layout(ds: xr.Dataset, variable: str) -> tuple[xr.DataArray, np.ndarray, np.ndarray, np.ndarray]:
@@ -46,30 +44,6 @@ def _layout(ds: xr.Dataset, variable: str) -> tuple[xr.DataArray, np.ndarray, np
     da = ds[variable].transpose(tdim, ydim, xdim)
     return da, np.asarray(ds[tname].values, float), np.asarray(ds[ydim].values, float), np.asarray(
         ds[xdim].values, float)
-
-
-def _extent(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float, float]:
-    """``imshow`` extent (left, right, bottom, top) in µm for ``origin="upper"``: the largest y at the bottom."""
-    d = float(x[1] - x[0]) if x.size > 1 else float(2 * x[0])
-    return (x[0] - d / 2, x[-1] + d / 2, y[-1] + d / 2, y[0] - d / 2)
-
-
-def _aspect(extent) -> float:
-    """Width over height of an extent."""
-    return abs(extent[1] - extent[0]) / abs(extent[3] - extent[2])
-
-
-def _scale_bar(ax, extent) -> None:
-    """A µm scale bar near the bottom-left corner as drawn; ``extent`` is (left, right, bottom, top)."""
-    width = extent[1] - extent[0]
-    length = _nice(width / 4)
-    x0 = extent[0] + 0.06 * width
-    y0 = extent[2] + 0.07 * (extent[3] - extent[2])
-    outline = [patheffects.withStroke(linewidth=2.5, foreground="black")]
-    ax.plot([x0, x0 + length], [y0, y0], color="white", lw=3, solid_capstyle="butt",
-            path_effects=[patheffects.withStroke(linewidth=5, foreground="black")])
-    ax.text(x0 + length / 2, y0 + 0.04 * (extent[3] - extent[2]), f"{length:g} µm", color="white", ha="center",
-            va="bottom", fontsize=8, fontweight="bold", path_effects=outline)
 
 
 def _light_contour(ax, ds: xr.Dataset, t_ms: float) -> None:
@@ -268,22 +242,17 @@ def _plot_traces(ax, ds: xr.Dataset, points: list[tuple[float, float]]) -> None:
 
 def write_movie(ds: xr.Dataset, path: str | Path, *, variable: str = "v", fps: float = 20.0, step: int = 1,
                 dpi: int = 80) -> Path:
-    """Write a movie of ``variable`` (one frame per ``step`` samples); returns the path actually written.
+    """Write a movie of ``variable`` (one frame per ``step`` samples) in the format its suffix names; returns the path.
 
-    MP4 needs imageio with its ffmpeg plugin (``imageio-ffmpeg``); without it an ``.mp4`` request is written as
-    GIF beside it (same stem, a warning says so). GIF timing has 10 ms resolution.
+    MP4 needs imageio with its ffmpeg plugin (``imageio-ffmpeg``); without it an ``.mp4`` path is refused
+    (:func:`check_movie_path`) rather than written in another format. GIF timing has 10 ms resolution.
     """
+    path = check_movie_path(path)
     da, t, y, x = _layout(ds, variable)
     if step < 1:
         raise ValueError(f"step = {step!r} is out of range: allowed step >= 1")
     if not fps > 0:
         raise ValueError(f"fps = {fps!r} is out of range: allowed fps > 0")
-    path = Path(path)
-    if path.suffix.lower() not in (".mp4", ".gif"):
-        raise ValueError(f"movie path {str(path)!r}: allowed suffixes .mp4 and .gif")
-    if path.suffix.lower() == ".mp4" and not _have_ffmpeg():
-        warnings.warn("imageio's ffmpeg plugin is not installed: writing a GIF instead of MP4", stacklevel=2)
-        path = path.with_suffix(".gif")
     frames = list(_render(ds, da, t, y, x, variable, step, dpi))
     if path.suffix.lower() == ".mp4":
         import imageio.v2 as imageio
@@ -295,6 +264,17 @@ def write_movie(ds: xr.Dataset, path: str | Path, *, variable: str = "v", fps: f
         images = [Image.fromarray(f).convert("P", palette=Image.Palette.ADAPTIVE) for f in frames]
         images[0].save(path, save_all=True, append_images=images[1:], duration=max(10, int(1000 / fps)),
                        loop=0, optimize=False, disposal=1)
+    return path
+
+
+def check_movie_path(path: str | Path) -> Path:
+    """The movie path, if this machine can write what its suffix says; otherwise ``ValueError`` saying why."""
+    path = Path(path)
+    if path.suffix.lower() not in (".mp4", ".gif"):
+        raise ValueError(f"movie path {str(path)!r}: allowed suffixes .mp4 and .gif")
+    if path.suffix.lower() == ".mp4" and not _have_ffmpeg():
+        raise ValueError(f"movie path {str(path)!r}: writing MP4 needs imageio's ffmpeg plugin (pip install "
+                         "imageio-ffmpeg), which is not installed here; give a .gif path instead")
     return path
 
 

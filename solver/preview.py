@@ -19,7 +19,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from numpy.typing import ArrayLike
 
-from .plot import _extent, _scale_bar
+from ._axes import extent as _extent
+from ._axes import scale_bar as _scale_bar
 from .problem import Problem, build
 from .result import coords
 from .spec import _types as t

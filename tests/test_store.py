@@ -83,6 +83,18 @@ class StoreContract:
         for key, crc in written.items():
             assert google_crc32c.value(store.read_chunk(key)) == crc
 
+    def test_a_chunk_that_holds_only_missing_values_is_stored_all_the_same(self, tmp_path):
+        """A map that is NaN everywhere (no pixel fired) is still a chunk on disk, with its checksum, also when
+        written by a store opened later (a chunk task opens the job's store anew)."""
+        store = self.make(tmp_path)
+        store.create(LAYOUT)
+        again = store if isinstance(store, MemoryStore) else DirectoryStore(tmp_path / "result.zarr")
+        written = again.write("mask", np.zeros((300, 5), np.uint8))
+        written.update(again.write("v", np.full((3, 300, 5), np.nan, np.float32), 0))
+        assert sorted(written) == ["mask/c/0/0", "mask/c/1/0", "v/c/0/0/0", "v/c/0/1/0"]
+        for key, crc in written.items():
+            again.read_chunk(key, crc)
+
     def test_a_damaged_chunk_is_named(self, tmp_path):
         store, _, written = self.filled(tmp_path)
         key = "v/c/1/0/0"

@@ -11,23 +11,32 @@ class NotFound(JobStoreError):
 
     def __init__(self, kind: str, ident: str):
         self.kind, self.ident = kind, ident
-        super().__init__(f"{kind} {ident!r} not found")
+        shown = ident if len(ident) <= 80 else f"{ident[:40]}...({len(ident)} characters)"
+        super().__init__(f"{kind} {shown!r} not found")
 
 
 class Deleted(JobStoreError):
-    """The job existed and was deleted: its results are gone."""
+    """The job (sweep, design) existed and was deleted: its results are gone."""
 
-    def __init__(self, ident: str):
-        self.ident = ident
-        super().__init__(f"job {ident!r} was deleted; its results are gone")
+    def __init__(self, ident: str, kind: str = "job"):
+        self.ident, self.kind = ident, kind
+        super().__init__(f"{kind} {ident!r} was deleted; its results are gone")
 
 
 class NotTerminal(JobStoreError):
-    """An operation that needs a finished job (delete) on a job still queued or running."""
+    """An operation that needs a finished job (sweep, design), such as delete, on one still queued or running."""
 
-    def __init__(self, ident: str, state: str):
-        self.ident, self.state = ident, state
-        super().__init__(f"job {ident!r} is {state}; cancel it first (only a terminal job can be deleted)")
+    def __init__(self, ident: str, state: str, kind: str = "job"):
+        self.ident, self.state, self.kind = ident, state, kind
+        super().__init__(f"{kind} {ident!r} is {state}; cancel it first (only a terminal {kind} can be deleted)")
+
+
+class NotReady(JobStoreError):
+    """A result asked of a sweep or design that has none (it failed, or was cancelled before any run)."""
+
+    def __init__(self, ident: str, kind: str, state: str, why: str):
+        self.ident, self.kind, self.state = ident, kind, state
+        super().__init__(f"{kind} {ident!r} is {state}, it has no {why}")
 
 
 class RequestConflict(JobStoreError):
@@ -53,6 +62,10 @@ class BadArgument(JobStoreError):
     def __init__(self, field: str, description: str, *, out_of_range: bool = False):
         self.field, self.description, self.out_of_range = field, description, out_of_range
         super().__init__(f"{field}: {description}")
+
+
+class StartupError(Exception):
+    """The server cannot start: one line naming the file or address at fault (``optowave serve`` exits 2)."""
 
 
 class ShuttingDown(JobStoreError):

@@ -8,11 +8,13 @@ chunk is advertised only after its write returned.
 
 Layout of the data directory::
 
-    jobs.sqlite                 the job and sweep table (WAL)
+    jobs.sqlite                 the job, sweep and design table (WAL)
     jobs/<id>/result.zarr       a job's result store (one Zarr v3 store per job)
     jobs/<id>/result.zarr.runner    the runner's checkpoints and commit record
     jobs/<id>/stop              present: start no more chunks (cancelled, or the server stopping)
     sweeps/<id>/summary.zarr    a sweep's summary (its runs' records in summary.runs/)
+    sweeps/<id>/stop            present: the sweep was cancelled (runs look for it)
+    designs/<id>/runs/          a design's run records; designs/<id>/report/ its report; designs/<id>/stop
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import base64
 import logging
 import re
 import secrets
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,7 +34,7 @@ from typing import Iterator
 
 from . import _states as st
 from ._backend import Backend
-from ._errors import BadArgument, Deleted, NotFound, NotTerminal, QuotaExceeded, RequestConflict, ShuttingDown
+from ._errors import BadArgument, Deleted, NotFound, NotTerminal, QuotaExceeded, RequestConflict, ShuttingDown, StartupError
 from ._prepare import Limits, Prepared, canonical, prepare_job, remove_job_files
 from ._runs import Outcome, drive_job, finite
 from ._table import JobRecord, JobTable, NewJob
@@ -42,6 +45,8 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: Longest request_id accepted (a UUID is 36 characters).
 MAX_REQUEST_ID = 128
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 1000
+#: How long a job's end is retried when the job table cannot be written.
+END_RECORD_S = 120.0
 #: How long a driver waits for the loop to record one of its events.
 DRIVER_CALL_TIMEOUT_S = 120.0
 
@@ -104,6 +109,7 @@ class JobManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.draining = False
         self.sweeps = None   # a SweepManager, attached by start()
+        self.designs = None  # a DesignManager, attached by start()
 
     # ------------------------------------------------------------ paths
 
@@ -135,23 +141,33 @@ class JobManager:
 
     async def start(self) -> None:
         """Open the table and the backend, resume jobs that were running, start the queue."""
+        from ._designs import DesignManager
         from ._sweeps import SweepManager
 
         self._loop = asyncio.get_running_loop()
         self._submit_lock, self._wake = asyncio.Lock(), asyncio.Event()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "jobs").mkdir(exist_ok=True)
-        self._table = await self._loop.run_in_executor(self._db_pool, JobTable, self.data_dir / "jobs.sqlite")
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            (self.data_dir / "jobs").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StartupError(f"data directory {str(self.data_dir)!r} cannot be used: {exc.strerror or exc}") from None
+        db_path = self.data_dir / "jobs.sqlite"
+        try:     # the table is opened and read before any cluster is started
+            self._table = await self._loop.run_in_executor(self._db_pool, JobTable, db_path)
+            running = await self.db(JobTable.in_state, st.RUNNING)
+            queued = await self.db(JobTable.in_state, st.QUEUED)
+        except sqlite3.Error as exc:
+            raise StartupError(f"job table {str(db_path)!r} is damaged or not an optowave job table ({exc}); move it "
+                               "aside to start with an empty table") from None
         await self.io(self.backend.open)
-        running = await self.db(JobTable.in_state, st.RUNNING)
-        queued = await self.db(JobTable.in_state, st.QUEUED)
         await self.io(self._clear_stop_files, [r.id for r in running + queued])
         await self.io(self._remove_orphans, await self.db(JobTable.all_ids))
         self._resume = [r.id for r in running]
         if running:
             log.info("resuming %d job(s) that were running: %s", len(running), ", ".join(self._resume))
-        self.sweeps = SweepManager(self)
+        self.sweeps, self.designs = SweepManager(self), DesignManager(self)
         await self.sweeps.start()
+        await self.designs.start()
         self._dispatcher = asyncio.create_task(self._dispatch(), name="optowave-dispatch")
         self._wake.set()
 
@@ -174,8 +190,9 @@ class JobManager:
         Jobs stay RUNNING in the table: the next start resumes them from their last committed chunk.
         """
         await self.drain()
-        if self.sweeps is not None:
-            await self.sweeps.stop()
+        for groups in (self.sweeps, self.designs):
+            if groups is not None:
+                await groups.stop()
         tasks = [a.task for a in self._active.values() if a.task is not None]
         if tasks:
             done, pending = await asyncio.wait(tasks, timeout=timeout)
@@ -189,6 +206,16 @@ class JobManager:
         self._run_pool.shutdown(wait=False)
         if self._table is not None:
             await self._loop.run_in_executor(self._db_pool, self._table.close)
+        self._db_pool.shutdown(wait=True)
+
+    async def close_unstarted(self) -> None:
+        """Release what a manager holds when :meth:`start` failed part way or was never called."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.backend.close)
+        self._io_pool.shutdown(wait=False)
+        self._run_pool.shutdown(wait=False)
+        if self._table is not None:
+            await loop.run_in_executor(self._db_pool, self._table.close)
         self._db_pool.shutdown(wait=True)
 
     def _clear_stop_files(self, ids) -> None:
@@ -305,6 +332,10 @@ class JobManager:
             raise Deleted(job_id)
         return rec
 
+    def token_after(self, rec: JobRecord) -> str:
+        """The page token that lists the jobs after ``rec``."""
+        return _encode_token(rec.seq)
+
     async def list(self, client: str, *, page_size: int = 0, page_token: str = "", state: str | None = None,
                    labels: dict | None = None) -> tuple[list[JobRecord], str]:
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -378,23 +409,37 @@ class JobManager:
         try:
             outcome: Outcome = await self.run_in_driver(
                 drive_job, rec.spec_json, self.store_path(job_id), client=self.backend.client,
-                job=self._prepared.pop(job_id, None),
+                job=self._prepared.pop(job_id, None), disk_reserve_bytes=self.limits.disk_reserve_bytes,
                 stop_file=self.stop_file(job_id), stop=active.stop,
                 on_open=lambda k: self.call_from_driver(self._opened(job_id, k, plan)),
                 on_progress=lambda p: self.call_from_driver(self._progressed(job_id, p)))
         except Exception as exc:  # noqa: BLE001 - e.g. the pool shut down under us
             outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
+        new = None               # cancelled (already terminal) or stopped with the server (resumes)
         if outcome.kind == "done":
-            new = await self.db(JobTable.transition, job_id, st.SUCCEEDED)
+            new = await self._record_end(job_id, st.SUCCEEDED)
         elif outcome.kind == "failed" and not self.draining:
             log.warning("job %s failed: %s", job_id, outcome.error)
-            new = await self.db(JobTable.transition, job_id, st.FAILED, error=outcome.error)
-        else:
-            new = None           # cancelled (already terminal) or stopped with the server (resumes)
+            new = await self._record_end(job_id, st.FAILED, error=outcome.error)
         if new is not None:
             self.publish(new)
         self._active.pop(job_id, None)
         self._wake.set()
+
+    async def _record_end(self, job_id: str, state: str, error: str | None = None):
+        """Record a job's end, retrying while the table cannot be written (its disk full, say) for up to
+        :data:`END_RECORD_S`; a job is never left RUNNING with no driver because one write failed."""
+        deadline = self._loop.time() + END_RECORD_S
+        while True:
+            try:
+                return await self.db(JobTable.transition, job_id, state, error=error)
+            except sqlite3.Error as exc:
+                if self._loop.time() > deadline:
+                    log.error("job %s ended %s but the job table cannot record it (%s); it resumes at the next "
+                              "start", job_id, state, exc)
+                    return None
+                log.warning("job %s: cannot record %s yet (%s); retrying", job_id, state, exc)
+                await asyncio.sleep(2.0)
 
     async def _opened(self, job_id: str, next_chunk: int, plan: dict) -> None:
         """The driver opened the store: record what is committed already (after a restart)."""

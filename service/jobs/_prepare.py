@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solver import estimate, validate
-from solver.spec import DEFAULT_MEMORY_LIMIT_BYTES, FieldViolation, SpecError, load_spec, to_json
+from solver.spec import DEFAULT_MEMORY_LIMIT_BYTES, FieldViolation, SpecError, SpecLimits, load_spec, to_json
 
 from ._errors import QuotaExceeded
 
@@ -28,6 +28,7 @@ class Limits:
     disk_reserve_bytes: int = 1 * GiB          # free space the data directory keeps after a job's output
     max_queued_per_client: int = 100          # QUEUED jobs of one client
     max_sweep_runs: int = 10_000               # runs of one sweep
+    spec: SpecLimits = SpecLimits()           # pattern depth, leaves and vertices, labels, names of one spec
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,12 @@ class Prepared:
     job: object = None             # the runner's ChunkedJob: the spec parsed and rasterised once, ready to run
 
 
-def wire_spec_violations(msg) -> list[FieldViolation]:
-    """Problems only a spec from the wire can have: unknown fields, names of the server's files."""
-    from service.convert import file_reference_violations, unknown_field_violations
+def wire_spec_violations(msg, limits: SpecLimits = SpecLimits()) -> list[FieldViolation]:
+    """Problems only a spec from the wire can have: unknown fields, names of the server's files; and sizes,
+    read off the message before it is converted."""
+    from service.convert import file_reference_violations, size_violations, unknown_field_violations
 
-    return unknown_field_violations(msg) + file_reference_violations(msg)
+    return size_violations(msg, limits) or (unknown_field_violations(msg) + file_reference_violations(msg))
 
 
 def check_spec(msg, limits: Limits):
@@ -59,14 +61,14 @@ def check_spec(msg, limits: Limits):
     Returns ``(spec, report)``; raises :class:`SpecError` (INVALID_ARGUMENT) or
     :class:`QuotaExceeded` (a spec that is valid but over this server's memory limit).
     """
-    problems = wire_spec_violations(msg)
+    problems = wire_spec_violations(msg, limits.spec)
     if problems:
         raise SpecError(problems)
     spec = load_spec(msg, check_spec=False)
-    report = validate(spec, memory_limit_bytes=limits.max_memory_bytes)
+    report = validate(spec, memory_limit_bytes=limits.max_memory_bytes, limits=limits.spec)
     if report.errors:
-        # A spec that is valid under the solver's own memory bound is only over this server's limit.
-        if limits.max_memory_bytes < DEFAULT_MEMORY_LIMIT_BYTES and validate(spec).ok:
+        # A spec that is valid under the solver's own bounds is only over this server's limits.
+        if (limits.max_memory_bytes < DEFAULT_MEMORY_LIMIT_BYTES or limits.spec != SpecLimits()) and validate(spec).ok:
             raise QuotaExceeded([(v.field, f"{v.description} (this server's memory limit per job)")
                                  for v in report.errors])
         raise SpecError(report.errors)
@@ -109,7 +111,9 @@ def _check_cost(cost, store: Path, limits: Limits) -> None:
     free = shutil.disk_usage(store.parent).free
     if cost.output_bytes + limits.disk_reserve_bytes > free:
         over.append(("output", f"the result needs {cost.output_bytes / GiB:.2f} GiB and the server's disk has "
-                               f"{max(0, free - limits.disk_reserve_bytes) / GiB:.2f} GiB to spare"))
+                               f"{max(0, free - limits.disk_reserve_bytes) / GiB:.2f} GiB to spare ({free / GiB:.2f} "
+                               f"GiB free, of which the server keeps {limits.disk_reserve_bytes / GiB:.2f} GiB in "
+                               "reserve: --disk-reserve-gib)"))
     if over:
         raise QuotaExceeded(over)
 

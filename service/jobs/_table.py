@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _states as st
+from ._table_designs import DESIGN_SCHEMA, DesignRecord, DesignRows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -63,6 +64,15 @@ CREATE TABLE IF NOT EXISTS sweeps (
     UNIQUE (client, request_id)
 );
 """
+#: Columns added to a table after its first release: ``(table, column, declaration)``; a table made by
+#: an older server gets them on open.
+_ADDED = (
+    ("sweeps", "end_time", "REAL"),
+    ("sweeps", "runs_per_s", "REAL NOT NULL DEFAULT 0"),
+    ("sweeps", "eta_s", "REAL NOT NULL DEFAULT 0"),
+    ("sweeps", "failures_json", "TEXT NOT NULL DEFAULT '[]'"),
+    ("sweeps", "deleted", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,11 @@ class SweepRecord:
     runs_done: int
     runs_failed: int
     version: int
+    end_time: float | None = None
+    runs_per_s: float = 0.0
+    eta_s: float = 0.0
+    failures: tuple = ()          # ({"parameters": {axis: value}, "error": text}, ...)
+    deleted: bool = False
 
     @property
     def terminal(self) -> bool:
@@ -134,8 +149,8 @@ class NewJob:
     labels: dict = field(default_factory=dict)
 
 
-class JobTable:
-    """The jobs and sweeps of one server, in ``<data>/jobs.sqlite``."""
+class JobTable(DesignRows):
+    """The jobs, sweeps and designs of one server, in ``<data>/jobs.sqlite``."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -143,7 +158,11 @@ class JobTable:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: a commit survives a killed process
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + DESIGN_SCHEMA)
+        for table, column, decl in _ADDED:
+            have = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def close(self) -> None:
         self._db.close()
@@ -247,7 +266,8 @@ class JobTable:
         return None if row is None else _job(row)
 
     def all_ids(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT id FROM jobs UNION SELECT id FROM sweeps")}
+        return {r[0] for r in self._db.execute("SELECT id FROM jobs UNION SELECT id FROM sweeps "
+                                               "UNION SELECT id FROM designs")}
 
     # ------------------------------------------------------------ sweeps
 
@@ -269,23 +289,52 @@ class JobTable:
                                (client, request_id)).fetchone()
         return None if row is None else _sweep(row)
 
-    def sweep_transition(self, sweep_id: str, target: str, *, error: str | None = None) -> SweepRecord | None:
+    def sweep_transition(self, sweep_id: str, target: str, *, error: str | None = None,
+                         now: float | None = None) -> SweepRecord | None:
         froms = st.sources(target)
         sets, args = ["state = ?", "version = version + 1"], [target]
+        if st.is_terminal(target):
+            sets += ["end_time = ?", "eta_s = 0"]
+            args.append(time.time() if now is None else now)
         if error is not None:
             sets.append("error = ?")
             args.append(error)
-        cur = self._db.execute(f"UPDATE sweeps SET {', '.join(sets)} WHERE id = ? AND state IN "
+        cur = self._db.execute(f"UPDATE sweeps SET {', '.join(sets)} WHERE id = ? AND deleted = 0 AND state IN "
                                f"({', '.join('?' * len(froms))})", (*args, sweep_id, *froms))
         return self.get_sweep(sweep_id) if cur.rowcount else None
 
-    def sweep_progress(self, sweep_id: str, *, runs_done: int, runs_failed: int) -> SweepRecord | None:
-        cur = self._db.execute("UPDATE sweeps SET runs_done = ?, runs_failed = ?, version = version + 1 "
-                               "WHERE id = ? AND state = ?", (runs_done, runs_failed, sweep_id, st.RUNNING))
+    def sweep_progress(self, sweep_id: str, *, runs_done: int, runs_failed: int, runs_per_s: float = 0.0,
+                       eta_s: float = 0.0, failure: dict | None = None) -> SweepRecord | None:
+        """Record a RUNNING sweep's progress (and a failed run, once per point); None in any other state."""
+        rec = self.get_sweep(sweep_id)
+        if rec is None or rec.state != st.RUNNING or rec.deleted:
+            return None
+        failures = list(rec.failures)
+        if failure is not None:
+            failures = [f for f in failures if f["parameters"] != failure["parameters"]] + [failure]
+        cur = self._db.execute("UPDATE sweeps SET runs_done = ?, runs_failed = ?, runs_per_s = ?, eta_s = ?, "
+                               "failures_json = ?, version = version + 1 WHERE id = ? AND state = ? AND deleted = 0",
+                               (runs_done, runs_failed, runs_per_s, eta_s, json.dumps(failures), sweep_id, st.RUNNING))
         return self.get_sweep(sweep_id) if cur.rowcount else None
 
+    def mark_sweep_deleted(self, sweep_id: str) -> SweepRecord | None:
+        terminal = tuple(st.TERMINAL)
+        cur = self._db.execute(
+            f"UPDATE sweeps SET deleted = 1, version = version + 1 WHERE id = ? AND deleted = 0 AND state IN "
+            f"({', '.join('?' * len(terminal))})", (sweep_id, *terminal))
+        return self.get_sweep(sweep_id) if cur.rowcount else None
+
+    def sweep_page(self, client: str, *, after_seq: int = 0, limit: int = 50,
+                   state: str | None = None) -> list[SweepRecord]:
+        """The client's sweeps after ``after_seq`` in submission order (deleted ones left out)."""
+        where = "client = ? AND deleted = 0 AND seq > ?" + (" AND state = ?" if state else "")
+        args = [client, after_seq] + ([state] if state else [])
+        rows = self._db.execute(f"SELECT * FROM sweeps WHERE {where} ORDER BY seq LIMIT ?", (*args, limit))
+        return [_sweep(r) for r in rows.fetchall()]
+
     def sweeps_in(self, state: str) -> list[SweepRecord]:
-        rows = self._db.execute("SELECT * FROM sweeps WHERE state = ? ORDER BY seq", (state,)).fetchall()
+        rows = self._db.execute("SELECT * FROM sweeps WHERE state = ? AND deleted = 0 ORDER BY seq",
+                                (state,)).fetchall()
         return [_sweep(r) for r in rows]
 
 
@@ -305,4 +354,6 @@ def _sweep(row: sqlite3.Row) -> SweepRecord:
         seq=row["seq"], id=row["id"], client=row["client"], request_id=row["request_id"] or "",
         spec_json=row["spec_json"], spec_sha256=row["spec_sha256"], state=row["state"], error=row["error"],
         create_time=row["create_time"], runs_total=row["runs_total"], runs_done=row["runs_done"],
-        runs_failed=row["runs_failed"], version=row["version"])
+        runs_failed=row["runs_failed"], version=row["version"], end_time=row["end_time"],
+        runs_per_s=row["runs_per_s"], eta_s=row["eta_s"], failures=tuple(json.loads(row["failures_json"])),
+        deleted=bool(row["deleted"]))

@@ -22,7 +22,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from service.jobs import Backend, JobManager, Limits
+from service.jobs import Backend, JobManager, Limits, StartupError
 
 from ._auth import AuthInterceptor, read_token_file
 from ._servicer import SERVICE, SimulationServicer, generic_handler
@@ -67,6 +67,60 @@ class ServerConfig:
     grace_s: float = 10.0                  # how long streams may take to finish at shut-down
 
 
+def check_tls_material(cert: str | Path, key: str | Path, client_ca: str | Path | None = None) -> None:
+    """Refuse TLS files that are missing, not PEM, or a key that does not belong to the certificate, with one
+    line naming the file (gRPC itself would only fail at the first handshake, or with a traceback)."""
+    import ssl
+
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key), ("--tls-client-ca", client_ca)):
+        if path is not None and not Path(path).is_file():
+            raise StartupError(f"{flag} {str(path)!r}: no such file")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(str(cert), str(key))
+    except ssl.SSLError as exc:
+        what = "does not match the certificate" if "KEY_VALUES_MISMATCH" in str(exc) or "mismatch" in str(
+            exc).lower() else "cannot be read as a PEM certificate and its private key"
+        raise StartupError(f"--tls-key {str(key)!r} {what} --tls-cert {str(cert)!r} ({exc.reason or exc})") from None
+    if client_ca is not None:
+        try:
+            ctx.load_verify_locations(cafile=str(client_ca))
+        except ssl.SSLError as exc:
+            raise StartupError(f"--tls-client-ca {str(client_ca)!r} is not a PEM certificate ({exc.reason or exc})") \
+                from None
+
+
+def check_address_free(listen: str) -> None:
+    """Refuse an address another process listens on, in one line (gRPC's own refusal is a C-level log line
+    and a RuntimeError). Port 0 and unix sockets are left to gRPC."""
+    import socket
+
+    if listen.startswith(("unix:", "unix-abstract:")):
+        return
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        port_n = int(port)
+    except ValueError:
+        raise StartupError(f"--listen {listen!r} is not HOST:PORT") from None
+    if port_n == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port_n, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {listen}: {host!r} is not an address of this machine ({exc.strerror})") \
+            from None
+    for family, kind, proto, _, address in infos[:1]:
+        with socket.socket(family, kind, proto) as s:
+            # as gRPC binds: a port left in TIME_WAIT by a server that just stopped is free, a listener is not
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(address)
+            except OSError as exc:
+                raise StartupError(f"cannot listen on {listen}: {exc.strerror or exc} (another server there? choose "
+                                   "another --listen HOST:PORT; port 0 picks a free one)") from None
+
+
 def is_loopback(listen: str) -> bool:
     """Whether ``listen`` (``HOST:PORT``, ``[V6]:PORT``, ``unix:PATH``) only accepts local connections."""
     if listen.startswith(("unix:", "unix-abstract:")):
@@ -98,6 +152,7 @@ class Server:
             return None
         if not (c.tls_cert and c.tls_key):
             raise ValueError("TLS needs both --tls-cert and --tls-key")
+        check_tls_material(c.tls_cert, c.tls_key, c.tls_client_ca)
         key, cert = Path(c.tls_key).read_bytes(), Path(c.tls_cert).read_bytes()
         ca = Path(c.tls_client_ca).read_bytes() if c.tls_client_ca else None
         return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=ca is not None)
@@ -122,9 +177,12 @@ class Server:
         if not is_loopback(c.listen) and credentials is None and tokens is not None:
             log.warning("tokens will cross the network in the clear: add --tls-cert/--tls-key")
 
+        # Everything that can be wrong with the command line (TLS material, the address, the job table) is found
+        # before a cluster is started: the port is bound first, the manager (table, then backend) started after.
         self.manager = JobManager(c.data_dir, backend=Backend(scheduler=c.scheduler, workers=c.workers),
                                   max_concurrent=c.max_concurrent, limits=c.limits)
-        await self.manager.start()
+        check_address_free(c.listen)
+        phase = "new"       # "new": close_unstarted() undoes it; "started": stop() does; "closed": nothing to undo
         try:
             server = grpc.aio.server(
                 interceptors=[AuthInterceptor(tokens, client_certs=mutual_tls)],
@@ -137,15 +195,29 @@ class Server:
             reflection.enable_server_reflection(
                 [SERVICE.full_name, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME], server)
-            if credentials is None:
-                port = server.add_insecure_port(c.listen)
-            else:
-                port = server.add_secure_port(c.listen, credentials)
+            try:
+                if credentials is None:
+                    port = server.add_insecure_port(c.listen)
+                else:
+                    port = server.add_secure_port(c.listen, credentials)
+            except RuntimeError:
+                port = 0
             if port == 0 and not c.listen.startswith("unix"):
-                raise OSError(f"cannot listen on {c.listen}")
+                raise StartupError(f"cannot listen on {c.listen}: the address is in use or not on this machine "
+                                   "(choose another --listen HOST:PORT; port 0 picks a free one)")
+            try:
+                await self.manager.start()
+            except BaseException:
+                phase = "closed"
+                await self.manager.close_unstarted()
+                raise
+            phase = "started"
             await server.start()
         except BaseException:
-            await self.manager.stop()
+            if phase == "started":
+                await self.manager.stop()
+            elif phase == "new":
+                await self.manager.close_unstarted()
             raise
         self._server = server
         for name in ("", SERVICE.full_name):

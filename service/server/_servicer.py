@@ -15,22 +15,25 @@ import time
 import grpc
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2
+from grpc_status import rpc_status
 
 from optowave.v1 import service_pb2
 from service import jobs
-from service.convert import (cost_message, job_message, spec_problems, state_name, sweep_message)
+from service.convert import cost_message, job_message, spec_problems, state_name
 from service.jobs import JobManager
 
 from . import _results as results
 from ._auth import CLIENT
-from ._status import abort, abort_for
+from ._groups import GroupHandlers
+from ._status import make_status, status_for
 
 log = logging.getLogger("optowave.server")
 SERVICE = service_pb2.DESCRIPTOR.services_by_name["SimulationService"]
 
 
-class SimulationServicer:
-    """One method per RPC; ``request`` is the parsed message, the caller is :data:`CLIENT`."""
+class SimulationServicer(GroupHandlers):
+    """One method per RPC (sweeps and designs: :class:`._groups.GroupHandlers`); ``request`` is the parsed
+    message, the caller is :data:`CLIENT`."""
 
     def __init__(self, manager: JobManager):
         self.jobs = manager
@@ -53,9 +56,14 @@ class SimulationServicer:
         return service_pb2.GetJobResponse(job=job_message(await self.jobs.get(CLIENT.get(), request.job_id)))
 
     async def ListJobs(self, request, context):
+        if request.state not in service_pb2.JobState.values():
+            raise jobs.BadArgument("state", f"{request.state} is not a JobState; allowed: "
+                                            f"{', '.join(service_pb2.JobState.keys())}")
         page, token = await self.jobs.list(CLIENT.get(), page_size=request.page_size, page_token=request.page_token,
                                            state=state_name(request.state), labels=dict(request.labels))
-        messages = await self.jobs.io(lambda: [job_message(r) for r in page])    # up to 1000 specs to parse
+        messages, cut = await self.jobs.io(bounded_page, page)    # up to 1000 specs to parse
+        if cut < len(page):
+            token = self.jobs.token_after(page[cut - 1])
         return service_pb2.ListJobsResponse(jobs=messages, next_page_token=token)
 
     async def CancelJob(self, request, context):
@@ -131,44 +139,28 @@ class SimulationServicer:
                 raise jobs.Deleted(job_id) from exc
             raise
 
-    # ------------------------------------------------------------ sweeps
-
-    async def SubmitSweep(self, request, context):
-        rec = await self.jobs.sweeps.submit(CLIENT.get(), request.spec, request.request_id)
-        return service_pb2.SubmitSweepResponse(sweep=sweep_message(rec))
-
-    async def GetSweep(self, request, context):
-        return service_pb2.GetSweepResponse(sweep=sweep_message(await self.jobs.sweeps.get(CLIENT.get(),
-                                                                                            request.sweep_id)))
-
-    async def StreamSweepSummary(self, request, context):
-        """Once the sweep is terminal: its summary Dataset (a header, then each variable in pieces)."""
-        client = CLIENT.get()
-        sweeps = self.jobs.sweeps
-        with self.jobs.subscribe(request.sweep_id) as sub:
-            rec = await sweeps.get(client, request.sweep_id)
-            while not rec.terminal:
-                if self.jobs.draining:
-                    raise jobs.ShuttingDown("the server is shutting down; ask again once it is back")
-                new = await sub.next()
-                if new is not None and new.version > rec.version:
-                    rec = new
-            if rec.state != jobs.SUCCEEDED:
-                await abort(context, code_pb2.FAILED_PRECONDITION,
-                            f"sweep_id: sweep {rec.id} is {rec.state}, it has no summary: {rec.error}")
-            header, arrays = await self.jobs.io(_summary, sweeps.store_path(rec.id))
-            yield service_pb2.StreamSweepSummaryResponse(header=service_pb2.ResultHeader(
-                dataset_json=json.dumps(header), chunks_total=1))
-            for array in arrays:
-                for piece in array:
-                    yield service_pb2.StreamSweepSummaryResponse(chunk=piece)
+#: A ListJobs reply stops adding jobs past this many bytes (the rest come with the next page token), so that one
+#: large job cannot push every list over the message limit and lock its owner out of ``optowave jobs``.
+LIST_REPLY_BYTES = 4 * 2**20
+#: A job whose message alone is larger is listed without its spec (GetJob has it).
+LIST_JOB_BYTES = 256 * 2**10
 
 
-def _summary(store):
-    import xarray as xr
+def bounded_page(page) -> tuple[list, int]:
+    """The ``Job`` messages of ``page`` that fit :data:`LIST_REPLY_BYTES`, and how many of the rows they are."""
+    out, total = [], 0
+    for rec in page:
+        msg = job_message(rec)
+        if msg.ByteSize() > LIST_JOB_BYTES:
+            msg.ClearField("spec")
+            msg.spec.name = json.loads(rec.spec_json).get("name", "")[:256]
+        size = msg.ByteSize() + 8
+        if out and total + size > LIST_REPLY_BYTES:
+            break
+        out.append(msg)
+        total += size
+    return out, len(out)
 
-    with xr.open_zarr(store, consolidated=False) as ds:
-        return results.dataset_payload(ds.load())
 
 
 def _event(rec) -> service_pb2.WatchJobResponse:
@@ -217,10 +209,10 @@ def _unary(impl, request_cls, spec_prefix: str):
             return await impl(_parse(request_cls, raw), context)
         except grpc.aio.AbortError:
             raise
-        except _Malformed as exc:
-            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
         except Exception as exc:  # noqa: BLE001 - every error is a status
-            await abort_for(context, exc, spec_prefix=spec_prefix)
+            status = _status_of(exc, spec_prefix)
+        del raw
+        await _abort(context, status)
 
     behavior.__name__ = impl.__name__
     return behavior
@@ -231,12 +223,26 @@ def _stream(impl, request_cls, spec_prefix: str):
         try:
             async for message in impl(_parse(request_cls, raw), context):
                 yield message
+            return
         except grpc.aio.AbortError:
             raise
-        except _Malformed as exc:
-            await abort(context, code_pb2.INVALID_ARGUMENT, str(exc))
         except Exception as exc:  # noqa: BLE001
-            await abort_for(context, exc, spec_prefix=spec_prefix)
+            status = _status_of(exc, spec_prefix)
+        del raw
+        await _abort(context, status)
 
     behavior.__name__ = impl.__name__
     return behavior
+
+
+def _status_of(exc: BaseException, spec_prefix: str):
+    """The status for a handler's exception, made inside the ``except`` block; the call is aborted after it, so
+    that the abort does not carry the exception (and through its traceback the request, megabytes of it) along
+    as its context, for gRPC to keep."""
+    if isinstance(exc, _Malformed):
+        return make_status(code_pb2.INVALID_ARGUMENT, str(exc))
+    return status_for(exc, spec_prefix=spec_prefix)
+
+
+async def _abort(context: grpc.aio.ServicerContext, status) -> None:
+    await context.abort_with_status(rpc_status.to_status(status))

@@ -9,6 +9,8 @@ from_chunk past the end                    OUT_OF_RANGE         BadRequest
 a job over a limit, a full queue           RESOURCE_EXHAUSTED   QuotaFailure
 an unknown job (or another client's)       NOT_FOUND            ResourceInfo
 a deleted job, deleting a running one      FAILED_PRECONDITION  PreconditionFailure
+(the same for sweeps and designs, naming sweep_id / design_id and their resource type)
+the summary or report of a failed one      FAILED_PRECONDITION  PreconditionFailure
 a request_id reused with another spec      ALREADY_EXISTS       ResourceInfo
 the server shutting down                   UNAVAILABLE          RetryInfo
 =========================================  ===================  ==========================
@@ -35,6 +37,8 @@ log = logging.getLogger("optowave.server")
 MESSAGE_VIOLATIONS = 5
 JOB_RESOURCE = "optowave.v1.Job"
 SWEEP_RESOURCE = "optowave.v1.Sweep"
+DESIGN_RESOURCE = "optowave.v1.Design"
+_RESOURCES = {"job": JOB_RESOURCE, "sweep": SWEEP_RESOURCE, "design": DESIGN_RESOURCE}
 
 
 def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.Status:
@@ -59,18 +63,14 @@ def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.S
         code = code_pb2.OUT_OF_RANGE if exc.out_of_range else code_pb2.INVALID_ARGUMENT
         return _status(code, str(exc), br)
     if isinstance(exc, jobs.NotFound):
-        field = "job_id" if exc.kind == "job" else "sweep_id"
-        info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE if exc.kind == "job" else SWEEP_RESOURCE,
+        info = error_details_pb2.ResourceInfo(resource_type=_RESOURCES.get(exc.kind, JOB_RESOURCE),
                                               resource_name=exc.ident, description=f"no {exc.kind} with this id")
-        return _status(code_pb2.NOT_FOUND, f"{field}: {exc}", info)
-    if isinstance(exc, jobs.Deleted):
-        pf = error_details_pb2.PreconditionFailure()
-        pf.violations.add(type="DELETED", subject=f"job/{exc.ident}", description=str(exc))
-        return _status(code_pb2.FAILED_PRECONDITION, f"job_id: {exc}", pf)
-    if isinstance(exc, jobs.NotTerminal):
-        pf = error_details_pb2.PreconditionFailure()
-        pf.violations.add(type="NOT_TERMINAL", subject=f"job/{exc.ident}", description=str(exc))
-        return _status(code_pb2.FAILED_PRECONDITION, f"job_id: {exc}", pf)
+        return _status(code_pb2.NOT_FOUND, f"{exc.kind}_id: {exc}", info)
+    for cls, kind in ((jobs.Deleted, "DELETED"), (jobs.NotTerminal, "NOT_TERMINAL"), (jobs.NotReady, "NO_RESULT")):
+        if isinstance(exc, cls):
+            pf = error_details_pb2.PreconditionFailure()
+            pf.violations.add(type=kind, subject=f"{exc.kind}/{exc.ident}", description=str(exc))
+            return _status(code_pb2.FAILED_PRECONDITION, f"{exc.kind}_id: {exc}", pf)
     if isinstance(exc, jobs.RequestConflict):
         info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE, resource_name=exc.existing_id,
                                               description=str(exc))
@@ -90,17 +90,59 @@ async def abort_for(context: grpc.aio.ServicerContext, exc: BaseException, *, sp
     await context.abort_with_status(rpc_status.to_status(status_for(exc, spec_prefix=spec_prefix)))
 
 
+def make_status(code: int, message: str, *details) -> status_pb2.Status:
+    """A ``google.rpc.Status`` of ``code`` with ``message`` and ``details``, cut to what trailing metadata carries."""
+    return _status(code, message, *details)
+
+
 async def abort(context: grpc.aio.ServicerContext, code: int, message: str, *details) -> None:
     await context.abort_with_status(rpc_status.to_status(_status(code, message, *details)))
 
 
+#: Longest status message, and the most bytes of details: the status travels in trailing metadata, which
+#: gRPC caps at 16 KiB, and a request that echoes a 10 kB id must still get its answer.
+MAX_MESSAGE_CHARS = 2000
+MAX_DETAIL_BYTES = 8000
+MAX_DESCRIPTION_CHARS = 400
+
+
 def _status(code: int, message: str, *details) -> status_pb2.Status:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS - 20] + " ... (shortened)"
     st = status_pb2.Status(code=code, message=message)
-    for d in details:
+    for d in map(_fit, details):
         packed = any_pb2.Any()
         packed.Pack(d)
         st.details.append(packed)
     return st
+
+
+def _fit(detail):
+    """A detail cut to :data:`MAX_DETAIL_BYTES`: long strings shortened, violations past the budget left out."""
+    def short(text: str) -> str:
+        return text if len(text) <= MAX_DESCRIPTION_CHARS else text[:MAX_DESCRIPTION_CHARS - 15] + " ... (shortened)"
+
+    if detail.ByteSize() <= MAX_DETAIL_BYTES:
+        return detail
+    if isinstance(detail, error_details_pb2.ResourceInfo):
+        return error_details_pb2.ResourceInfo(resource_type=detail.resource_type,
+                                              resource_name=short(detail.resource_name),
+                                              description=short(detail.description))
+    listed = {error_details_pb2.BadRequest: "field_violations", error_details_pb2.QuotaFailure: "violations",
+              error_details_pb2.PreconditionFailure: "violations"}.get(type(detail))
+    if listed is None:
+        return type(detail)()
+    out = type(detail)()
+    for v in getattr(detail, listed):
+        item = getattr(out, listed).add()
+        item.CopyFrom(v)
+        for f, value in item.ListFields():
+            if isinstance(value, str):
+                setattr(item, f.name, short(value))
+        if out.ByteSize() > MAX_DETAIL_BYTES:
+            del getattr(out, listed)[-1]
+            break
+    return out
 
 
 def _prefixed(prefix: str, field: str) -> str:

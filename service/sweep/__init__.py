@@ -10,7 +10,7 @@ re-run skips the runs already done.
 """
 from __future__ import annotations
 
-from ._evaluate import SweepEvaluator
+from ._evaluate import RunsStopped, SweepEvaluator
 from ._metrics import METRICS, MetricSpec, compute_metrics
 from solver.paths import PathError, assign, resolve
 from ._run import (SweepProgress, SweepResult, iter_runs, iter_sweep, read_record, run_point, run_sweep, runs_dir_for,
@@ -18,7 +18,7 @@ from ._run import (SweepProgress, SweepResult, iter_runs, iter_sweep, read_recor
 from ._spec import Axis, Point, SweepSpec, SweepSpecError, load_sweep
 
 __all__ = [
-    "METRICS", "Axis", "MetricSpec", "PathError", "Point", "SweepProgress", "SweepResult", "SweepSpec",
+    "METRICS", "Axis", "MetricSpec", "PathError", "Point", "RunsStopped", "SweepProgress", "SweepResult", "SweepSpec",
     "SweepEvaluator", "SweepSpecError", "assign", "compute_metrics", "iter_runs", "iter_sweep", "read_record", "load_sweep", "resolve", "run_point", "run_sweep",
     "runs_dir_for", "summarise",
 ]

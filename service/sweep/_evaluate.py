@@ -19,19 +19,27 @@ from ._run import SweepProgress, iter_runs, read_record
 from ._spec import Point
 
 
+class RunsStopped(RuntimeError):
+    """A batch that was asked to stop (its stop file appeared, or ``stop`` was set) before it finished."""
+
+
 class SweepEvaluator:
     """Evaluate batches of job specs with the sweep runner (``client``: a ``distributed.Client``; None: here).
 
-    ``runs`` counts the runs requested, ``ran`` those actually simulated (the rest came from records)."""
+    ``runs`` counts the runs requested, ``ran`` those actually simulated (the rest came from records). With
+    ``stop_file`` (see :func:`service.sweep.run_point`) or ``stop`` (a ``threading.Event``) a batch can be stopped:
+    :meth:`evaluate` then raises :class:`RunsStopped`, and the runs that finished stay recorded."""
 
     def __init__(self, runs_dir: str | Path, *, client=None, base_dir: str = ".", analysis: dict | None = None,
-                 keep_fields: bool = False, on_progress: Callable[[SweepProgress], None] | None = None):
+                 keep_fields: bool = False, on_progress: Callable[[SweepProgress], None] | None = None,
+                 stop_file: str | None = None, stop=None):
         self.runs_dir = Path(runs_dir)
         self.client = client
         self.base_dir = base_dir
         self.analysis = dict(analysis or {})
         self.keep_fields = keep_fields
         self.on_progress = on_progress
+        self.stop_file, self.stop = stop_file, stop
         self.runs = 0
         self.ran = 0
 
@@ -44,11 +52,18 @@ class SweepEvaluator:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         points = [Point((i,), {"run": self.runs + i}, spec) for i, spec in enumerate(specs)]
         self.runs += len(points)
-        for event in iter_runs(points, self.runs_dir, base_dir=self.base_dir, metrics=tuple(metrics),
-                               analysis=self.analysis, keep_fields=self.keep_fields, client=self.client):
-            self.ran += 1
-            if self.on_progress is not None:
-                self.on_progress(event)
+        events = iter_runs(points, self.runs_dir, base_dir=self.base_dir, metrics=tuple(metrics),
+                           analysis=self.analysis, keep_fields=self.keep_fields, client=self.client,
+                           stop_file=self.stop_file)
+        try:
+            for event in events:
+                if event.status == "cancelled" or (self.stop is not None and self.stop.is_set()):
+                    raise RunsStopped(f"stopped after {self.ran} runs")
+                self.ran += 1
+                if self.on_progress is not None:
+                    self.on_progress(event)
+        finally:
+            events.close()
         out = []
         for p in points:
             rec = read_record(self.runs_dir, p, self.base_dir) or {}

@@ -42,7 +42,8 @@ class SweepProgress:
     runs_per_s: float      # this attempt's runs per wall second
     eta_s: float
     coords: dict           # the run just finished
-    status: str            # "ok", "failed" or "lost"
+    status: str            # "ok", "failed", "lost" or "cancelled" (stopped by its stop file; not recorded)
+    error: str = ""        # why the run failed
 
 
 @dataclass
@@ -74,23 +75,51 @@ def run_key(point: Point, base_dir: str) -> str:
     return files.sha256(json.dumps({"spec": point.spec, "base_dir": base_dir}, sort_keys=True))[:24]
 
 
-def run_point(spec: dict, base_dir: str, metrics, analysis: dict, store: str | None) -> dict:
+#: How often a run in progress looks for its stop file (seconds of wall time).
+STOP_CHECK_S = 0.1
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stop_check(stop_file: str | None):
+    """A ``simulate`` progress callback that raises once ``stop_file`` exists (looked for every STOP_CHECK_S)."""
+    if stop_file is None:
+        return None
+    last = [time.monotonic()]
+
+    def check(step: int, n_steps: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= STOP_CHECK_S:
+            last[0] = now
+            if os.path.exists(stop_file):
+                raise _Stopped(f"stopped at step {step} of {n_steps}")
+    return check
+
+
+def run_point(spec: dict, base_dir: str, metrics, analysis: dict, store: str | None,
+              stop_file: str | None = None) -> dict:
     """One run of a sweep (a worker task): simulate, keep the store if asked, compute the metrics.
 
     Never raises for a failing run: a blow-up or any other error comes back as ``status: failed``
-    with the error text.
+    with the error text. Once ``stop_file`` exists, a run that has not started never starts and a run in
+    progress stops within a tenth of a second of compute: both come back as ``status: cancelled``.
     """
     from solver.simulate import simulate
     from solver.spec import from_proto, parse_proto
 
     from service.runner import apply_numba_threads
 
+    t0, c0, started = time.perf_counter(), time.process_time(), time.time()
+    if stop_file is not None and os.path.exists(stop_file):
+        return {"status": "cancelled", "error": "not started: the sweep was stopped", "metrics": {}, "seconds": 0.0,
+                "cpu_seconds": 0.0, "store": None, "started": started}
     apply_numba_threads()
-    t0, c0 = time.perf_counter(), time.process_time()
     try:
         msg, _ = parse_proto(spec)
         job = from_proto(msg, base_dir=base_dir)
-        ds = simulate(job)
+        ds = simulate(job, progress=_stop_check(stop_file))
         if store is not None:
             from solver.problem import build
             from solver.result import write_zarr
@@ -99,16 +128,22 @@ def run_point(spec: dict, base_dir: str, metrics, analysis: dict, store: str | N
             write_zarr(ds, store, time_chunk=plan_chunks(build(job)).time_chunk)
         values = compute_metrics(ds, metrics, analysis)
         return {"status": "ok", "error": "", "metrics": values, "seconds": time.perf_counter() - t0,
-                "cpu_seconds": time.process_time() - c0, "store": store}
+                "cpu_seconds": time.process_time() - c0, "store": store, "started": started}
+    except _Stopped as exc:
+        return {"status": "cancelled", "error": str(exc), "metrics": {}, "seconds": time.perf_counter() - t0,
+                "cpu_seconds": time.process_time() - c0, "store": None, "started": started}
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash of the sweep
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {},
-                "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "store": None}
+                "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "store": None,
+                "started": started}
 
 
-def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bool = False) -> Iterator[SweepProgress]:
+def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bool = False,
+               stop_file: str | None = None) -> Iterator[SweepProgress]:
     """Run the runs of ``sweep`` not done yet, yielding a :class:`SweepProgress` as each finishes.
 
     Records go to ``<store>.runs/``; call :func:`summarise` (or use :func:`run_sweep`) for the summary.
+    ``stop_file``: see :func:`run_point` (a stopped run is not recorded, so a later attempt runs it).
     """
     sweep = load_sweep(sweep)
     rdir = runs_dir_for(store)
@@ -116,11 +151,11 @@ def iter_sweep(sweep, store: str | os.PathLike, *, client=None, retry_failed: bo
     files.write_json(rdir / "sweep.json", json.loads(sweep.json))
     yield from iter_runs(sweep.points(), rdir, base_dir=sweep.base_dir, metrics=sweep.metrics,
                          analysis=sweep.analysis, keep_fields=sweep.keep_fields, client=client,
-                         retry_failed=retry_failed)
+                         retry_failed=retry_failed, stop_file=stop_file)
 
 
 def iter_runs(points: list[Point], rdir: Path, *, base_dir: str, metrics, analysis: dict, keep_fields: bool = False,
-              client=None, retry_failed: bool = False) -> Iterator[SweepProgress]:
+              client=None, retry_failed: bool = False, stop_file: str | None = None) -> Iterator[SweepProgress]:
     """Run those of ``points`` without a reusable record in ``rdir`` (one task each on ``client``, or here),
     yielding a :class:`SweepProgress` as each finishes; its record is written to ``rdir/<key>.json``.
 
@@ -142,6 +177,10 @@ def iter_runs(points: list[Point], rdir: Path, *, base_dir: str, metrics, analys
 
     def finish(p: Point, key: str, result: dict) -> SweepProgress:
         nonlocal done, failed, ran
+        if result["status"] == "cancelled":
+            elapsed = time.perf_counter() - t0
+            return SweepProgress(done, total, failed, ran, elapsed, math.nan, math.nan, p.coords, "cancelled",
+                                 result["error"])
         rec = {"key": key, "coords": p.coords, "metrics_key": mkey, **result}
         if rec.get("store"):
             rec["store"] = Path(rec["store"]).name
@@ -152,11 +191,11 @@ def iter_runs(points: list[Point], rdir: Path, *, base_dir: str, metrics, analys
         rate = ran / elapsed if elapsed > 0 else math.nan
         left = total - done
         return SweepProgress(done, total, failed, ran, elapsed, rate, left / rate if rate > 0 else math.nan,
-                             p.coords, result["status"])
+                             p.coords, result["status"], result["error"])
 
     def args(p: Point, key: str):
         out = str(rdir / f"{key}.zarr") if keep_fields else None
-        return (p.spec, base_dir, metrics, analysis, out)
+        return (p.spec, base_dir, metrics, analysis, out, stop_file)
 
     if client is None:
         for p, key in todo:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, from_proto, parse_proto, read_base, read_mapping, validate
+from solver.spec import FieldViolation, SpecError, closest, from_proto, parse_proto, read_base, read_mapping, validate
 
 from ._metrics import METRICS, ANALYSIS_OPTIONS, MetricSpec, check_metric
 from solver.paths import PathError, ResolvedPath, assign, resolve
@@ -37,6 +37,9 @@ COMBINE = ("product", "zip")
 TOP_LEVEL = ("name", "base", "axes", "combine", "metrics", "keep_fields", "analysis", "zip_dim")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = {"probe", "failed", "error", "run_seconds", "run_store"}
+#: Most runs of a sweep read here (a server sets its own, lower limit: ``optowave serve --max-sweep-runs``);
+#: checked from the axes' lengths before any axis is expanded or any point built.
+MAX_RUNS = 1_000_000
 
 
 class SweepSpecError(SpecError):
@@ -121,7 +124,7 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
 
     for key in d:
         if key not in TOP_LEVEL:
-            err(key, f"unknown field {key!r}; allowed: {', '.join(TOP_LEVEL)}")
+            err(key, f"unknown field {key!r}{closest(key, TOP_LEVEL)}; allowed: {', '.join(TOP_LEVEL)}")
 
     # base: a job spec file or the spec inline
     base, spec, base_dir, base_errors = read_base(d.get("base"), sweep_dir)
@@ -134,11 +137,15 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
 
     combine = d.get("combine", "product")
     if combine not in COMBINE:
-        err("combine", f"{combine!r} is not allowed; allowed: {', '.join(COMBINE)}")
+        err("combine", f"{combine!r} is not allowed{closest(combine, COMBINE)}; allowed: {', '.join(COMBINE)}")
     zip_dim = d.get("zip_dim", "run")
     if not (isinstance(zip_dim, str) and _NAME.match(zip_dim)):
         err("zip_dim", f"{zip_dim!r} is not a name (letters, digits, _)")
 
+    n_runs = planned_runs(d.get("axes"), combine)
+    if n_runs > MAX_RUNS:
+        raise SweepSpecError([("axes", f"{n_runs:,} runs ({' × '.join(map(str, axis_lengths(d.get('axes'))))}); the "
+                                       f"limit is {MAX_RUNS:,} runs per sweep")])
     axes = _axes(d.get("axes"), base, model, err)
     if combine == "zip" and len(axes) > 1:
         n0 = len(axes[0].values)
@@ -193,6 +200,30 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
     sweep = SweepSpec(**{**sweep.__dict__, "json": canonical})
     _check_points(sweep)
     return sweep
+
+
+def axis_lengths(raw_axes) -> list[int]:
+    """How many values each axis of a sweep file's ``axes`` has, read without expanding any (0: not told)."""
+    out = []
+    for a in raw_axes if isinstance(raw_axes, list) else []:
+        n = 0
+        if isinstance(a, dict):
+            if isinstance(a.get("values"), list):
+                n = len(a["values"])
+            for key in ("linspace", "logspace"):
+                r = a.get(key)
+                if isinstance(r, dict) and isinstance(r.get("num"), int) and not isinstance(r.get("num"), bool):
+                    n = max(n, r["num"])
+        out.append(n)
+    return out
+
+
+def planned_runs(raw_axes, combine: str = "product") -> int:
+    """The runs a sweep file's axes make (a product, or the longest axis with ``zip``), before expanding them."""
+    lengths = [n for n in axis_lengths(raw_axes) if n > 0]
+    if not lengths:
+        return 0
+    return max(lengths) if combine == "zip" else math.prod(lengths)
 
 
 def _axes(raw, base, model, err) -> list[Axis]:

@@ -40,6 +40,11 @@ TOP_LEVEL = ("name", "base", "set", "protocol", "protocol_parameters", "search",
              "criterion", "analysis", "durations", "duration_parameter", "values", "space", "log", "objective",
              "maximise", "points", "rounds", "expand")
 
+#: Most runs in one round of a search (a window's values, a strength-duration curve's durations, a
+#: minimisation's grid), and most rounds: checked before any round is planned.
+MAX_ROUND_RUNS = 1000
+MAX_ROUNDS = 100
+
 
 class DesignSpecError(SpecError):
     """A design file that cannot run; ``violations`` name the fields."""
@@ -196,6 +201,8 @@ def _check_numbers(d: dict, search, err) -> None:
         ds = d.get("durations")
         if not (isinstance(ds, list) and ds and all(_num(x) and x > 0 for x in ds)):
             err("durations", f"{ds!r} is not allowed; give a list of pulse durations > 0 (ms)")
+        elif len(ds) > MAX_ROUND_RUNS:
+            err("durations", f"{len(ds):,} durations (runs per round); the limit is {MAX_ROUND_RUNS:,}")
     if search == "window":
         v = d.get("values")
         ok = (isinstance(v, list) and len(v) >= 2 and all(_num(x) for x in v)) or (
@@ -203,6 +210,9 @@ def _check_numbers(d: dict, search, err) -> None:
             and isinstance(v["num"], int) and v["num"] >= 2)
         if not ok:
             err("values", f"{v!r} is not allowed; give two or more values, or {{start, stop, num}}")
+        elif (len(v) if isinstance(v, list) else v["num"]) > MAX_ROUND_RUNS:
+            n = len(v) if isinstance(v, list) else v["num"]
+            err("values", f"{n:,} values (runs in the first round); the limit is {MAX_ROUND_RUNS:,}")
         tol = d.get("tolerance")
         if not (_num(tol) and tol > 0):
             err("tolerance", f"{tol!r} is not allowed; a window needs an absolute tolerance > 0 in the parameter's "
@@ -216,6 +226,14 @@ def _check_numbers(d: dict, search, err) -> None:
             v = d.get(k, 4 if k == "points" else 3)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= lo):
                 err(k, f"{v!r} is not allowed; a whole number >= {lo}")
+            elif k == "rounds" and v > MAX_ROUNDS:
+                err(k, f"{v:,} rounds; the limit is {MAX_ROUNDS}")
+        points, space = d.get("points", 4), d.get("space") or {}
+        if isinstance(points, int) and not isinstance(points, bool) and points >= 2 and isinstance(space, dict):
+            runs = points ** max(len(space), 1)     # counted before any grid is built
+            if runs > MAX_ROUND_RUNS:
+                err("points", f"{points} points on each of {len(space)} parameters make {runs:,} runs per round; "
+                    f"the limit is {MAX_ROUND_RUNS:,}")
         logs = d.get("log", [])
         if not (isinstance(logs, list) and all(x in (d.get("space") or {}) for x in logs)):
             err("log", f"{logs!r} is not allowed; a list of names from space")

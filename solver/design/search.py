@@ -173,7 +173,19 @@ class _Bisection:
         """The most bisection runs this bracket can need (from where bisection started)."""
         if self.bisect_from is None:
             return 0
-        lo, hi = self.bisect_from
+        return self._bisections(*self.bisect_from)
+
+    def remaining(self) -> int | None:
+        """The most rounds this search can still need: the bisection bound of the present bracket (0 when it
+        is done); None while the ends have not been run or the range is being widened."""
+        if self.status != "running":
+            return 0
+        ends = [self.known.get(v) for v in (self.lo, self.hi)]
+        if None in ends or ends[0] == ends[1]:
+            return None
+        return 0 if self._converged() else self._bisections(self.lo, self.hi)
+
+    def _bisections(self, lo: float, hi: float) -> int:
         tol = max(self.abs_tol, self.rel_tol * abs(self._success_side()))
         if self.scale == "log":
             span = math.log(hi / lo)
@@ -198,6 +210,7 @@ def _drive(searches: Sequence[tuple[_Bisection, Callable[[float], dict], dict]],
         batch = [(s, make, label, v) for s, make, label in searches for v in dict.fromkeys(s.propose())]
         if not batch:
             return
+        n0 = len(runs)
         specs = [make(v) for _, make, _, v in batch]
         results = evaluator.evaluate(specs, metrics)
         for (s, _, label, v), spec, res in zip(batch, specs, results):
@@ -208,8 +221,19 @@ def _drive(searches: Sequence[tuple[_Bisection, Callable[[float], dict], dict]],
                 raise DesignError(f"the run at {label['name']} = {v:g} failed: {res.error}")
             s.record(v, ok)
         if on_round is not None:
-            on_round(rnd, len(runs))
+            left = [s.remaining() for s, _, _ in searches]
+            on_round(rnd, len(runs), {
+                "runs": [round_run(r) for r in runs[n0:]], "rounds_left": None if None in left else max(left),
+                "brackets": [{"parameter": label["name"], "fixed": dict(label["fixed"]), "low": s.lo, "high": s.hi,
+                              "status": s.status} for s, _, label in searches]})
         rnd += 1
+
+
+def round_run(r: Run) -> dict:
+    """A run as a round's progress reports it (its scalar metrics only)."""
+    return {"round": r.round, "parameters": dict(r.values), "success": r.success, "status": r.status,
+            "error": r.error, "seconds": r.seconds,
+            "metrics": {k: float(v) for k, v in r.metrics.items() if isinstance(v, (int, float))}}
 
 
 def _metrics_for(criteria: tuple[Criterion, ...], extra=()) -> tuple:
@@ -336,7 +360,7 @@ def find_window(make_spec: Callable[[float], dict], values: Sequence[float], *, 
             raise DesignError(f"the run at {parameter} = {v:g} failed: {res.error}")
         ok.append(good)
     if on_round is not None:
-        on_round(0, len(runs))
+        on_round(0, len(runs), {"runs": [round_run(r) for r in runs], "rounds_left": None, "brackets": []})
     if not any(ok):
         return DesignResult("window", (parameter,), tuple(map(str, criteria)),
                             {"window": None, "outer": None, "center": None, "n_runs": len(runs), "tol": tol,
@@ -410,12 +434,16 @@ def minimise(make_spec: Callable[[dict], dict], space: dict[str, tuple[float, fl
             run = Run(g, ok, res.metrics, res.status, res.error, rnd, spec, res.seconds)
             runs.append(run)
             seen[tuple(g.values())] = run
-        if on_round is not None:
-            on_round(rnd, len(runs))
         feasible = [r for r in runs if r.success and math.isfinite(score(r))]
+        if feasible:
+            best = min(feasible, key=score)
+        if on_round is not None:
+            on_round(rnd, len(runs), {
+                "runs": [round_run(r) for r in runs[-len(todo):]] if todo else [], "rounds_left": rounds - rnd - 1 if feasible else 0,
+                "best": dict(best.values) if best else None,
+                "best_objective": sign * score(best) if best else None})
         if not feasible:
             break
-        best = min(feasible, key=score)
         new = {}
         for k, (a, b) in box.items():
             lo0, hi0 = space[k]

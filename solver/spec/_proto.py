@@ -19,6 +19,8 @@ from optowave.v1 import spec_pb2
 
 from . import _types as t
 from ._errors import SpecError
+from ._limits import MAX_DOCUMENT_DEPTH, DocumentTooLarge, measure_document
+from ._schema import schema_violations
 
 SpecLike = Any  # str | os.PathLike | dict | spec_pb2.JobSpec | t.JobSpec
 
@@ -34,10 +36,13 @@ def parse_proto(source: SpecLike) -> tuple[spec_pb2.JobSpec, str]:
     if isinstance(source, t.JobSpec):
         return parse_proto(json.loads(source.json))[0], source.base_dir
     source, base_dir = read_mapping(source, what="spec")
+    problems = schema_violations(source, spec_pb2.JobSpec.DESCRIPTOR)
+    if problems:
+        raise SpecError(problems + _remaining_errors(source, problems, base_dir))
     msg = spec_pb2.JobSpec()
     try:
         json_format.ParseDict(source, msg, ignore_unknown_fields=False)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, RecursionError) as exc:
         text = str(exc)
         detail = text.rsplit("field: ", 1)[-1]
         raise SpecError([(_path_from_parse_error(text), detail)]) from None
@@ -50,16 +55,88 @@ def read_mapping(source, *, what: str, error=SpecError) -> tuple[dict, str]:
     base_dir = "."
     if isinstance(source, (str, os.PathLike)) and _looks_like_path(source):
         path = Path(source)
-        if not path.exists():
-            raise error([(what, f"file {str(path)!r} does not exist")])
+        if not path.is_file():
+            raise error([(what, f"file {str(path)!r} does not exist" if not path.exists() else
+                          f"{str(path)!r} is not a file")])
         base_dir = str(path.resolve().parent)
-        source = _load_text(path.read_text(), yaml_hint=path.suffix.lower() in (".yaml", ".yml"), what=what,
-                            error=error)
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise error([(what, f"file {str(path)!r} is {size / 2**20:.1f} MiB; the limit is "
+                                f"{MAX_FILE_BYTES / 2**20:.0f} MiB (give large rasters as npy_path)")])
+        text = decode_text(path.read_bytes(), what=f"{what} file {str(path)!r}", error=error)
+        source = _load_text(text, yaml_hint=path.suffix.lower() in (".yaml", ".yml"), what=what, error=error)
     elif isinstance(source, str):
         source = _load_text(source, yaml_hint=not source.lstrip().startswith("{"), what=what, error=error)
     if not isinstance(source, dict):
         raise error([(what, f"a {what} must be a mapping (JSON object), got {type(source).__name__}")])
+    try:
+        measure_document(source)
+    except DocumentTooLarge as exc:
+        raise error([(what, f"the {what} {exc}")]) from None
     return source, base_dir
+
+
+#: Largest spec, sweep or design file read (inline rasters included).
+MAX_FILE_BYTES = 64 * 2**20
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(data: bytes, *, what: str, error=SpecError) -> str:
+    """A file's text: UTF-8, or UTF-16/32 when it starts with a byte-order mark (as Windows editors write)."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            break
+    else:
+        codec = "utf-8"
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise error([("spec" if what.startswith("spec") else what.split()[0],
+                      f"{what} is not {codec.upper()} text (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); "
+                      "save it as UTF-8")]) from None
+
+
+def _remaining_errors(source: dict, problems, base_dir: str) -> list:
+    """What validation says about the rest of a document whose schema problems are ``problems``: the fields
+    they name are left out and the remainder validated, so that a file's every problem is reported at once
+    (a field left out that validation then misses is not reported twice)."""
+    import copy
+
+    from ._validate import validate
+
+    pruned = copy.deepcopy(source)
+    for v in problems:
+        _drop(pruned, v.field)
+    try:
+        msg = spec_pb2.JobSpec()
+        json_format.ParseDict(pruned, msg, ignore_unknown_fields=True)
+        report = validate(from_proto(msg, base_dir=base_dir))
+    except Exception:  # noqa: BLE001 - best effort: the schema problems are reported in any case
+        return []
+    named = [v.field for v in problems]
+    return [e for e in report.errors if not any(e.field == n or e.field.startswith(n + ".") or
+                                                n.startswith(e.field + ".") for n in named)]
+
+
+def _drop(doc, path: str) -> None:
+    """Remove the field at ``path`` (``light[0].pattern.disk.radius``) from a document, if it is there."""
+    import re
+
+    parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
+    node = doc
+    for part in parts[:-1]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return
+    last = parts[-1] if parts else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+    elif isinstance(node, list) and last is not None and last.isdigit() and int(last) < len(node):
+        node[int(last)] = None
 
 
 def _looks_like_path(source) -> bool:
@@ -70,17 +147,29 @@ def _looks_like_path(source) -> bool:
 
 
 def _load_text(text: str, *, yaml_hint: bool, what: str, error) -> Any:
+    too_deep = f"nested too deeply to read (the limit is {MAX_DOCUMENT_DEPTH} levels of mappings and lists)"
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         if not yaml_hint:
             raise error([(what, f"not valid JSON: {exc}")]) from None
+    except RecursionError:
+        raise error([(what, too_deep)]) from None
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         raise error([(what, f"neither valid JSON nor valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise error([(what, too_deep)]) from None
+
+
+def _yaml_loader():
+    """PyYAML's safe loader in C when it is built (the pure-Python one recurses per nesting level)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_pattern(source) -> spec_pb2.Pattern:
@@ -92,10 +181,17 @@ def parse_pattern(source) -> spec_pb2.Pattern:
         return source
     if not isinstance(source, dict):
         raise SpecError([("pattern", f"a pattern must be a mapping (JSON object), got {type(source).__name__}")])
+    try:
+        measure_document(source)
+    except DocumentTooLarge as exc:
+        raise SpecError([("pattern", f"the pattern {exc}")]) from None
+    problems = schema_violations(source, spec_pb2.Pattern.DESCRIPTOR, "pattern")
+    if problems:
+        raise SpecError(problems)
     msg = spec_pb2.Pattern()
     try:
         json_format.ParseDict(source, msg, ignore_unknown_fields=False)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, RecursionError) as exc:
         text = str(exc)
         where = _path_from_parse_error(text, root="Pattern")
         raise SpecError([("pattern" if where == "spec" else f"pattern.{where}", text.rsplit("field: ", 1)[-1])]) \
@@ -292,7 +388,7 @@ def _waveform(stim) -> t.Waveform:
     if kind == "sine":
         return t.Sine(m.frequency_hz, m.amplitude, m.offset, m.phase_deg, m.start_ms, m.duration_ms)
     if kind == "sampled":
-        interp = "linear" if m.interpolation == spec_pb2.INTERPOLATION_LINEAR else "step"
+        interp = {0: "step", 1: "step", 2: "linear"}.get(m.interpolation, f"enum value {m.interpolation}")
         return t.Sampled(tuple(m.times_ms), tuple(m.values), interp)
     raise AssertionError(kind)  # pragma: no cover
 

@@ -14,6 +14,11 @@ import numpy as np
 from . import _types as t
 from ._accuracy import check_accuracy, estimate_cv_error
 from ._errors import FieldViolation
+from ._limits import DEFAULT_SPEC_LIMITS, MAX_MAGNITUDE, SpecLimits
+from ._schema import closest
+from ._validate_sizes import check_sizes as _check_sizes
+from ._validate_stimuli import check_sampling as _check_sampling
+from ._validate_stimuli import warn_unseen as _warn_unseen
 from ._validate_patterns import check_pattern as _check_pattern
 from ._validate_patterns import check_raster as _check_raster
 from ._validate_patterns import contains_sum
@@ -24,6 +29,10 @@ OUTPUT_EXTRA_VARIABLES = ("irradiance",)
 #: Above this fraction of dx²/(4·D_max), dt draws a warning: the ionic conductance adds to the
 #: diffusive one in the explicit step's stability bound.
 STABILITY_MARGIN = 0.8
+#: Shortest time step (ms); a step of a femtosecond has no physical use and its step count overflows.
+MIN_DT_MS = 1e-6
+#: Most time steps of one run.
+MAX_STEPS = 10**12
 #: Wavelengths (nm) a light stimulus or the imaging light may name (where the action spectra are defined).
 WAVELENGTH_RANGE_NM = (350.0, 750.0)
 
@@ -56,6 +65,9 @@ class _Checker:
         if value is None or not math.isfinite(value):
             self.error(path, f"{value!r} is not a finite number{what}")
             return False
+        if abs(value) > MAX_MAGNITUDE:
+            self.error(path, f"{value!r} is not allowed; must be within ±{MAX_MAGNITUDE:g}{what}")
+            return False
         for op, bound, ok in (
             (">", gt, gt is None or value > gt),
             (">=", ge, ge is None or value >= ge),
@@ -68,12 +80,21 @@ class _Checker:
         return True
 
 
-def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES) -> Report:
-    """Check a spec completely; return every error and warning (see :class:`Report`)."""
+def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
+             limits: SpecLimits = DEFAULT_SPEC_LIMITS) -> Report:
+    """Check a spec completely; return every error and warning (see :class:`Report`).
+
+    ``limits`` bounds the sizes (pattern depth and leaves, polygon vertices, labels) checked before
+    anything is rasterised.
+    """
     from ..models import MODELS
     from .. import opsin as opsin_mod
 
     c = _Checker()
+    c.limits = limits
+    _check_sizes(c, spec, limits)
+    if c.errors:     # a pattern too large to walk, labels too large to keep: nothing else is looked at
+        return Report(tuple(c.errors), ())
     g = spec.grid
     grid_ok = True
     for name, value in (("nx", g.nx), ("ny", g.ny)):
@@ -84,7 +105,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
 
     model = MODELS.get(spec.tissue.model.preset)
     if model is None:
-        c.error("tissue.model.preset", f"unknown preset {spec.tissue.model.preset!r}; allowed: {', '.join(sorted(MODELS))}")
+        c.error("tissue.model.preset", f"unknown preset {spec.tissue.model.preset!r}"
+                f"{closest(spec.tissue.model.preset, MODELS)}; allowed: {', '.join(sorted(MODELS))}")
 
     # memory: refuse before anything is rasterised
     if grid_ok and model is not None:
@@ -102,7 +124,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
         for name, value in spec.tissue.model.parameters:
             path = f"tissue.model.parameters.{name}"
             if name not in model.defaults:
-                c.error(path, f"unknown parameter {name!r} of {model.name}; allowed: {', '.join(model.param_names)}")
+                c.error(path, f"unknown parameter {name!r} of {model.name}{closest(name, model.param_names)}; "
+                        f"allowed: {', '.join(model.param_names)}")
                 continue
             lo, hi = model.param_bounds.get(name, (-math.inf, math.inf))
             c.number(path, value, ge=lo if math.isfinite(lo) else None, le=hi if math.isfinite(hi) else None,
@@ -144,7 +167,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     opsin_name = spec.opsin.preset or ("cheriff" if model is not None and model.supports_opsin else "none")
     op = spec.opsin
     if opsin_name not in opsin_mod.OPSINS:
-        c.error("opsin.preset", f"unknown opsin {opsin_name!r}; allowed: {', '.join(sorted(opsin_mod.OPSINS))}")
+        c.error("opsin.preset", f"unknown opsin {opsin_name!r}{closest(opsin_name, opsin_mod.OPSINS)}; allowed: "
+                f"{', '.join(sorted(opsin_mod.OPSINS))}")
     elif opsin_name != "none" and model is not None and not model.supports_opsin:
         c.error("opsin.preset", f"{opsin_name!r} needs a membrane model in mV; {model.name} is dimensionless "
                 "(allowed here: none)")
@@ -167,6 +191,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
             _check_region_at_most_one(c, "opsin.region", op.region, g, spec.base_dir)
 
     # stimuli
+    stimuli = []
     for k, s in enumerate(spec.light):
         path = f"light[{k}]"
         if model is not None and not model.supports_opsin:
@@ -179,11 +204,13 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                  what=" nm")
         _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
         _check_waveform(c, f"{path}.waveform", s.waveform, light=True)
+        stimuli.append((path, s))
     for k, s in enumerate(spec.current):
         path = f"current[{k}]"
         c.number(f"{path}.amplitude_a_per_f", s.amplitude_a_per_f)
         _check_pattern(c, f"{path}.pattern", s.pattern, g, spec.base_dir, grid_ok)
         _check_waveform(c, f"{path}.waveform", s.waveform, light=False)
+        stimuli.append((path, s))
 
     # numerics
     n = spec.numerics
@@ -191,7 +218,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     if n.precision not in ("float64", "float32"):
         c.error("numerics.precision", f"{n.precision} is not a precision; allowed: PRECISION_FLOAT64, PRECISION_FLOAT32")
     dt = n.dt_ms if n.dt_ms is not None else (model.default_dt_ms if model is not None else None)
-    dt_ok = dt is not None and c.number("numerics.dt_ms", dt, gt=0, what=" ms")
+    dt_ok = dt is not None and c.number("numerics.dt_ms", dt, ge=MIN_DT_MS, what=" ms")
     if dt_ok and model is not None and dt > model.dt_max_ms:
         c.error("numerics.dt_ms", f"{dt:g} ms is above the accuracy limit of {model.name}; must be <= "
                 f"{model.dt_max_ms:g} ms")
@@ -206,16 +233,25 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
             c.warn("numerics.dt_ms", f"{dt:g} ms is within {100 * (1 - STABILITY_MARGIN):.0f} % of the diffusion "
                    f"stability limit {limit:.4g} ms; the membrane conductance during an upstroke can tip such a "
                    f"run into a checkerboard instability (use dt <= {STABILITY_MARGIN * limit:.3g} ms)")
+    if dt_ok and dur_ok and n.duration_ms / dt > MAX_STEPS:
+        c.error("numerics.duration_ms", f"{n.duration_ms:g} ms is {n.duration_ms / dt:.3g} steps of dt_ms = {dt:g} ms; "
+                f"the limit is {MAX_STEPS:.0e} steps")
+        dur_ok = False
     if dt_ok and dur_ok and not _is_multiple(n.duration_ms, dt):
         c.error("numerics.duration_ms", f"{n.duration_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
     if n.chunk_ms is not None:
-        c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
-        if dt_ok and n.chunk_ms > 0 and not _is_multiple(n.chunk_ms, dt):
+        chunk_ok = c.number("numerics.chunk_ms", n.chunk_ms, gt=0, what=" ms")
+        if dt_ok and chunk_ok and not _is_multiple(n.chunk_ms, dt):
             c.error("numerics.chunk_ms", f"{n.chunk_ms:g} ms is not a whole number of steps of dt_ms = {dt:g} ms")
     if n.time_order not in (None, 1, 2):
         c.error("numerics.time_scheme", f"enum value {n.time_order} is not a time scheme; allowed: "
                 "TIME_SCHEME_FIRST_ORDER, TIME_SCHEME_SECOND_ORDER (or leave it unset)")
     _check_backend(c, n, model, spec)
+    if dt_ok:
+        for path, s in stimuli:
+            _check_sampling(c, f"{path}.waveform", s.waveform, dt)
+    if dur_ok and grid_ok and not c.errors:
+        _warn_unseen(c, stimuli, spec, n.duration_ms)
 
     # output
     o = spec.output
@@ -331,10 +367,13 @@ def _check_ions(c, ions: t.Ions, model):
         return
     if ions.temperature_c is not None:
         c.number("tissue.model.ions.temperature_c", ions.temperature_c, ge=0, le=45, what=" °C")
+    ok = True
     for name in ("na_out_mm", "na_in_mm", "k_out_mm", "k_in_mm"):
         value = getattr(ions, name)
         if value is not None:
-            c.number(f"tissue.model.ions.{name}", value, gt=0, what=" mM")
+            ok &= c.number(f"tissue.model.ions.{name}", value, gt=0, what=" mM")
+    if ok and not c.errors:
+        _check_reversal(c, ions, model)
 
 
 def _check_coupling(c, spec, model, grid_ok) -> float | None:
@@ -383,10 +422,14 @@ def _check_field(c, path, f, g, base_dir, grid_ok, *, nonnegative=False, base=1.
             c.error(f"{path}.gradient", f"values from {f.start_value:g} to {f.end_value:g} go negative; must be >= 0")
         return np.array([f.start_value, f.end_value]) if ok else None
     if isinstance(f, t.RandomVariation):
-        c.number(f"{path}.random.cv", f.cv, ge=0, le=10)
-        c.number(f"{path}.random.correlation_length_um", f.correlation_length_um, ge=0, what=" µm")
+        ok = c.number(f"{path}.random.cv", f.cv, ge=0, le=10)
+        # beyond the sheet's extent the smoothed field is uniform; a longer length only grows the filter
+        extent = max(g.nx, g.ny) * g.dx_um if grid_ok else None
+        ok &= c.number(f"{path}.random.correlation_length_um", f.correlation_length_um, ge=0, le=extent,
+                       what=" µm" + (f" (the sheet's extent, {max(g.nx, g.ny)} cells × {g.dx_um:g} µm)"
+                                     if extent is not None and f.correlation_length_um > extent else ""))
         # the log-normal factor is unbounded above; a D map's maximum is only known once drawn
-        if grid_ok and math.isfinite(f.cv) and f.cv >= 0:
+        if grid_ok and ok:
             from ..patterns import field_values
 
             return field_values(f, base, g.ny, g.nx, g.dx_um, rng=np.random.default_rng(seed), base_dir=base_dir)
@@ -496,3 +539,24 @@ def _check_readout(c, spec, model, grid_ok):
     c.number("readout.camera.imaging_irradiance_mw_per_mm2", cam.imaging_irradiance_mw_per_mm2, ge=0, what=" mW/mm²")
     c.number("readout.camera.imaging_wavelength_nm", cam.imaging_wavelength_nm, ge=WAVELENGTH_RANGE_NM[0],
              le=WAVELENGTH_RANGE_NM[1], what=" nm")
+
+
+def _check_reversal(c, ions: t.Ions, model) -> None:
+    """The reversal potentials the concentrations give must lie in the model's bounds (a concentration of
+    5e-324 mM is positive, and makes E_Na infinite): the error names the concentrations, not E_Na."""
+    from ..ions import reversal_potentials
+    from ..problem import PRESET_TEMPERATURE_C
+
+    try:
+        e_na, e_k, _ = reversal_potentials(ions.given(), PRESET_TEMPERATURE_C.get(model.name, 35.0),
+                                           model.defaults["E_Na"], model.defaults["E_K"])
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        c.error("tissue.model.ions", str(exc))
+        return
+    for e_name, value, fields in (("E_Na", e_na, ("na_out_mm", "na_in_mm")), ("E_K", e_k, ("k_out_mm", "k_in_mm"))):
+        lo, hi = model.param_bounds.get(e_name, (-200.0, 200.0))
+        if not (math.isfinite(value) and lo <= value <= hi):
+            given = [f for f in fields if getattr(ions, f) is not None] or list(fields)
+            shown = ", ".join(f"{f} = {getattr(ions, f)!r}" for f in given if getattr(ions, f) is not None)
+            c.error(f"tissue.model.ions.{given[-1]}", f"{shown} give {e_name} = {value:.4g} mV by Nernst; the "
+                    f"concentrations must give {e_name} within [{lo:g}, {hi:g}] mV")

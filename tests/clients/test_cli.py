@@ -87,4 +87,38 @@ def test_every_example_runs_with_optowave_run(name, tmp_path):
     assert main(["run", str(path), "-o", str(out), "--quiet"]) == 0
     ds = xr.open_zarr(out, consolidated=False)
     assert ds.sizes["time"] == 5
-    assert np.isfinite(ds.v.values).all()
+    # the command line's chunked runner and the in-process solver are two paths to one answer
+    np.testing.assert_array_equal(ds.v.values, solver.simulate(path).v.values)
+
+
+def test_version_prints_the_distributions_version(capsys):
+    import re
+
+    from tests.specs import ROOT
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    declared = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert capsys.readouterr().out.strip() == f"optowave {declared}"
+
+
+def test_plot_movie_writes_what_its_extension_says_or_refuses(spec_file, tmp_path, capsys):
+    from solver.plot import _have_ffmpeg
+
+    out = tmp_path / "out.zarr"
+    assert main(["run", str(spec_file), "-o", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    rc = main(["plot", str(out), "-o", str(tmp_path / "fig.png"), "--movie", str(tmp_path / "x.mp4")])
+    captured = capsys.readouterr()
+    if _have_ffmpeg():
+        assert rc == 0 and f"movie: {tmp_path / 'x.mp4'}" in captured.out and (tmp_path / "x.mp4").is_file()
+    else:
+        assert rc == 1 and "writing MP4 needs imageio's ffmpeg plugin" in captured.err
+        assert not (tmp_path / "x.gif").exists() and not (tmp_path / "fig.png").exists()
+    assert main(["plot", str(out), "-o", str(tmp_path / "fig.png"), "--movie", str(tmp_path / "x.gif")]) == 0
+    assert f"movie: {tmp_path / 'x.gif'}" in capsys.readouterr().out
+    from PIL import Image
+
+    with Image.open(tmp_path / "x.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == xr.open_zarr(out, consolidated=False).sizes["time"]

@@ -352,6 +352,30 @@ def test_delete_then_results_are_failed_precondition(server, alice):
     channel.close()
 
 
+def test_a_damaged_stored_chunk_ends_the_fetch_with_data_loss_naming_it(server, alice, tmp_path, capsys):
+    """One flipped bit in a finished job's stored chunk: result() and optowave fetch end within 30 s with
+    DATA_LOSS naming the chunk, instead of retrying; the client's copy never receives the damaged bytes."""
+    from clients.cli import main as cli_main
+
+    job = alice.submit(nagumo_spec(name="damaged", duration_ms=4.0)).wait()
+    key = "v/c/2/0/0"
+    path = server_store(server.data, job.id) / key
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    t0 = time.monotonic()
+    with pytest.raises(ServiceError) as err:
+        alice.job(job.id).result(tmp_path / "copy.zarr")
+    assert time.monotonic() - t0 < 30
+    assert err.value.code == grpc.StatusCode.DATA_LOSS and f"chunk {key} does not match the checksum" in \
+        err.value.message
+    assert not (tmp_path / "copy.zarr" / key).exists()
+    t0 = time.monotonic()
+    rc = cli_main(["fetch", job.id, "-o", str(tmp_path / "cli.zarr"), "--server", server.address, "--token", ALICE])
+    assert rc != 0 and time.monotonic() - t0 < 30
+    assert "DATA_LOSS" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- bad requests
 
 
@@ -505,7 +529,7 @@ def test_validate_reports_errors_warnings_and_cost(server, alice):
                                                                                             "duration_ms": 4.0}))
     assert not bad.ok and bad.cost == {}
     fields = dict(bad.errors)
-    assert "the limit is 0.1 GiB" in fields["grid"] and "must be > 0" in fields["numerics.dt_ms"]
+    assert "the limit is 0.1 GiB" in fields["grid"] and "must be >= 1e-06 ms" in fields["numerics.dt_ms"]
 
 
 def test_sweep_through_the_service(server, alice):

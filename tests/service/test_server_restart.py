@@ -6,6 +6,7 @@ across the restart must end up with the whole result.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -208,3 +209,51 @@ def test_graceful_shutdown_ends_streams_resumably_and_the_job_resumes(tmp_path):
     assert done.state == "SUCCEEDED" and ds.sizes["time"] == 151
     assert_same_store(reference_store(spec, tmp_path / "reference.zarr"), server_store(data, job.id))
     assert_same_store(tmp_path / "client.zarr", server_store(data, job.id))
+
+
+def test_sigkill_mid_sweep_and_mid_design_then_restart_finishes_both_with_the_same_answers(tmp_path, token_file):
+    from clients.cli import main as cli_main
+    from service.sweep import run_sweep
+    from tests.service.test_server_groups import example_design, slow_sweep
+
+    design_file = example_design(tmp_path)
+    data, port = tmp_path / "data", free_port()
+    server = ServerProcess(data, port, token_file, "--workers", "2")
+    try:
+        client = Client(server.address, token=ALICE)
+        design = client.design(design_file)
+        for d in design.events():     # its first round first: the sweep's runs then queue before its next ones
+            if d.rounds_done >= 1:
+                break
+        sweep = client.sweep(slow_sweep())
+        deadline = time.monotonic() + 120
+        while sweep.refresh().runs_done < 3:
+            assert time.monotonic() < deadline, (sweep, design)
+            time.sleep(0.05)
+        server.kill()
+        runs = data / "designs" / design.id / "runs"
+        recorded = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
+        db = sqlite3.connect(data / "jobs.sqlite")
+        states = db.execute("SELECT (SELECT state FROM sweeps WHERE id = ?), (SELECT state FROM designs WHERE id = ?)",
+                            (sweep.id, design.id)).fetchone()
+        db.close()
+        assert states == ("RUNNING", "RUNNING") and len(recorded) >= 2
+
+        server = ServerProcess(data, port, token_file, "--workers", "2")
+        client = Client(server.address, token=ALICE)
+        sweep, design = client.get_sweep(sweep.id).wait(timeout=300), client.get_design(design.id).wait(timeout=300)
+        assert (sweep.state, sweep.runs_done, sweep.runs_failed) == ("SUCCEEDED", 20, 0)
+        assert design.state == "SUCCEEDED", design.error
+        # the runs recorded before the kill were read again, not run again
+        assert {p: runs.joinpath(p).stat().st_mtime_ns for p in recorded} == recorded
+        summary, report = sweep.summary(), json.loads(design.report(tmp_path / "there")["report.json"].read_text())
+    finally:
+        rc = server.terminate()
+    assert rc == 0, "".join(server.lines[-30:])
+    reference = run_sweep(slow_sweep(), tmp_path / "reference.zarr").summary       # uninterrupted, here
+    assert summary["fraction_activated"].values.tolist() == reference["fraction_activated"].values.tolist()
+    assert cli_main(["design", str(design_file), "-o", str(tmp_path / "here"), "--quiet"]) == 0
+    here = json.loads((tmp_path / "here" / "report.json").read_text())
+    assert report["summary"] == here["summary"]
+    assert [(r["irradiance_mw_per_mm2"], r["success"]) for r in report["runs"]] == \
+        [(r["irradiance_mw_per_mm2"], r["success"]) for r in here["runs"]]

@@ -268,6 +268,13 @@ def test_design_file_runs_and_writes_the_report(tmp_path):
     ({"colour": "blue"}, "colour", "unknown field"),
     ({"set": {"grid.nx": 0}}, "set.grid.nx", "must be >= 1"),
     ({"set": {"grid.nz": 3}}, "set.grid.nz", "no field 'nz'"),
+    ({"search": "window", "values": {"start": 1, "stop": 2, "num": 2**32 - 1}, "tolerance": 0.1}, "values",
+     "4,294,967,295 values (runs in the first round); the limit is 1,000"),
+    ({"search": "strength_duration", "durations": [1.0] * 5000}, "durations", "5,000 durations"),
+    ({"search": "minimise", "objective": "light_energy", "space": {"a": [0, 1], "b": [0, 1], "c": [0, 1]},
+      "points": 50}, "points", "50 points on each of 3 parameters make 125,000 runs per round; the limit is 1,000"),
+    ({"search": "minimise", "objective": "light_energy", "space": {"a": [0, 1]}, "rounds": 10**9}, "rounds",
+     "1,000,000,000 rounds; the limit is 100"),
 ])
 def test_bad_design_is_rejected_naming_the_field(tmp_path, doc, field, fragment):
     d = {"name": "bad", "base": sheet(), "search": "threshold", "parameter": "light[0].irradiance_mw_per_mm2",

@@ -3,7 +3,6 @@ with the origin at the top-left and y downwards, as light patterns are given."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 
 import matplotlib
 import matplotlib.image as mpimg
@@ -151,18 +150,18 @@ def test_gif_movie_has_one_frame_per_step(result, tmp_path):
         assert gif.size[0] >= 200
 
 
-def test_mp4_request_writes_mp4_or_falls_back_to_gif(result, tmp_path):
-    expect = nullcontext() if _have_ffmpeg() else pytest.warns(UserWarning, match="ffmpeg plugin is not installed")
-    with expect:
-        path = write_movie(result, tmp_path / "movie.mp4", variable="dff", step=5)
-    frames = len(range(0, result.sizes["frame"], 5))
-    if path.suffix == ".gif":
-        with Image.open(path) as gif:
-            assert gif.n_frames == frames
-    else:
-        import imageio.v3 as iio
+def test_mp4_request_writes_mp4_or_is_refused(result, tmp_path):
+    """An .mp4 path gets an MP4 or a clear refusal, never a GIF under another name."""
+    target = tmp_path / "movie.mp4"
+    if not _have_ffmpeg():
+        with pytest.raises(ValueError, match=r"movie\.mp4': writing MP4 needs imageio's ffmpeg plugin"):
+            write_movie(result, target, variable="dff", step=5)
+        assert list(tmp_path.iterdir()) == []
+        return
+    path = write_movie(result, target, variable="dff", step=5)
+    import imageio.v3 as iio
 
-        assert len(list(iio.imiter(path))) == frames
+    assert path == target and len(list(iio.imiter(path))) == len(range(0, result.sizes["frame"], 5))
 
 
 def test_movie_rejects_an_unknown_suffix(result, tmp_path):

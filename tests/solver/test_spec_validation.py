@@ -75,7 +75,7 @@ CASES = [
      "coupling.gap_junction.capacitance_pf", "must be > 0"),
     ("stability violated", "coupling.diffusivity_um2_per_ms", 5000.0, "numerics.dt_ms", "diffusion stability limit"),
     ("dt above accuracy limit", "numerics.dt_ms", 0.2, "numerics.dt_ms", "accuracy limit"),
-    ("dt negative", "numerics.dt_ms", -0.01, "numerics.dt_ms", "must be > 0"),
+    ("dt negative", "numerics.dt_ms", -0.01, "numerics.dt_ms", "must be >= 1e-06 ms"),
     ("duration zero", "numerics.duration_ms", 0, "numerics.duration_ms", "must be > 0"),
     ("duration negative", "numerics.duration_ms", -10, "numerics.duration_ms", "must be > 0"),
     ("duration not whole steps", "numerics.duration_ms", 1.011, "numerics.duration_ms", "whole number of steps"),
@@ -164,19 +164,19 @@ def test_dimensionless_model_refuses_light_and_opsin():
 @pytest.mark.parametrize(
     "payload,field,fragment",
     [
-        ({"grid": {"nz": 3}}, "grid.nz", "no field named"),
-        ({"unknown_top": 1}, "unknown_top", "no field named"),
+        ({"grid": {"nz": 3}}, "grid.nz", "unknown field 'nz'; allowed here: nx, ny, dx_um"),
+        ({"unknown_top": 1}, "unknown_top", "unknown field 'unknown_top'"),
         ({"grid": {"nx": "ten"}}, "grid.nx", "'ten'"),
         ({"numerics": {"precision": "PRECISION_FLOAT16"}}, "numerics.precision", "PRECISION_FLOAT16"),
-        ({"light": [{"pattern": {"disk": {"radius": 3}}}]}, "light[0].pattern.disk.radius", "no field named"),
+        ({"light": [{"pattern": {"disk": {"radius": 3}}}]}, "light[0].pattern.disk.radius",
+         "unknown field 'radius' (did you mean 'radius_um'?)"),
     ],
 )
 def test_unknown_fields_and_wrong_types_name_the_field(payload, field, fragment):
     spec = small_hek_spec(**payload)
     with pytest.raises(SpecError) as info:
         solver.load_spec(spec)
-    (v,) = info.value.violations
-    assert v.field == field
+    (v,) = [v for v in info.value.violations if v.field == field]      # (with what else is wrong in the rest)
     assert fragment in v.description
 
 
@@ -243,3 +243,17 @@ def test_near_the_stability_limit_warns():
     assert report.ok
     (w,) = [w for w in report.warnings if w.field == "numerics.dt_ms"]
     assert "checkerboard" in w.description and "use dt <= 0.02 ms" in w.description
+
+
+def test_schema_and_range_problems_are_reported_together():
+    """A misspelt field and a value out of range elsewhere: both in one answer, each with its own field."""
+    spec = small_hek_spec(grid={"nx": 12, "ny": 10, "dx_um": 10.0, "nz": 3},
+                          numerics={"dt_ms": 0.02, "duration_ms": -2.0},
+                          tissue={"model": {"preset": "hek_gokhale2017_35"}})
+    with pytest.raises(SpecError) as info:
+        solver.load_spec(spec)
+    found = {v.field: v.description for v in info.value.violations}
+    assert found["grid.nz"].startswith("unknown field 'nz'")
+    assert found["numerics.duration_ms"] == "-2.0 is not allowed; must be > 0 ms"
+    assert found["tissue.model.preset"].startswith("unknown preset 'hek_gokhale2017_35' (did you mean "
+                                                   "'hek_gokhale2017_35c'?)")

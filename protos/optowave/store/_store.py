@@ -19,6 +19,7 @@ in-process run, and the round-trip tests that both implementations pass).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import warnings
@@ -30,6 +31,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BytesCodec, ZstdCodec
 from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
 
 from ._layout import ArraySpec, Layout
 
@@ -67,13 +69,22 @@ class ResultStore:
         self.add_arrays(layout.arrays)
 
     def add_arrays(self, arrays: Iterable[ArraySpec]) -> None:
-        """Add arrays to a laid-out store (e.g. the analysis maps, whose sizes are known at the end)."""
-        group = zarr.open_group(store=self._zstore, mode="r+", zarr_format=3)
-        for a in arrays:
-            self._arrays[a.name] = group.create_array(
+        """Add arrays to a laid-out store (e.g. the analysis maps, whose sizes are known at the end); an array
+        of the same name is replaced. The metadata documents are written concurrently (a result has tens of
+        arrays, and each creation is a few round trips through Zarr's I/O loop)."""
+        arrays = list(arrays)
+
+        async def create() -> None:
+            group = await zarr.api.asynchronous.open_group(store=self._zstore, mode="r+", zarr_format=3)
+            have = {name async for name in group.array_keys()}
+            await asyncio.gather(*(group.create_array(
                 a.name, shape=a.shape, chunks=a.chunks, dtype=a.np_dtype, fill_value=a.fill_value,
-                dimension_names=a.dims, attributes=_jsonable(a.attrs), overwrite=True, config=_ARRAY_CONFIG,
-                **CODECS)
+                dimension_names=a.dims, attributes=_jsonable(a.attrs), overwrite=a.name in have,
+                config=_ARRAY_CONFIG, **CODECS) for a in arrays))
+
+        sync(create())
+        for a in arrays:
+            self._arrays.pop(a.name, None)
 
     def layout(self) -> Layout:
         """The layout of what the store holds now (arrays sorted by name)."""
@@ -108,7 +119,9 @@ class ResultStore:
     # ------------------------------------------------------------------ data
     def array(self, name: str) -> zarr.Array:
         if name not in self._arrays:
-            self._arrays[name] = zarr.open_array(store=self._zstore, path=name, mode="r+", config=_ARRAY_CONFIG)
+            # open_array takes no config for an existing array: set it on the opened one
+            arr = zarr.open_array(store=self._zstore, path=name, mode="r+")
+            self._arrays[name] = arr.with_config(_ARRAY_CONFIG)
         return self._arrays[name]
 
     def write(self, name: str, data: np.ndarray, start: int = 0) -> dict[str, int]:
@@ -145,11 +158,7 @@ class ResultStore:
         buf = self._zstore.get_sync(key, prototype=default_buffer_prototype())
         if buf is None:
             raise StoreIntegrityError(f"chunk {key} is missing from the store")
-        data = buf.to_bytes()
-        if crc32c is not None and google_crc32c.value(data) != crc32c:
-            raise StoreIntegrityError(f"chunk {key} does not match the checksum recorded when it was written "
-                                      f"(stored CRC32C {google_crc32c.value(data):#010x}, recorded {crc32c:#010x})")
-        return data
+        return _checked(key, buf.to_bytes(), crc32c)
 
     def put_chunk(self, key: str, data: bytes, crc32c: int | None = None) -> None:
         """Store one chunk's bytes as they are (a copy of another store's chunk)."""
@@ -170,11 +179,30 @@ class ResultStore:
 
 
 class DirectoryStore(ResultStore):
-    """A result store in a directory."""
+    """A result store in a directory. Chunk bytes are read and written as files directly (the service
+    streams them and a client copies them: no trip through Zarr's I/O loop per chunk)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._dirs: set[Path] = set()
         super().__init__(zarr.storage.LocalStore(str(self.path)))
+
+    def read_chunk(self, key: str, crc32c: int | None = None) -> bytes:
+        try:
+            data = (self.path / key).read_bytes()
+        except FileNotFoundError:
+            raise StoreIntegrityError(f"chunk {key} is missing from the store") from None
+        return _checked(key, data, crc32c)
+
+    def put_chunk(self, key: str, data: bytes, crc32c: int | None = None) -> None:
+        if crc32c is not None and google_crc32c.value(data) != crc32c:
+            raise StoreIntegrityError(f"chunk {key}: the bytes do not match their CRC32C")
+        path = self.path / key
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
+        with open(path, "wb") as f:
+            f.write(data)
 
 
 class MemoryStore(ResultStore):
@@ -187,6 +215,13 @@ class MemoryStore(ResultStore):
 def open_store(path: str | os.PathLike | None) -> ResultStore:
     """A :class:`DirectoryStore` at ``path``, or a :class:`MemoryStore` for None."""
     return MemoryStore() if path is None else DirectoryStore(path)
+
+
+def _checked(key: str, data: bytes, crc32c: int | None) -> bytes:
+    if crc32c is not None and google_crc32c.value(data) != crc32c:
+        raise StoreIntegrityError(f"chunk {key} does not match the checksum recorded when it was written "
+                                  f"(stored CRC32C {google_crc32c.value(data):#010x}, recorded {crc32c:#010x})")
+    return data
 
 
 def _jsonable(attrs) -> dict:

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from optowave.v1 import spec_pb2 as _spec_pb2
 from google.protobuf.internal import containers as _containers
@@ -355,8 +356,23 @@ class SweepSpec(_message.Message):
     probes_um: _containers.RepeatedCompositeFieldContainer[_spec_pb2.Point]
     def __init__(self, name: _Optional[str] = ..., base: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ..., axes: _Optional[_Iterable[_Union[SweepAxis, _Mapping]]] = ..., combine: _Optional[_Union[SweepCombine, str]] = ..., metrics: _Optional[_Iterable[str]] = ..., keep_fields: _Optional[bool] = ..., probes_um: _Optional[_Iterable[_Union[_spec_pb2.Point, _Mapping]]] = ...) -> None: ...
 
+class SweepRunFailure(_message.Message):
+    __slots__ = ("parameters", "error")
+    class ParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _struct_pb2.Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    parameters: _containers.MessageMap[str, _struct_pb2.Value]
+    error: str
+    def __init__(self, parameters: _Optional[_Mapping[str, _struct_pb2.Value]] = ..., error: _Optional[str] = ...) -> None: ...
+
 class Sweep(_message.Message):
-    __slots__ = ("id", "state", "spec", "runs_total", "runs_done", "runs_failed", "error", "create_time")
+    __slots__ = ("id", "state", "spec", "runs_total", "runs_done", "runs_failed", "error", "create_time", "request_id", "runs_per_second", "eta_seconds", "failed_runs", "end_time")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -365,6 +381,11 @@ class Sweep(_message.Message):
     RUNS_FAILED_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_RUNS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
     id: str
     state: JobState
     spec: SweepSpec
@@ -373,7 +394,12 @@ class Sweep(_message.Message):
     runs_failed: int
     error: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., spec: _Optional[_Union[SweepSpec, _Mapping]] = ..., runs_total: _Optional[int] = ..., runs_done: _Optional[int] = ..., runs_failed: _Optional[int] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    request_id: str
+    runs_per_second: float
+    eta_seconds: float
+    failed_runs: _containers.RepeatedCompositeFieldContainer[SweepRunFailure]
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., spec: _Optional[_Union[SweepSpec, _Mapping]] = ..., runs_total: _Optional[int] = ..., runs_done: _Optional[int] = ..., runs_failed: _Optional[int] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., runs_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., failed_runs: _Optional[_Iterable[_Union[SweepRunFailure, _Mapping]]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SubmitSweepRequest(_message.Message):
     __slots__ = ("spec", "request_id")
@@ -401,6 +427,60 @@ class GetSweepResponse(_message.Message):
     sweep: Sweep
     def __init__(self, sweep: _Optional[_Union[Sweep, _Mapping]] = ...) -> None: ...
 
+class ListSweepsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "state")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    state: JobState
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ...) -> None: ...
+
+class ListSweepsResponse(_message.Message):
+    __slots__ = ("sweeps", "next_page_token")
+    SWEEPS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    sweeps: _containers.RepeatedCompositeFieldContainer[Sweep]
+    next_page_token: str
+    def __init__(self, sweeps: _Optional[_Iterable[_Union[Sweep, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class WatchSweepRequest(_message.Message):
+    __slots__ = ("sweep_id",)
+    SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    sweep_id: str
+    def __init__(self, sweep_id: _Optional[str] = ...) -> None: ...
+
+class WatchSweepResponse(_message.Message):
+    __slots__ = ("sweep", "event_time")
+    SWEEP_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    sweep: Sweep
+    event_time: _timestamp_pb2.Timestamp
+    def __init__(self, sweep: _Optional[_Union[Sweep, _Mapping]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CancelSweepRequest(_message.Message):
+    __slots__ = ("sweep_id",)
+    SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    sweep_id: str
+    def __init__(self, sweep_id: _Optional[str] = ...) -> None: ...
+
+class CancelSweepResponse(_message.Message):
+    __slots__ = ("sweep",)
+    SWEEP_FIELD_NUMBER: _ClassVar[int]
+    sweep: Sweep
+    def __init__(self, sweep: _Optional[_Union[Sweep, _Mapping]] = ...) -> None: ...
+
+class DeleteSweepRequest(_message.Message):
+    __slots__ = ("sweep_id",)
+    SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    sweep_id: str
+    def __init__(self, sweep_id: _Optional[str] = ...) -> None: ...
+
+class DeleteSweepResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class StreamSweepSummaryRequest(_message.Message):
     __slots__ = ("sweep_id",)
     SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
@@ -414,3 +494,215 @@ class StreamSweepSummaryResponse(_message.Message):
     header: ResultHeader
     chunk: ResultChunk
     def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[ResultChunk, _Mapping]] = ...) -> None: ...
+
+class DesignSpec(_message.Message):
+    __slots__ = ("base", "design_json")
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    DESIGN_JSON_FIELD_NUMBER: _ClassVar[int]
+    base: _spec_pb2.JobSpec
+    design_json: str
+    def __init__(self, base: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ..., design_json: _Optional[str] = ...) -> None: ...
+
+class DesignBracket(_message.Message):
+    __slots__ = ("parameter", "fixed", "low", "high", "status")
+    class FixedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    PARAMETER_FIELD_NUMBER: _ClassVar[int]
+    FIXED_FIELD_NUMBER: _ClassVar[int]
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    parameter: str
+    fixed: _containers.ScalarMap[str, float]
+    low: float
+    high: float
+    status: str
+    def __init__(self, parameter: _Optional[str] = ..., fixed: _Optional[_Mapping[str, float]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ..., status: _Optional[str] = ...) -> None: ...
+
+class DesignRun(_message.Message):
+    __slots__ = ("round", "parameters", "success", "status", "error", "seconds", "metrics")
+    class ParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    parameters: _containers.ScalarMap[str, float]
+    success: bool
+    status: str
+    error: str
+    seconds: float
+    metrics: _containers.ScalarMap[str, float]
+    def __init__(self, round: _Optional[int] = ..., parameters: _Optional[_Mapping[str, float]] = ..., success: _Optional[bool] = ..., status: _Optional[str] = ..., error: _Optional[str] = ..., seconds: _Optional[float] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class Design(_message.Message):
+    __slots__ = ("id", "state", "spec", "request_id", "name", "search", "rounds_done", "runs_done", "rounds_left", "brackets", "best", "best_objective", "result_json", "error", "create_time", "end_time")
+    class BestEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_DONE_FIELD_NUMBER: _ClassVar[int]
+    RUNS_DONE_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    BRACKETS_FIELD_NUMBER: _ClassVar[int]
+    BEST_FIELD_NUMBER: _ClassVar[int]
+    BEST_OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    state: JobState
+    spec: DesignSpec
+    request_id: str
+    name: str
+    search: str
+    rounds_done: int
+    runs_done: int
+    rounds_left: int
+    brackets: _containers.RepeatedCompositeFieldContainer[DesignBracket]
+    best: _containers.ScalarMap[str, float]
+    best_objective: float
+    result_json: str
+    error: str
+    create_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., spec: _Optional[_Union[DesignSpec, _Mapping]] = ..., request_id: _Optional[str] = ..., name: _Optional[str] = ..., search: _Optional[str] = ..., rounds_done: _Optional[int] = ..., runs_done: _Optional[int] = ..., rounds_left: _Optional[int] = ..., brackets: _Optional[_Iterable[_Union[DesignBracket, _Mapping]]] = ..., best: _Optional[_Mapping[str, float]] = ..., best_objective: _Optional[float] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SubmitDesignRequest(_message.Message):
+    __slots__ = ("spec", "request_id")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    spec: DesignSpec
+    request_id: str
+    def __init__(self, spec: _Optional[_Union[DesignSpec, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SubmitDesignResponse(_message.Message):
+    __slots__ = ("design",)
+    DESIGN_FIELD_NUMBER: _ClassVar[int]
+    design: Design
+    def __init__(self, design: _Optional[_Union[Design, _Mapping]] = ...) -> None: ...
+
+class GetDesignRequest(_message.Message):
+    __slots__ = ("design_id",)
+    DESIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    design_id: str
+    def __init__(self, design_id: _Optional[str] = ...) -> None: ...
+
+class GetDesignResponse(_message.Message):
+    __slots__ = ("design",)
+    DESIGN_FIELD_NUMBER: _ClassVar[int]
+    design: Design
+    def __init__(self, design: _Optional[_Union[Design, _Mapping]] = ...) -> None: ...
+
+class ListDesignsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "state")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    state: JobState
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ...) -> None: ...
+
+class ListDesignsResponse(_message.Message):
+    __slots__ = ("designs", "next_page_token")
+    DESIGNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    designs: _containers.RepeatedCompositeFieldContainer[Design]
+    next_page_token: str
+    def __init__(self, designs: _Optional[_Iterable[_Union[Design, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class WatchDesignRequest(_message.Message):
+    __slots__ = ("design_id",)
+    DESIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    design_id: str
+    def __init__(self, design_id: _Optional[str] = ...) -> None: ...
+
+class WatchDesignResponse(_message.Message):
+    __slots__ = ("design", "runs", "event_time")
+    DESIGN_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    design: Design
+    runs: _containers.RepeatedCompositeFieldContainer[DesignRun]
+    event_time: _timestamp_pb2.Timestamp
+    def __init__(self, design: _Optional[_Union[Design, _Mapping]] = ..., runs: _Optional[_Iterable[_Union[DesignRun, _Mapping]]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CancelDesignRequest(_message.Message):
+    __slots__ = ("design_id",)
+    DESIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    design_id: str
+    def __init__(self, design_id: _Optional[str] = ...) -> None: ...
+
+class CancelDesignResponse(_message.Message):
+    __slots__ = ("design",)
+    DESIGN_FIELD_NUMBER: _ClassVar[int]
+    design: Design
+    def __init__(self, design: _Optional[_Union[Design, _Mapping]] = ...) -> None: ...
+
+class DeleteDesignRequest(_message.Message):
+    __slots__ = ("design_id",)
+    DESIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    design_id: str
+    def __init__(self, design_id: _Optional[str] = ...) -> None: ...
+
+class DeleteDesignResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamDesignReportRequest(_message.Message):
+    __slots__ = ("design_id",)
+    DESIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    design_id: str
+    def __init__(self, design_id: _Optional[str] = ...) -> None: ...
+
+class DesignReportPiece(_message.Message):
+    __slots__ = ("name", "byte_offset", "total_bytes", "data", "crc32c")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BYTE_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    CRC32C_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    byte_offset: int
+    total_bytes: int
+    data: bytes
+    crc32c: int
+    def __init__(self, name: _Optional[str] = ..., byte_offset: _Optional[int] = ..., total_bytes: _Optional[int] = ..., data: _Optional[bytes] = ..., crc32c: _Optional[int] = ...) -> None: ...
+
+class StreamDesignReportResponse(_message.Message):
+    __slots__ = ("piece",)
+    PIECE_FIELD_NUMBER: _ClassVar[int]
+    piece: DesignReportPiece
+    def __init__(self, piece: _Optional[_Union[DesignReportPiece, _Mapping]] = ...) -> None: ...

@@ -84,10 +84,65 @@ class SimulationServiceStub:
                 request_serializer=optowave_dot_v1_dot_service__pb2.GetSweepRequest.SerializeToString,
                 response_deserializer=optowave_dot_v1_dot_service__pb2.GetSweepResponse.FromString,
                 _registered_method=True)
+        self.ListSweeps = channel.unary_unary(
+                '/optowave.v1.SimulationService/ListSweeps',
+                request_serializer=optowave_dot_v1_dot_service__pb2.ListSweepsRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.ListSweepsResponse.FromString,
+                _registered_method=True)
+        self.WatchSweep = channel.unary_stream(
+                '/optowave.v1.SimulationService/WatchSweep',
+                request_serializer=optowave_dot_v1_dot_service__pb2.WatchSweepRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.WatchSweepResponse.FromString,
+                _registered_method=True)
+        self.CancelSweep = channel.unary_unary(
+                '/optowave.v1.SimulationService/CancelSweep',
+                request_serializer=optowave_dot_v1_dot_service__pb2.CancelSweepRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.CancelSweepResponse.FromString,
+                _registered_method=True)
+        self.DeleteSweep = channel.unary_unary(
+                '/optowave.v1.SimulationService/DeleteSweep',
+                request_serializer=optowave_dot_v1_dot_service__pb2.DeleteSweepRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.DeleteSweepResponse.FromString,
+                _registered_method=True)
         self.StreamSweepSummary = channel.unary_stream(
                 '/optowave.v1.SimulationService/StreamSweepSummary',
                 request_serializer=optowave_dot_v1_dot_service__pb2.StreamSweepSummaryRequest.SerializeToString,
                 response_deserializer=optowave_dot_v1_dot_service__pb2.StreamSweepSummaryResponse.FromString,
+                _registered_method=True)
+        self.SubmitDesign = channel.unary_unary(
+                '/optowave.v1.SimulationService/SubmitDesign',
+                request_serializer=optowave_dot_v1_dot_service__pb2.SubmitDesignRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.SubmitDesignResponse.FromString,
+                _registered_method=True)
+        self.GetDesign = channel.unary_unary(
+                '/optowave.v1.SimulationService/GetDesign',
+                request_serializer=optowave_dot_v1_dot_service__pb2.GetDesignRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.GetDesignResponse.FromString,
+                _registered_method=True)
+        self.ListDesigns = channel.unary_unary(
+                '/optowave.v1.SimulationService/ListDesigns',
+                request_serializer=optowave_dot_v1_dot_service__pb2.ListDesignsRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.ListDesignsResponse.FromString,
+                _registered_method=True)
+        self.WatchDesign = channel.unary_stream(
+                '/optowave.v1.SimulationService/WatchDesign',
+                request_serializer=optowave_dot_v1_dot_service__pb2.WatchDesignRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.WatchDesignResponse.FromString,
+                _registered_method=True)
+        self.CancelDesign = channel.unary_unary(
+                '/optowave.v1.SimulationService/CancelDesign',
+                request_serializer=optowave_dot_v1_dot_service__pb2.CancelDesignRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.CancelDesignResponse.FromString,
+                _registered_method=True)
+        self.DeleteDesign = channel.unary_unary(
+                '/optowave.v1.SimulationService/DeleteDesign',
+                request_serializer=optowave_dot_v1_dot_service__pb2.DeleteDesignRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.DeleteDesignResponse.FromString,
+                _registered_method=True)
+        self.StreamDesignReport = channel.unary_stream(
+                '/optowave.v1.SimulationService/StreamDesignReport',
+                request_serializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportResponse.FromString,
                 _registered_method=True)
 
 
@@ -151,7 +206,9 @@ class SimulationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SubmitSweep(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Start a sweep: one run per point, on the server's workers. The same request_id with the same
+        spec returns the same sweep again; with another spec it is ALREADY_EXISTS.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -162,8 +219,88 @@ class SimulationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def StreamSweepSummary(self, request, context):
+    def ListSweeps(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchSweep(self, request, context):
+        """The sweep now, then after every finished run (runs done / failed / left, rate), until terminal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelSweep(self, request, context):
+        """Stop a sweep: runs in progress stop within a chunk, queued runs never start; the state becomes
+        CANCELLED and the finished runs stay (in its summary). A no-op on a terminal sweep.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSweep(self, request, context):
+        """Forget a terminal sweep and delete its summary and runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamSweepSummary(self, request, context):
+        """The summary Dataset of a SUCCEEDED or CANCELLED sweep (waits while it runs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitDesign(self, request, context):
+        """Start a design search (the design file of `optowave design`); its rounds run on the server's
+        workers. request_id: as for SubmitJob. A design resumes after a server restart from the runs
+        it has recorded (its last finished round).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDesign(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDesigns(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchDesign(self, request, context):
+        """The design now, then after every round (its runs, the bracket or best point so far, the
+        estimated rounds left), until terminal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelDesign(self, request, context):
+        """Stop a design within a chunk of its runs in progress; the state becomes CANCELLED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDesign(self, request, context):
+        """Forget a terminal design and delete its report and runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamDesignReport(self, request, context):
+        """The report files of a SUCCEEDED design (report.json, found.json, runs.csv, report.png), each in
+        pieces of at most 1 MiB with a CRC32C on its last piece (waits while the design runs).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -221,10 +358,65 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     request_deserializer=optowave_dot_v1_dot_service__pb2.GetSweepRequest.FromString,
                     response_serializer=optowave_dot_v1_dot_service__pb2.GetSweepResponse.SerializeToString,
             ),
+            'ListSweeps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSweeps,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.ListSweepsRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.ListSweepsResponse.SerializeToString,
+            ),
+            'WatchSweep': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchSweep,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.WatchSweepRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.WatchSweepResponse.SerializeToString,
+            ),
+            'CancelSweep': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelSweep,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.CancelSweepRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.CancelSweepResponse.SerializeToString,
+            ),
+            'DeleteSweep': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSweep,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.DeleteSweepRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.DeleteSweepResponse.SerializeToString,
+            ),
             'StreamSweepSummary': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamSweepSummary,
                     request_deserializer=optowave_dot_v1_dot_service__pb2.StreamSweepSummaryRequest.FromString,
                     response_serializer=optowave_dot_v1_dot_service__pb2.StreamSweepSummaryResponse.SerializeToString,
+            ),
+            'SubmitDesign': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitDesign,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.SubmitDesignRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.SubmitDesignResponse.SerializeToString,
+            ),
+            'GetDesign': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDesign,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.GetDesignRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.GetDesignResponse.SerializeToString,
+            ),
+            'ListDesigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDesigns,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.ListDesignsRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.ListDesignsResponse.SerializeToString,
+            ),
+            'WatchDesign': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchDesign,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.WatchDesignRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.WatchDesignResponse.SerializeToString,
+            ),
+            'CancelDesign': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelDesign,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.CancelDesignRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.CancelDesignResponse.SerializeToString,
+            ),
+            'DeleteDesign': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDesign,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.DeleteDesignRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.DeleteDesignResponse.SerializeToString,
+            ),
+            'StreamDesignReport': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamDesignReport,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -508,6 +700,114 @@ class SimulationService:
             _registered_method=True)
 
     @staticmethod
+    def ListSweeps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/ListSweeps',
+            optowave_dot_v1_dot_service__pb2.ListSweepsRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.ListSweepsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchSweep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/optowave.v1.SimulationService/WatchSweep',
+            optowave_dot_v1_dot_service__pb2.WatchSweepRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.WatchSweepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelSweep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/CancelSweep',
+            optowave_dot_v1_dot_service__pb2.CancelSweepRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.CancelSweepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSweep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/DeleteSweep',
+            optowave_dot_v1_dot_service__pb2.DeleteSweepRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.DeleteSweepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def StreamSweepSummary(request,
             target,
             options=(),
@@ -524,6 +824,195 @@ class SimulationService:
             '/optowave.v1.SimulationService/StreamSweepSummary',
             optowave_dot_v1_dot_service__pb2.StreamSweepSummaryRequest.SerializeToString,
             optowave_dot_v1_dot_service__pb2.StreamSweepSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitDesign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/SubmitDesign',
+            optowave_dot_v1_dot_service__pb2.SubmitDesignRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.SubmitDesignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDesign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/GetDesign',
+            optowave_dot_v1_dot_service__pb2.GetDesignRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.GetDesignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDesigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/ListDesigns',
+            optowave_dot_v1_dot_service__pb2.ListDesignsRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.ListDesignsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchDesign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/optowave.v1.SimulationService/WatchDesign',
+            optowave_dot_v1_dot_service__pb2.WatchDesignRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.WatchDesignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelDesign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/CancelDesign',
+            optowave_dot_v1_dot_service__pb2.CancelDesignRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.CancelDesignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteDesign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/optowave.v1.SimulationService/DeleteDesign',
+            optowave_dot_v1_dot_service__pb2.DeleteDesignRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.DeleteDesignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamDesignReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/optowave.v1.SimulationService/StreamDesignReport',
+            optowave_dot_v1_dot_service__pb2.StreamDesignReportRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.StreamDesignReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
