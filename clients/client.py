@@ -535,19 +535,21 @@ class Job:
             request = service_pb2.StreamResultsRequest(job_id=self.id, from_chunk=writer.next_chunk)
             return self.client._stream("StreamResults", request)
 
-        for attempt in range(MAX_RESYNCS + 1):
-            try:
-                with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout,
-                                                    is_progress=lambda m: not m.HasField("header"))) as messages:
-                    for message in messages:
-                        k = writer.take(message)
-                        if k is not None and on_chunk is not None:
-                            on_chunk(k)
-                break
-            except _Resync as exc:
-                if attempt == MAX_RESYNCS:
-                    raise ServiceError(grpc.StatusCode.DATA_LOSS, f"job {self.id}: {exc} (after {attempt} "
-                                       "retries)") from None
+        with writer:
+            for attempt in range(MAX_RESYNCS + 1):
+                try:
+                    with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout,
+                                                        is_progress=lambda m: not m.HasField("header"))) as messages:
+                        for message in messages:
+                            k = writer.take(message)
+                            if k is not None and on_chunk is not None:
+                                on_chunk(k)
+                    break
+                except _Resync as exc:
+                    writer.settle()
+                    if attempt == MAX_RESYNCS:
+                        raise ServiceError(grpc.StatusCode.DATA_LOSS, f"job {self.id}: {exc} (after {attempt} "
+                                           "retries)") from None
         self.refresh()
         if self.state != "SUCCEEDED" or writer.next_chunk < writer.chunks_total:
             raise JobError(f"job {self.id} is {self.state}" + (f": {self.error}" if self.error else "") +
@@ -558,9 +560,10 @@ class Job:
 class _StoreWriter:
     """Copies a server's result store into a local one (:mod:`optowave.store`), stored chunk by stored chunk.
 
-    The bytes of each stored chunk are written unchanged under their key once their CRC32C checks; a time chunk
-    counts as fetched when its ``ChunkSent`` marker arrives, and that count is kept in ``<store>.fetch.json``
-    so that a later call resumes. The last time chunk marks the local store complete.
+    The bytes of each stored chunk are written unchanged under their key once their CRC32C checks (by a
+    writer thread, while the next pieces arrive); a time chunk counts as fetched when its ``ChunkSent``
+    marker arrives and its writes are done, and that count is kept in ``<store>.fetch.json`` so that a later
+    call resumes. The last time chunk marks the local store complete. Use it as a context manager.
     """
 
     def __init__(self, path: Path, job_id: str):
@@ -580,6 +583,27 @@ class _StoreWriter:
         self._key: str | None = None       # the stored chunk being received, its pieces, their bytes
         self._parts: list[bytes] = []
         self._got = 0
+        self._pool = None
+        self._writes: list = []             # chunk writes in flight
+
+    def __enter__(self) -> "_StoreWriter":
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="optowave-fetch")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.settle()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def settle(self) -> None:
+        """Wait for the chunk writes in flight (raising the first error of one)."""
+        writes, self._writes = self._writes, []
+        for w in writes:
+            w.result()
 
     def take(self, message: service_pb2.StreamResultsResponse) -> int | None:
         """Take one message of the stream; returns ``k`` when time chunk ``k`` became complete here."""
@@ -634,11 +658,15 @@ class _StoreWriter:
         self._key, self._parts, self._got = None, [], 0
         if len(data) != c.total_bytes or google_crc32c.value(data) != c.crc32c:
             raise _Resync(f"chunk {c.key}: CRC32C mismatch in transit")
-        self.store.put_chunk(c.key, data)
+        if self._pool is None:
+            self.store.put_chunk(c.key, data)
+        else:
+            self._writes.append(self._pool.submit(self.store.put_chunk, c.key, data))
 
     def _chunk_sent(self, m: service_pb2.ChunkSent) -> int:
         if m.chunk_index != self.next_chunk or self._key is not None:
             raise _Resync(f"time chunk {m.chunk_index} ended, {self.next_chunk} was being received")
+        self.settle()
         self.next_chunk += 1
         if self.next_chunk >= self.chunks_total:
             self.store.finish()

@@ -1,8 +1,10 @@
-"""The camera on the solver's run loop: :class:`CameraTracker` behind ``solver.run.Tracker`` (start / handle).
+"""The camera on the solver's run loop: :class:`CameraTracker` behind the job tracker interface of
+:mod:`solver.job` (start / handle / take / get_state / set_state).
 
-``advance`` may be called many times for one job (the chunked runner) and calls ``start`` each time, and calls
-trackers at both ends of every chunk; the adapter initialises the camera once, and the camera ignores a repeated
-sample. Imaging starts at t = 0 of the job, so frame ``k`` always exposes over ``[k·P, k·P + T]``.
+``advance`` is called once per chunk of a job and calls ``start`` each time; the adapter initialises the camera
+once, and the camera ignores a repeated sample (a chunk's first step is the last one's end). Its state travels
+with each chunk's checkpoint. Imaging starts at t = 0 of the job, so frame ``k`` always exposes over
+``[k·P, k·P + T]``.
 """
 
 from __future__ import annotations
