@@ -68,8 +68,9 @@ def estimate_cv_error(model_name: str, order: int, dt_ms: float, dx_um: float, d
     )  # fmt: skip
 
 
-def check_accuracy(c, acc: Accuracy | None) -> None:
-    """Warn (through the checker ``c``) when the estimated CV error is past :data:`WARN_ABOVE`."""
+def check_accuracy(c, acc: Accuracy | None, *, grid_warned: bool = False) -> None:
+    """Warn (through the checker ``c``) when the estimated CV error is past :data:`WARN_ABOVE`;
+    ``grid_warned``: grid.dx_um already has a warning (the electrotonic length's), say no more there."""
     if acc is None or acc.total <= WARN_ABOVE:
         return
     head = f"the estimated CV error of this spec is {acc.total:.1%} (past {WARN_ABOVE:.0%}; benchmarks/convergence.py)"
@@ -82,7 +83,7 @@ def check_accuracy(c, acc: Accuracy | None) -> None:
                 if acc.discrete else "")
         c.warn("numerics.dt_ms", f"{acc.dt_ms:g} ms: {head}, {acc.time:.1%} of it from the time step{note}; "
                f"use dt <= {acc.suggested_dt_ms:.3g} ms for {SUGGEST_AT:.0%}{other}")
-    if acc.grid > SUGGEST_AT:
+    if acc.grid > SUGGEST_AT and not grid_warned:
         c.warn("grid.dx_um", f"{acc.dx_um:g} µm: {head}, {acc.grid:.1%} of it from the grid spacing against "
                f"dx -> 0; use dx <= {acc.suggested_dx_um:.3g} µm for {SUGGEST_AT:.0%}")
 

@@ -291,7 +291,8 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                     c.warn("grid.dx_um", f"{g.dx_um:g} µm is coarser than half the electrotonic length "
                            f"λ = sqrt(D/g_m) = {lam:.3g} µm; waves will be under-resolved (use dx <= {lam / 2:.3g} µm)")
         if dt_ok and D is not None and D > 0 and g.nx * g.ny > 1:
-            check_accuracy(c, accuracy_of(spec, model, D, dt))
+            grid_warned = any(w.field == "grid.dx_um" for w in c.warnings)
+            check_accuracy(c, accuracy_of(spec, model, D, dt), grid_warned=grid_warned)
     return Report(tuple(c.errors), tuple(c.warnings))
 
 

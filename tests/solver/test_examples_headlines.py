@@ -49,25 +49,26 @@ def test_single_cell_figures_within_2_percent_of_radau(radau):  # noqa: F811
     assert abs(figs["apd90"] / ref["apd90"] - 1) < 0.02
 
 
-def test_planar_wave_cv_within_2_percent_of_the_dx_dt_limit():
+def test_planar_wave_cv_within_2_percent_of_its_dt_limit():
     """The example's plane wave on a 4-row strip of its grid (dx, dt, light as written), CV by analyse(),
-    against BDF cables at dx 10 and 5 µm extrapolated to dx -> 0 (the 5-point coupling's dx² error)."""
+    against a BDF cable at the same dx: one node per cell, the grid is the tissue and its own dt -> 0
+    limit is the reference (validate says so)."""
     spec = example("planar_wave")
+    gj = spec["coupling"]["gap_junction"]
     dx = spec["grid"]["dx_um"]
+    assert gj["cell_size_um"] == dx
+    diffusivity = gj["conductance_ns"] * dx**2 / gj["capacitance_pf"]
     spec["grid"]["ny"] = 4
     spec["numerics"]["duration_ms"] = 36.0
     spec["output"] = {"variables": ["v"], "sample_interval_ms": 0.1}
     out = analyse(solver.simulate(spec), frequency=False, tips=False)
     cv = float(out["conduction_velocity"])
-    cvs = {}
-    for h in (10.0, 5.0):
-        n = int(round(600 / h))
-        cvs[h] = run_bdf(Cable(n=n, dx_um=h, probes=(n // 3, 3 * n // 4), stim_cells=int(round(60 / h)),
-                               t_end_ms=16.0)).cv  # fmt: skip
-    limit = (cvs[5.0] * 100.0 - cvs[10.0] * 25.0) / 75.0
-    print(f"\nplanar_wave: analyse CV {cv:.4f} cm/s at dx {dx}; BDF cables {cvs}; dx -> 0 limit {limit:.4f}")
-    assert abs(cv / limit - 1) < 0.02
-    assert abs(cvs[dx] / limit - 1) < 0.02  # the grid itself is within budget, not only the run
+    n = int(round(900 / dx))
+    ref = run_bdf(Cable(n=n, dx_um=dx, diffusivity_um2_per_ms=diffusivity, probes=(n // 3, 3 * n // 4),
+                        stim_cells=int(round(60 / dx)), t_end_ms=24.0)).cv  # fmt: skip
+    print(f"\nplanar_wave: analyse CV {cv:.4f} cm/s at dx {dx}, dt {spec['numerics']['dt_ms']}; BDF cable {ref:.4f}")
+    assert abs(cv / ref - 1) < 0.02
+    assert solver.spec.accuracy_of(solver.load_spec(example("planar_wave"))).discrete
 
 
 def _wall_positions(spec: dict) -> tuple[np.ndarray, np.ndarray]:
