@@ -595,6 +595,8 @@ class _StoreWriter:
     def __exit__(self, *exc) -> None:
         try:
             self.settle()
+            if self._laid_out and self.next_chunk < self.chunks_total:
+                self.store.consolidate()      # a partial copy opens too (complete: finish() consolidated it)
         finally:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -628,7 +630,6 @@ class _StoreWriter:
         layout = from_proto(msg)
         if not self._laid_out:
             self.store.create(layout)
-            self.store.consolidate()          # the local copy opens at any time, complete or not
             self._laid_out = True
             self._save()
             return
@@ -641,7 +642,6 @@ class _StoreWriter:
         new = [a for a in layout.arrays if a.name not in have]
         if new:
             self.store.add_arrays(new)
-            self.store.consolidate()
 
     def _stored(self, c: service_pb2.StoredChunk) -> None:
         if not self._laid_out or c.chunk_index != self.next_chunk:
@@ -650,8 +650,9 @@ class _StoreWriter:
             self._key, self._parts, self._got = c.key, [], 0
         if c.key != self._key or c.byte_offset != self._got:
             raise _Resync(f"chunk {c.key}: a piece at byte {c.byte_offset} arrived out of order")
-        self._parts.append(c.data)
-        self._got += len(c.data)
+        piece = c.data                      # each read of a bytes field is a copy: read it once
+        self._parts.append(piece)
+        self._got += len(piece)
         if self._got < c.total_bytes:
             return
         data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
