@@ -208,6 +208,22 @@ def _cli(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def kill_once_committed(proc: subprocess.Popen, commit: Path, chunk: int, *, timeout: float) -> int:
+    """SIGKILL ``proc`` once its commit record names chunk ``chunk`` or later; return the last committed chunk."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if json.loads(commit.read_text())["chunk"] >= chunk:
+                break
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            pass
+        time.sleep(0.002)
+    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return json.loads(commit.read_text())["chunk"]
+
+
 def test_killed_process_resumes_from_last_committed_chunk(tmp_path):
     spec = wave_spec(duration_ms=30.0, n=24)
     spec_file = tmp_path / "spec.json"
@@ -217,20 +233,7 @@ def test_killed_process_resumes_from_last_committed_chunk(tmp_path):
     chunk_ms, n_chunks = 0.5, 60
 
     proc = _cli(str(spec_file), "-o", str(store), "--chunk-ms", str(chunk_ms), "--quiet")
-    deadline = time.monotonic() + 60
-    committed = -1
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            committed = json.loads(commit.read_text())["chunk"]
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            committed = -1
-        if committed >= 3:
-            break
-        time.sleep(0.002)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    last = json.loads(commit.read_text())["chunk"]
+    last = kill_once_committed(proc, commit, 3, timeout=60)
     assert 3 <= last < n_chunks - 1, "killed mid-run, after some chunks committed"
     assert open_job(spec, store, chunk_ms=chunk_ms).next_chunk == last + 1
 
@@ -364,18 +367,7 @@ def test_camera_run_killed_and_resumed_equals_the_uncut_run(tmp_path):
     store = tmp_path / "run.zarr"
     commit = runner_dir_for(store) / "commit.json"
     proc = _cli(str(spec_file), "-o", str(store), "--chunk-ms", "0.4", "--quiet")
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if json.loads(commit.read_text())["chunk"] >= 20:
-                break
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            pass
-        time.sleep(0.002)
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.communicate()}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    last = json.loads(commit.read_text())["chunk"]
+    last = kill_once_committed(proc, commit, 20, timeout=90)
     assert 20 <= last < 99
     assert xr.open_zarr(store).attrs["optowave_complete"] is False       # a partial store says so
     out, err = _cli(str(spec_file), "-o", str(store), "--chunk-ms", "0.4", "--quiet").communicate(timeout=180)
