@@ -13,7 +13,6 @@ idempotent by its request_id), are retried while the server is UNAVAILABLE.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys

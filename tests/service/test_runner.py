@@ -21,7 +21,7 @@ import xarray as xr
 
 import solver
 from clients.cli import main as cli_main
-from service.runner import RunnerError, dask_client, final_state, open_job, plan_chunks, run_job, runner_dir_for
+from service.runner import RunnerError, dask_client, final_state, open_job, run_job, runner_dir_for
 from solver.spec import SpecError
 from tests.specs import small_hek_spec
 
