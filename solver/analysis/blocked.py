@@ -102,7 +102,7 @@ def plan_blocks(shape: tuple[int, int], *, px_max: int, halo: tuple[int, int],
     return best
 
 
-def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 256 * 2**20,
+def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 128 * 2**20,
                     **options) -> dict[str, xr.DataArray]:
     """The analysis variables that :func:`solver.analysis.analyse` would add, measured block by block.
 
@@ -115,6 +115,8 @@ def analyse_blocked(ds: xr.Dataset, *, source: str = "v", block_bytes: int = 256
         Which movie to analyse.
     block_bytes : int
         Most bytes a block's working arrays may take (its frames, halo included, and their smoothed copy).
+        The dominant frequency's spectrum of a block takes about twice as much again (complex, double
+        precision), so the default, 128 MiB, keeps a process's peak near 0.6 GiB above its baseline.
     **options
         ``analyse``'s keyword options; ``phase=True`` is refused (the phase movie is as large as the movie).
 
