@@ -3,7 +3,7 @@ the cost of reaching a given CV accuracy on the planar example.
 
     python benchmarks/convergence.py [--dx 9] [--diffusivity 1000] [--model hek_gokhale2017_35c] [--json]
 
-1. Errors. A cable with the planar example's dx and D (solver.convergence.Cable), stepped by the
+1. Errors. A cable with the planar example's dx and D (solver.numerics.convergence.Cable), stepped by the
    exact kernel at a ladder of dt with each scheme, against scipy's BDF on the same cable (the
    dt -> 0 limit at that dx, computed here). The observed order is log2 of the error ratio of
    successive halvings; the fitted constant C of |CV error| = C·dt^p is what solver.spec._accuracy
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.convergence import Cable, run_bdf, run_kernel
+from solver.numerics.convergence import Cable, run_bdf, run_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 LADDER = {1: (0.02, 0.01, 0.005, 0.0025), 2: (0.02, 0.01, 0.005)}
@@ -70,8 +70,8 @@ def _planar_problem(order: int, dt: float):
 def cost(dts: dict[int, float], rounds: int = 7, steps: int = 200) -> dict:
     """Seconds per simulated ms of the planar sheet, each scheme at its dt (interleaved rounds)."""
     from solver import backends
-    from solver.bench import _kernel_args
-    from solver.run import initial_state
+    from solver.numerics.bench import _kernel_args
+    from solver.engine.run import initial_state
 
     runs = {}
     for order, dt in dts.items():

@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 import solver  # noqa: E402
 from service.runner import dask_client, machine_cores, open_job, plan_chunks  # noqa: E402
 from service.sweep import load_sweep, run_point, run_sweep  # noqa: E402
-from solver.cost import NOMINAL_RATE  # noqa: E402
-from solver.result import write_zarr  # noqa: E402
+from solver.engine.cost import NOMINAL_RATE  # noqa: E402
+from solver.engine.result import write_zarr  # noqa: E402
 
 MODEL = "hek_gokhale2017_35c"
 DT_MS = 0.02          # below the diffusion limit dx²/(4D) = 0.025 ms at dx 10 µm, D 1000 µm²/ms
@@ -102,7 +102,7 @@ def chunking_overhead(size: int, duration_ms: float, repeats: int, work: Path, t
     print(f"chunking overhead, {size}×{size} HEK, {duration_ms:g} ms ({problem.n_steps} steps), default chunk "
           f"{plan.chunk_ms:g} ms = {plan.n_chunks} chunks, {threads} numba thread(s):")
     print(f"  one piece (simulate + write_zarr)  {t_one:7.2f} s wall {c_one:7.2f} s CPU   {rate:.3g} cell-steps/s "
-          f"({rate / nominal:.0%} of solver.cost's nominal {nominal:.3g} on {threads} thread(s))")
+          f"({rate / nominal:.0%} of solver.engine.cost's nominal {nominal:.3g} on {threads} thread(s))")
     print(f"  chunked, in process                {t_chunked:7.2f} s wall {c_chunked:7.2f} s CPU   ratio "
           f"{t_chunked / t_one:.3f} wall, {c_chunked / c_one:.3f} CPU")
     print(f"  chunked, one Dask worker           {t_dask:7.2f} s wall {c_dask:7.2f} s CPU   ratio "

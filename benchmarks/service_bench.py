@@ -193,7 +193,7 @@ def bench_overhead(address: str, tmp: Path, job_seconds: float, repeat: int) -> 
     """The same spec through the service (submit -> result in a local store) and through ``optowave run``."""
     from clients import Client
     from clients.cli import main as cli_main
-    from solver.cost import NOMINAL_RATE
+    from solver.engine.cost import NOMINAL_RATE
 
     import os
 

@@ -243,7 +243,7 @@ def _print_report(args, errors, warnings, cost, accuracy=None) -> int:
 
 
 def cmd_bench(args) -> int:
-    from solver.bench import run_bench
+    from solver.numerics.bench import run_bench
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     models = [m for m in args.models.split(",") if m] or None
@@ -290,7 +290,7 @@ def cmd_demo(args) -> int:
 def cmd_plot(args) -> int:
     import xarray as xr
 
-    from solver.plot import check_movie_path
+    from solver.pictures.plot import check_movie_path
 
     if args.movie:
         try:

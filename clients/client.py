@@ -214,7 +214,7 @@ def _read_png(file: Path, where: str) -> np.ndarray:
     """The PNG's values in [0, 1] exactly as the solver reads an image's ``png_path`` (luminance, times alpha)."""
     if not file.exists():
         raise FileNotFoundError(f"{where}: image file {str(file)!r} does not exist")
-    from solver.patterns import load_image   # one reading of PNG images, the solver's
+    from solver.stimulus.patterns import load_image   # one reading of PNG images, the solver's
     from solver.spec import types
 
     image = types.Image(pixels=None, png_path=str(file), pixel_pitch_um=1.0, rotation_deg=0.0,

@@ -1,6 +1,6 @@
 """``optowave preview SPEC -o light.png``: the light program of a spec, drawn before anything runs.
 
-The figure shows where each light stimulus falls on the tissue and when it is on (:func:`solver.preview.preview`);
+The figure shows where each light stimulus falls on the tissue and when it is on (:func:`solver.pictures.preview.preview`);
 the command also prints, per stimulus, its peak irradiance, the area it lights, its on-time and its light energy.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ def cmd_preview(args) -> int:
     from pathlib import Path
 
     import solver
-    from solver.preview import FIGURE_SUFFIXES, light_program, preview
+    from solver.pictures.preview import FIGURE_SUFFIXES, light_program, preview
 
     if Path(args.output).suffix.lower() not in FIGURE_SUFFIXES:
         return _error(f"-o {args.output}: allowed suffixes {', '.join(FIGURE_SUFFIXES)}")
@@ -54,7 +54,7 @@ def _error(message: str) -> int:
 
 
 def summary(program) -> list[str]:
-    """One line per stimulus of a :func:`solver.preview.light_program` dataset."""
+    """One line per stimulus of a :func:`solver.pictures.preview.light_program` dataset."""
     cell_mm2 = program.attrs["dx_um"] ** 2 * 1e-6
     if program.sizes["stimulus"] == 0:
         lines = ["no light stimuli"]

@@ -14,11 +14,11 @@ or step by step (the chunked runner does this)::
 """
 from __future__ import annotations
 
-from .cost import Cost, estimate
-from .problem import Problem, build
-from .result import __version__, write_zarr
-from .run import SimulationError, State, Tracker, advance, initial_state
-from .simulate import prepare, simulate
+from .engine.cost import Cost, estimate
+from .engine.problem import Problem, build
+from .engine.result import __version__, write_zarr
+from .engine.run import SimulationError, State, Tracker, advance, initial_state
+from .engine.simulate import prepare, simulate
 from .spec import FieldViolation, JobSpec, Report, SpecError, check, load_spec, validate
 
 __all__ = [

@@ -66,12 +66,12 @@ def _reaches(graph, start: str, goal: str) -> list[str] | None:
 
 def test_the_graph_sees_lazy_imports():
     graph = _graph()
-    assert "solver.analysis" in graph["solver.plot"]          # imported inside plot_dataset only
+    assert "solver.analysis" in graph["solver.pictures.plot"]          # imported inside plot_dataset only
     assert "clients.options" in graph["clients.design_cmd"]    # imported inside register only
 
 
 @pytest.mark.parametrize("a,b", [("clients.cli", "clients.design_cmd"), ("service.convert", "service.jobs"),
-                                 ("solver.analysis.metrics", "solver.plot")])
+                                 ("solver.analysis.metrics", "solver.pictures.plot")])
 def test_no_import_circle(a, b):
     graph = _graph()
     there, back = _reaches(graph, a, b), _reaches(graph, b, a)

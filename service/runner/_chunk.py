@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from optowave.store import DirectoryStore
-from solver.job import JobRun
-from solver.problem import Problem, build
+from solver.engine.job import JobRun
+from solver.engine.problem import Problem, build
 from solver.spec import JobSpec
 
 from . import _files as files

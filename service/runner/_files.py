@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from solver.run import State
+from solver.engine.run import State
 
 JOB_FILE = "job.json"
 COMMIT_FILE = "commit.json"

@@ -14,9 +14,9 @@ import numpy as np
 import xarray as xr
 
 from optowave.store import DirectoryStore
-from solver.job import JobRun, encode_checkpoint
-from solver.problem import Problem, build
-from solver.run import State, initial_state as solver_initial_state
+from solver.engine.job import JobRun, encode_checkpoint
+from solver.engine.problem import Problem, build
+from solver.engine.run import State, initial_state as solver_initial_state
 from solver.spec import JobSpec, load_spec
 
 from . import _files as files

@@ -1,6 +1,6 @@
-"""The cut of a run into time chunks lives in :mod:`solver.chunks` (the in-process run cuts the same way)."""
+"""The cut of a run into time chunks lives in :mod:`solver.engine.chunks` (the in-process run cuts the same way)."""
 from __future__ import annotations
 
-from solver.chunks import MAX_CHUNK_OUTPUT_BYTES, TARGET_CHUNK_SECONDS, ChunkPlan, default_chunk_steps, plan_chunks
+from solver.engine.chunks import MAX_CHUNK_OUTPUT_BYTES, TARGET_CHUNK_SECONDS, ChunkPlan, default_chunk_steps, plan_chunks
 
 __all__ = ["MAX_CHUNK_OUTPUT_BYTES", "TARGET_CHUNK_SECONDS", "ChunkPlan", "default_chunk_steps", "plan_chunks"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._evaluate import RunsStopped, SweepEvaluator
 from ._metrics import METRICS, MetricSpec, compute_metrics
-from solver.paths import PathError, assign, resolve
+from solver.spec.paths import PathError, assign, resolve
 from ._run import (SweepProgress, SweepResult, iter_runs, iter_sweep, read_record, run_point, run_sweep, runs_dir_for,
                    summarise)
 from ._spec import Axis, Point, SweepSpec, SweepSpecError, load_sweep

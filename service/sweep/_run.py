@@ -106,7 +106,7 @@ def run_point(spec: dict, base_dir: str, metrics, analysis: dict, store: str | N
     with the error text. Once ``stop_file`` exists, a run that has not started never starts and a run in
     progress stops within a tenth of a second of compute: both come back as ``status: cancelled``.
     """
-    from solver.simulate import simulate
+    from solver.engine.simulate import simulate
     from solver.spec import from_proto, parse_proto
 
     from service.runner import apply_numba_threads
@@ -121,8 +121,8 @@ def run_point(spec: dict, base_dir: str, metrics, analysis: dict, store: str | N
         job = from_proto(msg, base_dir=base_dir)
         ds = simulate(job, progress=_stop_check(stop_file))
         if store is not None:
-            from solver.problem import build
-            from solver.result import write_zarr
+            from solver.engine.problem import build
+            from solver.engine.result import write_zarr
             from service.runner import plan_chunks
 
             write_zarr(ds, store, time_chunk=plan_chunks(build(job)).time_chunk)
@@ -331,7 +331,7 @@ def summarise(sweep: SweepSpec, store: str | os.PathLike | None = None) -> xr.Da
         pts = np.asarray(probes[0].option("points_um"), dtype=np.float64)
         coords["probe_x"] = xr.DataArray(pts[:, 0], dims="probe", attrs={"units": "um", "long_name": "probe x"})
         coords["probe_y"] = xr.DataArray(pts[:, 1], dims="probe", attrs={"units": "um", "long_name": "probe y"})
-    from solver.result import __version__
+    from solver.engine.result import __version__
 
     ds = xr.Dataset(data_vars, coords=coords, attrs={
         "title": sweep.name, "Conventions": "CF-1.10", "source": f"optowave {__version__}",

@@ -31,7 +31,7 @@ import numpy as np
 from solver.spec import FieldViolation, SpecError, closest, from_proto, parse_proto, read_base, read_mapping, validate
 
 from ._metrics import METRICS, ANALYSIS_OPTIONS, MetricSpec, check_metric
-from solver.paths import PathError, ResolvedPath, assign, resolve
+from solver.spec.paths import PathError, ResolvedPath, assign, resolve
 
 COMBINE = ("product", "zip")
 TOP_LEVEL = ("name", "base", "axes", "combine", "metrics", "keep_fields", "analysis", "zip_dim")
@@ -326,7 +326,7 @@ def _default_name(path: str) -> str:
 
 
 def _opsin_names() -> tuple[str, ...]:
-    from solver.opsin import OPSIN_PARAM_NAMES
+    from solver.models.opsin import OPSIN_PARAM_NAMES
 
     return tuple(OPSIN_PARAM_NAMES)
 

@@ -21,7 +21,7 @@ single_tip_fraction    1       of the samples in that stretch, the fraction with
 fraction_above         1       fraction of the tissue inside ``box_um`` ([x0, y0, x1, y1] µm; default all)
                                with V above ``threshold_mv`` (−30) at ``time_ms`` (default: the last sample)
 light_energy           mJ      light sent onto the sheet: ∫∫ irradiance dA dt over the run (from the spec,
-                               :func:`solver.preview.light_program`)
+                               :func:`solver.pictures.preview.light_program`)
 =====================  ======  ======================================================================
 """
 from __future__ import annotations
@@ -156,7 +156,7 @@ def _one(m: MetricSpec, ds: xr.Dataset, r: xr.Dataset | None, tissue: np.ndarray
     if m.name == "fraction_above":
         return _fraction_above(ds, tissue, m)
     if m.name == "light_energy":
-        from solver.preview import light_program
+        from solver.pictures.preview import light_program
 
         return float(light_program(json.loads(ds.attrs["spec"])).light_energy_mj.sum())
     raise ValueError(f"metric = {m.name!r} is not known; allowed: {', '.join(METRICS)}")

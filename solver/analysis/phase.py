@@ -11,7 +11,7 @@ potential, so that the trajectory circles c; :func:`solver.analysis.analyse` use
 A singularity sits inside a 2×2 plaquette of pixels around which the phase winds: the charge is the sum of the
 four wrapped phase differences, taken counter-clockwise in the (x, y) plane — (i, j) → (i, j+1) → (i+1, j+1)
 → (i+1, j), with i the y index and y increasing with i — divided by 2π. It is +1 when the phase increases
-counter-clockwise. Pictures draw y downwards (:mod:`solver.plot`), so on screen the phase around a +1
+counter-clockwise. Pictures draw y downwards (:mod:`solver.pictures.plot`), so on screen the phase around a +1
 singularity increases clockwise. Its position is the plaquette centre. A phase that winds by 2π around four points
 cannot keep them all in one half-plane (some step would have to exceed π), so the exact sum is only evaluated where
 the points' quadrants are not confined to one or two adjacent quadrants.

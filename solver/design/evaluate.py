@@ -103,7 +103,7 @@ class LocalEvaluator:
 
     def evaluate(self, specs: Sequence[dict], metrics: Sequence[MetricSpec]) -> list[RunResult]:
         from solver.analysis.metrics import compute_metrics
-        from solver.simulate import simulate
+        from solver.engine.simulate import simulate
         from solver.spec import from_proto, parse_proto
 
         out = []

@@ -108,7 +108,7 @@ def load_design(source) -> DesignSpec:
 
 def _apply_set(base: dict, values, err, base_dir: str) -> dict:
     """The base with ``set``'s values at their spec paths (each problem named ``set.<path>``)."""
-    from solver.paths import PathError, assign, resolve
+    from solver.spec.paths import PathError, assign, resolve
 
     if not isinstance(values, dict):
         err("set", f"must be a mapping of spec paths to values; got {values!r}")
@@ -156,7 +156,7 @@ def _searched_names(d: dict, search, err) -> list[tuple[str, str, object]]:
 def _check_parameters(base, base_dir, protocol, fixed, names, err) -> None:
     """Each searched name must be a protocol parameter (with a protocol) or a spec path of the base; and the
     spec the search makes must be valid (checked at one sample point)."""
-    from solver.paths import PathError, resolve
+    from solver.spec.paths import PathError, resolve
 
     known = True
     for where, name, _ in names:
@@ -251,7 +251,7 @@ def run_design(design, evaluator: Evaluator | None = None, on_round=None) -> Des
     crit = d.get("criterion", "propagated >= 1")
 
     def values_maker():
-        from solver.paths import assign, resolve
+        from solver.spec.paths import assign, resolve
 
         def make(values: dict) -> dict:
             if protocol:

@@ -189,7 +189,7 @@ def conduction_block(base, *, start_um: tuple[float, float], end_um: tuple[float
 
 def domain_flip(base, *, region: dict, start_ms: float = 10.0, duration_ms: float = 50.0,
                 irradiance_mw_per_mm2: float = 5.0, append: bool = False) -> dict:
-    """Light ``region`` (a pattern, e.g. ``solver.light.rectangle(...)``) for ``duration_ms`` from ``start_ms``;
+    """Light ``region`` (a pattern, e.g. ``solver.stimulus.light.rectangle(...)``) for ``duration_ms`` from ``start_ms``;
     the dose is irradiance × duration (mW/mm² × ms = µJ/mm²)."""
     spec = _base(base)
     _sheet(spec)

@@ -80,7 +80,7 @@ def spec_maker(base: dict, parameter: str, *, protocol: str | None = None,
                protocol_params: dict | None = None) -> Callable[[float], dict]:
     """``make_spec(value)``: the base spec with ``value`` at the spec path ``parameter``, or, with ``protocol``,
     the protocol applied to the base with ``parameter=value`` among ``protocol_params``."""
-    from solver.paths import assign, resolve
+    from solver.spec.paths import assign, resolve
 
     if protocol is not None:
         from .protocols import apply_protocol

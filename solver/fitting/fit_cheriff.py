@@ -1,7 +1,7 @@
 """Fit the ``cheriff`` opsin preset (and the ``chr2_h134r`` conductance) to their named targets.
 
 Run ``python -m solver.fitting.fit_cheriff``; it prints the fitted parameters, ready to paste into
-``solver/opsin.py``, and how each target is met.
+``solver/models/opsin.py``, and how each target is met.
 
 The PyRhO three-state ChR2 fit is rescaled, one parameter per target, each solved with ``scipy.optimize.brentq``
 (deterministic, no random start):
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 from scipy.optimize import brentq
 
-from solver.opsin import (
+from solver.models.opsin import (
     CHERIFF_TARGET_EC50_STEADY_MW_PER_MM2,
     CHERIFF_TARGET_OFF_TIME_CONSTANT_MS,
     CHERIFF_TARGET_PEAK_PHOTOCURRENT_A_PER_F,
@@ -62,7 +62,7 @@ def fit_g_for_peak(params: Mapping[str, float], peak_a_per_f: float) -> float:
 
 
 def fit_cheriff() -> dict[str, float]:
-    """Fit the CheRiff preset; returns all parameters of :data:`~solver.opsin.OPSIN_PARAM_NAMES`."""
+    """Fit the CheRiff preset; returns all parameters of :data:`~solver.models.opsin.OPSIN_PARAM_NAMES`."""
     params = _chr2_params()
 
     params["Gd"] = brentq(
@@ -98,7 +98,7 @@ def _round(x: float) -> float:
 def main() -> None:
     """Print the fitted CheRiff parameters, how the targets are met, and the chr2_h134r conductance."""
     fitted = {name: _round(value) for name, value in fit_cheriff().items()}
-    print("cheriff parameters, 6 significant figures (paste into solver/opsin.py):")
+    print("cheriff parameters, 6 significant figures (paste into solver/models/opsin.py):")
     print("    params={")
     for name in OPSIN_PARAM_NAMES:
         print(f'        "{name}": {fitted[name]!r},')

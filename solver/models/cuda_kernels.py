@@ -9,7 +9,7 @@ first-order step passes the state as both, a second-order (exponential midpoint)
 launches, a half step into a midpoint buffer and a full step from the old state, in place. Gates are evaluated exactly (the device's ``exp`` is cheap next to its memory
 traffic), so there are no lookup tables here.
 
-:class:`solver.backends.CudaStepper` owns the device buffers and launches :func:`launch_steps`.
+:class:`solver.engine.backends.CudaStepper` owns the device buffers and launches :func:`launch_steps`.
 Importing this module needs no GPU (kernels compile on first launch); under numba's CUDA simulator
 (``NUMBA_ENABLE_CUDASIM=1`` before numba.cuda is first imported) the same code runs on the CPU.
 """

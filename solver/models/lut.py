@@ -5,7 +5,7 @@ a uniform grid of V and linearly interpolated by the kernel. With ``c = 1 − ex
 steps as ``x + (x∞ − x)·c``; where two gates share x∞ (h1/h2, n1/n2) the table holds x∞ and both c,
 where τ is constant (o, p, b) only ``B = x∞·c`` varies (``x_new = a·x + B``, a = 1 − c a scalar),
 and m uses (c, B): twelve columns in all. The tables are built from the physics functions of
-:mod:`hek` and :mod:`solver.opsin` (never from kernel code), so the lookup-table path and the exact
+:mod:`hek` and :mod:`solver.models.opsin` (never from kernel code), so the lookup-table path and the exact
 path share one definition of the model. Tabulating c rather than 1 − c keeps a slow gate's rate
 exact to the last digit of its storage (1 − c is within 1e-4 of 1 for τ of hundreds of ms).
 
@@ -80,7 +80,7 @@ class HekTable:
 
 
 def _opsin_drive(v: np.ndarray, oparams: tuple[float, ...]) -> np.ndarray:
-    from ..opsin import HOLDING_POTENTIAL_MV, KERNEL_PARAM_NAMES, f_v
+    from .opsin import HOLDING_POTENTIAL_MV, KERNEL_PARAM_NAMES, f_v
 
     p = dict(zip(KERNEL_PARAM_NAMES, oparams))
     assert HOLDING_POTENTIAL_MV == -70.0  # the kernels normalise at -70 mV

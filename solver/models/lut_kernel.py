@@ -452,7 +452,7 @@ def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, h
     Gate parameters must be uniform (a map of one needs :func:`hek_kernel.hek_kernel`); current
     parameters may have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as :func:`hek_kernel.hek_kernel`,
     in pairs and threads as the generic kernels (:func:`threads.step_in_pairs`).
-    ``solver.backends`` calls it.
+    ``solver.engine.backends`` calls it.
     """
     plain, scalars = plain if plain is not None else plain_rows(wx, wy, iext, gop)
     s = np.concatenate([np.asarray(s)[:S_WX], scalars]).astype(ya.dtype)

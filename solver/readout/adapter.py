@@ -1,5 +1,5 @@
 """The camera on the solver's run loop: :class:`CameraTracker` behind the job tracker interface of
-:mod:`solver.job` (start / handle / take / get_state / set_state).
+:mod:`solver.engine.job` (start / handle / take / get_state / set_state).
 
 ``advance`` is called once per chunk of a job and calls ``start`` each time; the adapter initialises the camera
 once, and the camera ignores a repeated sample (a chunk's first step is the last one's end). Its state travels
@@ -23,8 +23,8 @@ _BRIGHTNESS_STREAM = 3  # random-field stream of the job seed used for a random 
 
 
 def dye_and_camera(problem) -> tuple[Dye, Camera]:
-    """The readout settings of a built problem (``solver.problem.Problem``), brightness map rasterised."""
-    from ..patterns import field_values  # the solver's own field rasteriser, imported late: no import cycle
+    """The readout settings of a built problem (``solver.engine.problem.Problem``), brightness map rasterised."""
+    from ..stimulus.patterns import field_values  # the solver's own field rasteriser, imported late: no import cycle
 
     spec = problem.spec
     d, c = spec.readout.dye, spec.readout.camera

@@ -1,6 +1,6 @@
 """The estimated conduction-velocity error of a spec's dt and dx: ``validate`` warns past 2 %.
 
-Measured by ``benchmarks/convergence.py`` on HEK cables against scipy's BDF (solver.convergence):
+Measured by ``benchmarks/convergence.py`` on HEK cables against scipy's BDF (solver.numerics.convergence):
 the time-step error is |CV error| ≈ C·dt^p (p the order of the time scheme), nearly independent of
 D and dx (the same C within 5 % at dx 9–20 µm, D 1000–4000 µm²/ms); the grid error of the 5-point
 coupling is |CV error| ≈ K·dx²/D (K within 3 % at dx 6–12 µm). Both make waves slow, so they add.

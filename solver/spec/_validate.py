@@ -88,7 +88,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     anything is rasterised.
     """
     from ..models import MODELS
-    from .. import opsin as opsin_mod
+    from ..models import opsin as opsin_mod
 
     c = _Checker()
     c.limits = limits
@@ -142,7 +142,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
     # tissue mask and initial state
     _check_pattern(c, "tissue.mask", spec.tissue.mask, g, spec.base_dir, grid_ok)
     if grid_ok and not c.errors:
-        from ..patterns import rasterise
+        from ..stimulus.patterns import rasterise
 
         try:
             mask = rasterise(spec.tissue.mask, g.ny, g.nx, g.dx_um, base_dir=spec.base_dir) >= 0.5
@@ -299,7 +299,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
 def accuracy_of(spec: t.JobSpec, model=None, diffusivity: float | None = None, dt: float | None = None):
     """The estimated CV error of a (valid) spec's dt and dx (:mod:`._accuracy`), or None where the
     model has no error model or the sheet is a single cell."""
-    from ..backends import time_order_of
+    from ..engine.backends import time_order_of
     from ..models import get_model
 
     model = model if model is not None else get_model(spec.tissue.model.preset)
@@ -331,7 +331,7 @@ def validate_pattern(pattern: t.Pattern, grid: t.Grid, *, path: str = "pattern",
 
 def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     """numerics.backend and numerics.lookup_tables: what this machine and this model can run."""
-    from ..backends import TABULATED_MODELS, cuda_usable
+    from ..engine.backends import TABULATED_MODELS, cuda_usable
 
     if n.backend not in ("cpu", "cuda"):
         c.error("numerics.backend", f"{n.backend} is not a backend; allowed: BACKEND_CPU, BACKEND_CUDA")
@@ -431,7 +431,7 @@ def _check_field(c, path, f, g, base_dir, grid_ok, *, nonnegative=False, base=1.
                                      if extent is not None and f.correlation_length_um > extent else ""))
         # the log-normal factor is unbounded above; a D map's maximum is only known once drawn
         if grid_ok and ok:
-            from ..patterns import field_values
+            from ..stimulus.patterns import field_values
 
             return field_values(f, base, g.ny, g.nx, g.dx_um, rng=np.random.default_rng(seed), base_dir=base_dir)
         return None
@@ -441,7 +441,7 @@ def _check_field(c, path, f, g, base_dir, grid_ok, *, nonnegative=False, base=1.
 
 def _check_region_at_most_one(c, path, region, g, base_dir):
     """An opsin region is where the opsin is expressed: weights up to 1 (a sum could exceed it)."""
-    from ..patterns import rasterise
+    from ..stimulus.patterns import rasterise
 
     w = rasterise(region, g.ny, g.nx, g.dx_um, base_dir=base_dir)
     if w.max() > 1 + 1e-9:
@@ -545,8 +545,8 @@ def _check_readout(c, spec, model, grid_ok):
 def _check_reversal(c, ions: t.Ions, model) -> None:
     """The reversal potentials the concentrations give must lie in the model's bounds (a concentration of
     5e-324 mM is positive, and makes E_Na infinite): the error names the concentrations, not E_Na."""
-    from ..ions import reversal_potentials
-    from ..problem import PRESET_TEMPERATURE_C
+    from ..models.ions import reversal_potentials
+    from ..engine.problem import PRESET_TEMPERATURE_C
 
     try:
         e_na, e_k, _ = reversal_potentials(ions.given(), PRESET_TEMPERATURE_C.get(model.name, 35.0),

@@ -135,7 +135,7 @@ def _in_unit_interval(c, path, values) -> None:
 
 
 def _check_image(c, path, p: t.Image, g, base_dir, grid_ok) -> None:
-    from ..patterns import image_corners_um, load_image
+    from ..stimulus.patterns import image_corners_um, load_image
 
     ok = c.number(f"{path}.pixel_pitch_um", p.pixel_pitch_um, gt=0, what=" µm (one image pixel on the sheet)")
     ok &= c.number(f"{path}.rotation_deg", p.rotation_deg, what=" °")

@@ -37,7 +37,7 @@ def _first_on_ms(w) -> float | None:
 
 def warn_unseen(c, stimuli, spec: t.JobSpec, duration_ms: float) -> None:
     """Warn for a stimulus that turns on after the run ends, or whose pattern lights no cell of the sheet."""
-    from ..patterns import rasterise
+    from ..stimulus.patterns import rasterise
 
     g = spec.grid
     for path, s in stimuli:

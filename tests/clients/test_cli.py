@@ -104,7 +104,7 @@ def test_version_prints_the_distributions_version(capsys):
 
 
 def test_plot_movie_writes_what_its_extension_says_or_refuses(spec_file, tmp_path, capsys):
-    from solver.plot import _have_ffmpeg
+    from solver.pictures.plot import _have_ffmpeg
 
     out = tmp_path / "out.zarr"
     assert main(["run", str(spec_file), "-o", str(out), "--quiet"]) == 0

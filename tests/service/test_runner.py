@@ -378,7 +378,7 @@ def test_camera_run_killed_and_resumed_equals_the_uncut_run(tmp_path):
 def test_a_rewritten_checkpoint_is_never_continued_from(tmp_path):
     """V + 5 mV in the checkpoint: resuming fails naming the file; nothing is written from it."""
     from service.runner import RunnerError
-    from solver.job import decode_checkpoint, encode_checkpoint
+    from solver.engine.job import decode_checkpoint, encode_checkpoint
 
     spec = camera_spec(duration_ms=6.0)
     job = open_job(spec, tmp_path / "t.zarr", chunk_ms=2.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import solver
-from solver.convergence import Cable, run_bdf, run_kernel
+from solver.numerics.convergence import Cable, run_bdf, run_kernel
 from solver.spec import accuracy_of
 from solver.spec._accuracy import TIME_CONSTANTS
 from tests.specs import small_hek_spec

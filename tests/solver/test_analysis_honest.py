@@ -3,7 +3,7 @@
 References: Nagumo's exact travelling front u = 1/(1 + exp((x − c·t)·sqrt(k/2D))), c = sqrt(Dk/2)(1 − 2a),
 sampled on the grid (every pixel's activation time is known exactly); synthetic action potentials
 whose beats and APDs are set by construction; and the solver's own Nagumo cable, against an implicit
-(BDF) solve of the same cable (solver.convergence).
+(BDF) solve of the same cable (solver.numerics.convergence).
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_cv_of_the_solvers_nagumo_front_against_a_bdf_cable():
     """The whole path: a Nagumo strip through the solver and analyse(), against the BDF solve of the
     same discrete cable (same dx: its front speed, not the continuum's, is the reference)."""
     import solver
-    from solver.convergence import Cable, run_bdf
+    from solver.numerics.convergence import Cable, run_bdf
 
     dx, n = 0.5, 200
     ref = run_bdf(Cable(model="nagumo", n=n, dx_um=dx, diffusivity_um2_per_ms=D, stim_cells=20, stim_amplitude=-1.0,

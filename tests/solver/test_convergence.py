@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.convergence import Cable, run_bdf, run_kernel
+from solver.numerics.convergence import Cable, run_bdf, run_kernel
 
 CABLE = Cable(n=60, probes=(20, 45), t_end_ms=12.0)  # 35 C Gokhale, D 1000 µm²/ms, dx 10 µm
 

@@ -25,7 +25,7 @@ _KERNELS = textwrap.dedent(
     import json, sys, numpy as np
     sys.path.insert(0, ".")
     from tests.solver.test_kernel_vs_reference import make_problem, rel_diff
-    from solver.backends import CudaStepper
+    from solver.engine.backends import CudaStepper
     from solver.models import MODELS
 
     class P:  # the little of a Problem that CudaStepper reads
@@ -129,7 +129,7 @@ def test_a_cuda_run_through_the_run_loop_equals_the_cpu_run(mode):
 
 def test_cuda_backend_is_refused_where_no_gpu_and_no_simulator():
     import solver
-    from solver.backends import cuda_usable
+    from solver.engine.backends import cuda_usable
     from solver.spec import SpecError
 
     from tests.specs import small_hek_spec

@@ -14,7 +14,7 @@ import pytest
 
 import solver
 from solver.analysis import analyse
-from solver.convergence import Cable, run_bdf
+from solver.numerics.convergence import Cable, run_bdf
 from solver.models import get_model, hek
 from solver import opsin
 from tests.solver.test_models_single_cell import STIMULUS, T_END, radau  # noqa: F401 - the fixture

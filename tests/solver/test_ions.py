@@ -9,7 +9,7 @@ import pytest
 
 import solver
 
-from solver.ions import (
+from solver.models.ions import (
     F,
     R,
     default_internal_concentrations,

@@ -2,7 +2,7 @@
 
 The tables (solver.models.lut) are built from the physics functions of solver.models.hek; the
 lookup-table kernel must keep the MODEL.md single-cell figures (rest, peak, max dV/dt, APD90)
-within 0.5 % of the exact kernel, which is what makes it the default (solver.backends). Steps go
+within 0.5 % of the exact kernel, which is what makes it the default (solver.engine.backends). Steps go
 in pairs and in blocks of rows per thread: whatever the thread count and however a run is cut into
 calls, the result is the same to the bit.
 """
@@ -16,7 +16,7 @@ import solver
 from solver import backends
 from solver.models import get_model, hek, hek_kernel, lut, lut_kernel
 from solver.models.hek_kernel import N_PARAMS
-from solver.run import State
+from solver.engine.run import State
 
 from tests.solver.test_kernel_vs_reference import CHERIFF_LIKE, SEGMENTS, face_weights, make_problem, run_kernel
 from tests.solver.test_models_single_cell import STIMULUS, T_END, T_OFF, T_ON, _figures

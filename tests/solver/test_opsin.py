@@ -9,7 +9,7 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
-from solver.opsin import (
+from solver.models.opsin import (
     CHERIFF_TARGET_EC50_STEADY_MW_PER_MM2,
     CHERIFF_TARGET_OFF_TIME_CONSTANT_MS,
     CHERIFF_TARGET_PEAK_PHOTOCURRENT_A_PER_F,

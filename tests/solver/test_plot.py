@@ -13,7 +13,7 @@ from PIL import Image
 
 from solver import plot
 from solver.analysis.synthetic import as_dataset, planar_wave_times, point_source_times, travelling_wave
-from solver.plot import plot_dataset, write_movie
+from solver.pictures.plot import plot_dataset, write_movie
 from solver.readout import Camera, Dye, observe
 
 N, DX = 32, 10.0
@@ -58,7 +58,7 @@ def test_plot_dataset_of_a_camera_movie_only(result, tmp_path):
 
 
 def _kept_figures(monkeypatch) -> list:
-    """The figures :mod:`solver.plot` makes, kept to find where each axes landed in the PNG."""
+    """The figures :mod:`solver.pictures.plot` makes, kept to find where each axes landed in the PNG."""
     made = []
 
     class Kept(plot.Figure):

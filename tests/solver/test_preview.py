@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 import solver
-from solver.preview import light_program, preview
-from solver.waveforms import evaluate
+from solver.pictures.preview import light_program, preview
+from solver.stimulus.waveforms import evaluate
 
 from tests.specs import small_hek_spec
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import solver
-from solver.run import SimulationError, State
+from solver.engine.run import SimulationError, State
 
 from tests.specs import small_hek_spec
 

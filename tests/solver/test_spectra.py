@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import solver
-from solver.spectra import ACTION_SPECTRA, action_spectrum, relative_drive
+from solver.models.spectra import ACTION_SPECTRA, action_spectrum, relative_drive
 from tests.specs import small_hek_spec
 
 PUBLISHED_PEAK_NM = {"cheriff": 460.0, "chr2_h134r": 470.0}  # Hochbaum 2014; Nagel 2003 / Lin 2011

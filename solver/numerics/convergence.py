@@ -20,7 +20,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.sparse import lil_matrix
 
-from .models import generic, get_model, hek
+from ..models import generic, get_model, hek
 
 __all__ = ["Cable", "CableMeasures", "run_kernel", "run_bdf"]
 
@@ -105,7 +105,7 @@ def _setup(c: Cable):
 
 def run_kernel(c: Cable, dt: float, *, order: int, lookup_tables: bool = False) -> CableMeasures:
     """The cable through a kernel (exact, or lookup tables for HEK), one step per call."""
-    from .backends import CpuLutStepper
+    from ..engine.backends import CpuLutStepper
 
     model, params, y0 = _setup(c)
     n = c.n

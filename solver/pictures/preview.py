@@ -21,11 +21,11 @@ from numpy.typing import ArrayLike
 
 from ._axes import extent as _extent
 from ._axes import scale_bar as _scale_bar
-from .problem import Problem, build
-from .result import coords
-from .spec import _types as t
-from .spec import load_spec
-from .waveforms import evaluate
+from ..engine.problem import Problem, build
+from ..engine.result import coords
+from ..spec import _types as t
+from ..spec import load_spec
+from ..stimulus.waveforms import evaluate
 
 __all__ = ["light_program", "preview"]
 
@@ -50,7 +50,7 @@ def light_program(spec, *, t_ms: ArrayLike | None = None) -> xr.Dataset:
     ----------
     spec
         Anything :func:`solver.load_spec` accepts (path, text, dict, spec object), or a
-        :class:`~solver.problem.Problem` from :func:`solver.build`.
+        :class:`~solver.engine.problem.Problem` from :func:`solver.build`.
     t_ms : array of float, optional
         Times (ms) at which to evaluate the time courses. Default: 0 to the run's duration, at a step of
         ``min(dt, shortest pulse / 4)`` (at most :data:`MAX_SAMPLES` samples) plus every pulse edge; on that

@@ -1,4 +1,4 @@
-"""Map axes shared by the result figures (:mod:`solver.plot`) and the light preview (:mod:`solver.preview`):
+"""Map axes shared by the result figures (:mod:`solver.pictures.plot`) and the light preview (:mod:`solver.pictures.preview`):
 pixel extents in µm, aspect, a scale bar. Only matplotlib here, so that a preview never imports the analysis."""
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ def _color_limits(da: xr.DataArray) -> tuple[float, float]:
 def _activation(ds: xr.Dataset, variable: str) -> xr.DataArray | None:
     name = "activation_time" if variable == "v" else "dff_activation_time"
     if name not in ds:
-        from .analysis import analyse  # analysis is optional for a picture: import only when needed
+        from ..analysis import analyse  # analysis is optional for a picture: import only when needed
         try:
             ds = analyse(ds, source=variable, tips=False, frequency=False)
         except ValueError as err:

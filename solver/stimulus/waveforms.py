@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import _types as t
+from ..spec import _types as t
 
 
 def evaluate(w: t.Waveform, t_ms: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from optowave.store import open_store
 from .job import JobRun, one_piece_plan
 from .problem import Problem, build
 from .run import initial_state
-from .spec import load_spec
+from ..spec import load_spec
 
 
 def prepare(spec) -> Problem:
@@ -34,7 +34,7 @@ def simulate(spec, *, progress: Callable[[int, int], None] | None = None, tracke
     progress
         Called as ``progress(step, n_steps)`` as the run goes.
     trackers
-        Extra trackers (see :class:`solver.run.Tracker`); a tracker with ``finalize()``
+        Extra trackers (see :class:`solver.engine.run.Tracker`); a tracker with ``finalize()``
         returning a dict of DataArrays adds them to the result.
     store
         Write the result into this directory as a Zarr store (default: in memory) and return it opened lazily.

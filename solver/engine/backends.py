@@ -1,6 +1,6 @@
 """Which kernel advances a run: the exact CPU kernel, the lookup-table CPU kernel, or CUDA.
 
-:func:`stepper` is resolved once per :func:`solver.run.advance` call from the spec's
+:func:`stepper` is resolved once per :func:`solver.engine.run.advance` call from the spec's
 ``numerics.backend`` and ``numerics.lookup_tables`` and returns a callable with the signature and
 semantics of ``CellModel.kernel``::
 
@@ -23,8 +23,8 @@ from typing import Callable
 
 import numpy as np
 
-from .models import CellModel, hek_kernel, lut, lut_kernel
-from .models.generic_kernels import check_order
+from ..models import CellModel, hek_kernel, lut, lut_kernel
+from ..models.generic_kernels import check_order
 
 __all__ = ["TABULATED_MODELS", "DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables",
            "gate_maps", "stepper", "cuda_usable", "CpuLutStepper", "CudaStepper"]
@@ -157,7 +157,7 @@ class CudaStepper:
     def __init__(self, problem) -> None:
         from numba import cuda
 
-        from .models import cuda_kernels
+        from ..models import cuda_kernels
 
         self._cuda = cuda
         self._kernel = cuda_kernels.KERNELS[problem.model.name]
@@ -188,7 +188,7 @@ class CudaStepper:
         _, d_a, d_b = self._state
         dummy = np.zeros((1, 1))
         if has_opsin:
-            from .models.hek_kernel import OP_E, OP_GD, OP_V0, OP_V1
+            from ..models.hek_kernel import OP_E, OP_GD, OP_V0, OP_V1
 
             e, v0, v1 = oparams[OP_E], oparams[OP_V0], oparams[OP_V1]
             x = -70.0 - e

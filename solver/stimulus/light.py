@@ -262,8 +262,8 @@ def rasterise(pattern, grid, *, base_dir: str = ".") -> np.ndarray:
     from optowave.v1 import spec_pb2
 
     from .patterns import rasterise as _rasterise
-    from .spec import SpecError, parse_pattern, pattern_from_proto, validate_pattern
-    from .spec import _types as t
+    from ..spec import SpecError, parse_pattern, pattern_from_proto, validate_pattern
+    from ..spec import _types as t
 
     if not isinstance(grid, t.Grid):
         msg = spec_pb2.Grid()

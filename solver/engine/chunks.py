@@ -16,10 +16,10 @@ import numpy as np
 from .cost import NOMINAL_RATE
 from .problem import Problem
 from .result import OUTPUT_DTYPE
-from .spec import SpecError
+from ..spec import SpecError
 
 #: Default chunk length aims at this much compute per chunk (seconds on one core at the nominal
-#: rate of :mod:`solver.cost`): long enough that the per-chunk write, checkpoint and task overhead
+#: rate of :mod:`solver.engine.cost`): long enough that the per-chunk write, checkpoint and task overhead
 #: (tens of ms) stays a few per cent, short enough that a lost worker costs little.
 TARGET_CHUNK_SECONDS = 2.0
 #: ... and at most this much buffered output per chunk (bytes).

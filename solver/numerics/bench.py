@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import backends
-from .models import MODELS
-from .problem import build
-from .run import initial_state
-from .spec import load_spec
+from ..engine import backends
+from ..models import MODELS
+from ..engine.problem import build
+from ..engine.run import initial_state
+from ..spec import load_spec
 
 ALL_MODELS = ("hek_gokhale2017_35c", "hek_gokhale2017_23c", "hek_bistable", "nagumo", "fitzhugh_nagumo",
               "aliev_panfilov")
@@ -91,7 +91,7 @@ def _kernel_args(problem):
     p = problem
     flux = np.zeros((p.ny, p.nx))
     if p.light_weights.shape[0]:
-        from .opsin import irradiance_to_flux
+        from ..models.opsin import irradiance_to_flux
 
         flux = np.ascontiguousarray(irradiance_to_flux(p.opsin_irradiance(np.ones(p.light_weights.shape[0]))))
     iext = np.zeros((p.ny, p.nx))

@@ -14,7 +14,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from .backends import stepper
-from .opsin import irradiance_to_flux
+from ..models.opsin import irradiance_to_flux
 from .problem import Problem
 
 #: A run stops when |V| exceeds this (mV, or model units).
@@ -61,7 +61,7 @@ class Tracker(Protocol):
     Trackers of a job (samples, camera) also offer ``take(final=...)``, their output for the result store,
     and ``get_state()`` / ``set_state(state)``: a dict of arrays saved with each chunk's checkpoint and
     restored bit for bit, so that a run cut into chunks, or resumed, equals the uncut run (see
-    :mod:`solver.job`). A tracker is called only at multiples of its interval, wherever a run is cut.
+    :mod:`solver.engine.job`). A tracker is called only at multiples of its interval, wherever a run is cut.
     """
 
     def start(self, problem: Problem, state: State) -> int:
@@ -117,7 +117,7 @@ def advance(
         boundaries.update(range((step // k + 1) * k, end, k))
     stops = sorted(b for b in boundaries if step < b < end) + [end]
 
-    kernel = stepper(p)  # CPU exact, CPU lookup tables or CUDA, per numerics (solver.backends)
+    kernel = stepper(p)  # CPU exact, CPU lookup tables or CUDA, per numerics (solver.engine.backends)
     fields_for = None
     for stop in stops:
         row = step - state.step

@@ -1,7 +1,7 @@
 """From a validated spec to the plain arrays and scalars the kernels see.
 
 Nothing here steps time: :func:`build` rasterises the tissue, the parameter maps, the
-coupling faces and the stimulus patterns once; :mod:`solver.run` drives the kernel.
+coupling faces and the stimulus patterns once; :mod:`solver.engine.run` drives the kernel.
 """
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import opsin as opsin_mod
-from .ions import reversal_potentials
+from ..models import opsin as opsin_mod
+from ..models.ions import reversal_potentials
 from .backends import time_order_of
-from .models import CellModel, get_model, hek
-from .patterns import field_values, rasterise
-from .spec import JobSpec
-from .waveforms import evaluate
+from ..models import CellModel, get_model, hek
+from ..stimulus.patterns import field_values, rasterise
+from ..spec import JobSpec
+from ..stimulus.waveforms import evaluate
 
 #: Temperature (°C) at which each HEK preset's published reversal potentials hold.
 PRESET_TEMPERATURE_C = {"hek_gokhale2017_35c": 35.0, "hek_gokhale2017_23c": 23.0, "hek_bistable": 35.0}
@@ -56,8 +56,8 @@ class Problem:
     initial: np.ndarray           # (n_state, ny, nx) initial state
     warnings: tuple = field(default=())
     light_drive: np.ndarray | None = None  # (n_light,) each stimulus' drive per mW/mm² relative to 470 nm
-    background_drive: float = 1.0          # the same for the imaging light (solver.spectra)
-    time_order: int = 1           # 1: Rush-Larsen/forward Euler; 2: exponential midpoint (solver.backends)
+    background_drive: float = 1.0          # the same for the imaging light (solver.models.spectra)
+    time_order: int = 1           # 1: Rush-Larsen/forward Euler; 2: exponential midpoint (solver.engine.backends)
 
     @property
     def has_opsin(self) -> bool:
@@ -210,7 +210,7 @@ def build(spec: JobSpec) -> Problem:
 
 
 def _drive(opsin_name: str, wavelength_nm: float) -> float:
-    from .spectra import ACTION_SPECTRA, REFERENCE_WAVELENGTH_NM, relative_drive
+    from ..models.spectra import ACTION_SPECTRA, REFERENCE_WAVELENGTH_NM, relative_drive
 
     if wavelength_nm == REFERENCE_WAVELENGTH_NM or opsin_name not in ACTION_SPECTRA:
         return 1.0

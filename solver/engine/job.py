@@ -120,7 +120,7 @@ class JobRun:
 
     # ------------------------------------------------------------------ layout
     def _camera(self):
-        from .readout import camera_tracker_for
+        from ..readout import camera_tracker_for
 
         camera = camera_tracker_for(self.problem, frames_per_chunk=self.frames_per_chunk)
         camera.interval  # noqa: B018 - initialise the camera (it knows its pixels and frames from then on)
@@ -258,7 +258,7 @@ class JobRun:
         sources = self.analysis_sources()
         if not sources:
             return {}
-        from .analysis import analyse_blocked
+        from ..analysis import analyse_blocked
 
         a = self.problem.spec.analysis
         ds = store.open_dataset()

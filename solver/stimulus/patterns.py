@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from .spec import _types as t
+from ..spec import _types as t
 
 N_SUB = 8  # sub-samples per cell side; disk areas come out within ~0.1 % at 10 cells per radius
 #: Luminance of an RGB image (ITU-R BT.709 weights, applied to the stored values).

@@ -1,0 +1,1 @@
+"""What a person looks at: figures and movies of results, and the preview of a light program."""
