@@ -69,7 +69,7 @@ def _planar_problem(order: int, dt: float):
 
 def cost(dts: dict[int, float], rounds: int = 7, steps: int = 200) -> dict:
     """Seconds per simulated ms of the planar sheet, each scheme at its dt (interleaved rounds)."""
-    from solver import backends
+    from solver.engine import backends
     from solver.numerics.bench import _kernel_args
     from solver.engine.run import initial_state
 

@@ -308,7 +308,7 @@ def cmd_plot(args) -> int:
 
 def _figure(ds, png: Path, movie: str | None = None) -> Path | None:
     """Draw the figure and, when asked, the movie; returns the movie's path as written."""
-    from solver import plot
+    from solver.pictures import plot
 
     plot.plot_dataset(ds, png)
     return plot.write_movie(ds, movie) if movie else None

@@ -1,4 +1,4 @@
-"""Lookup-table numba kernel for the HEK presets: the default HEK path (solver.backends picks it).
+"""Lookup-table numba kernel for the HEK presets: the default HEK path (solver.engine.backends picks it).
 
 The gate coefficients are interpolated from the tables of :mod:`lut`; the equations and the
 arguments are those of :func:`hek_kernel.hek_kernel`, which is the exact check (within 0.5 % on
@@ -23,7 +23,7 @@ from .hek_kernel import E_K, E_L, E_NA, G_K1, G_K_WT, G_L, G_NA, G_NA_WT, K_O, K
 
 __all__ = ["hek_lut_kernel", "plain_rows"]
 
-# The default HEK path (solver.backends picks it): the gate coefficients are interpolated from the
+# The default HEK path (solver.engine.backends picks it): the gate coefficients are interpolated from the
 # tables of lut.py, and everything is computed in the buffers' dtype (float32 runs are float32
 # throughout: twice the SIMD width and half the bytes). Within a row, interior cells run a loop
 # without branches that LLVM vectorises (gathers from the table; every cell is stored and the few

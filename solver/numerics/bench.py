@@ -353,7 +353,7 @@ def _bench_gpu(models, seconds: float, verbose: bool) -> dict:
     return res
 
 
-if __name__ == "__main__":  # pragma: no cover - python -m solver.bench [sizes] [models]
+if __name__ == "__main__":  # pragma: no cover - python -m solver.numerics.bench [sizes] [models]
     import json
     import sys
 

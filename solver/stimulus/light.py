@@ -6,7 +6,7 @@ operators: ``a | b`` (union), ``a - b`` (difference), ``a + b`` (sum), ``k * a``
 Lengths are in µm, times in ms, irradiance in mW/mm², angles in degrees counter-clockwise as
 the sheet is drawn (x to the right, y downwards). Points are ``(x, y)`` pairs.
 
->>> from solver import light
+>>> from solver.stimulus import light
 >>> spot = light.disk((200, 150), 40) - light.disk((200, 150), 15)
 >>> dmd = light.image("mask.png", 2.5, rotation_deg=30, offset_um=(20, 40))  # doctest: +SKIP
 >>> spec["light"] = [light.stimulus("spot", spot, light.pulse_train(5, 10, 200), 1.0),

@@ -16,7 +16,7 @@ import solver
 from solver.analysis import analyse
 from solver.numerics.convergence import Cable, run_bdf
 from solver.models import get_model, hek
-from solver import opsin
+from solver.models import opsin
 from tests.solver.test_models_single_cell import STIMULUS, T_END, radau  # noqa: F401 - the fixture
 from tests.specs import EXAMPLES
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import solver
-from solver import backends
+from solver.engine import backends
 from solver.models import get_model, hek, hek_kernel, lut, lut_kernel
 from solver.models.hek_kernel import N_PARAMS
 from solver.engine.run import State

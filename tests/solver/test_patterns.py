@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import solver
-from solver import light
+from solver.stimulus import light
 from solver.spec import SpecError
 
 from tests.specs import small_hek_spec

@@ -11,7 +11,7 @@ from scipy.spatial import cKDTree
 import pytest
 from PIL import Image
 
-from solver import plot
+from solver.pictures import plot
 from solver.analysis.synthetic import as_dataset, planar_wave_times, point_source_times, travelling_wave
 from solver.pictures.plot import plot_dataset, write_movie
 from solver.readout import Camera, Dye, observe
