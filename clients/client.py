@@ -354,6 +354,15 @@ class Client:
             if not token or (limit and len(out) >= limit):
                 return out
 
+    def interact(self, spec, include_v: bool = False, *, request_id: str | None = None,
+                 reconnect_timeout: float | None = None) -> "RemoteSession":
+        """A live session on the server (``Interact``) with the methods of :class:`solver.Session`: ``next_frame``,
+        ``set_light``, ``clear_light``, ``commands``, ``recorded_spec``, ``finish``; a context manager. A dropped
+        connection is taken up again for up to ``reconnect_timeout`` seconds (default: the server's grace period)."""
+        from .interact import RemoteSession
+
+        return RemoteSession(self, spec, include_v, request_id=request_id, reconnect_timeout=reconnect_timeout)
+
     # ------------------------------------------------------------ sweeps
 
     def sweep(self, sweep, request_id: str | None = None) -> "Sweep":
