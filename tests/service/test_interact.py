@@ -1,0 +1,329 @@
+"""The closed loop over the wire: ``Interact`` on a real server on loopback, against ``solver.Session`` in process."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import grpc
+import numpy as np
+import pytest
+import xarray as xr
+
+import solver
+from clients import Client, ServiceError
+from optowave.v1 import service_pb2, service_pb2_grpc
+from service.interact import InteractLimits
+from service.server._app import ServerConfig, _ThreadedServer
+from tests.specs import small_hek_spec
+
+TOKENS = {"token-of-lab-a-0123456789": "lab-a", "token-of-lab-b-0123456789": "lab-b"}
+TOKEN_A, TOKEN_B = list(TOKENS)
+GRACE_S = 3.0
+QUEUE_FRAMES = 4
+PERIOD_MS = 1.0                   # 1000 frames/s: 50 steps of 0.02 ms
+DISK = {"disk": {"center_um": {"x": 80, "y": 80}, "radius_um": 30}}
+SPOT = {"disk": {"center_um": {"x": 40, "y": 120}, "radius_um": 20}}
+
+
+def live_spec(duration_ms: float = 14.0, **over) -> dict:
+    """A 16×16 sheet filmed at 1000 frames/s, no light of its own, sampled every step (v and irradiance)."""
+    return small_hek_spec(**{"grid": {"nx": 16, "ny": 16, "dx_um": 10.0}, "light": [],
+                             "numerics": {"dt_ms": 0.02, "duration_ms": duration_ms},
+                             "readout": {"enabled": True, "camera": {"frame_rate_hz": 1000.0}},
+                             "output": {"variables": ["v", "irradiance"], "sample_interval_ms": 0.02}, **over})
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    config = ServerConfig(listen="127.0.0.1:0", data_dir=tmp_path_factory.mktemp("interact-server"), workers=0,
+                          tokens=TOKENS, interact=InteractLimits(grace_s=GRACE_S, queue_frames=QUEUE_FRAMES))
+    threaded = _ThreadedServer(config)
+    threaded.start()
+    yield threaded
+    threaded.stop()
+
+
+@pytest.fixture
+def client(server):
+    with Client(server.server.address, token=TOKEN_A) as c:
+        yield c
+
+
+class Proxy:
+    """A TCP forwarder on loopback whose connections can be cut (the link drops; new connections go through)."""
+
+    def __init__(self, upstream: str):
+        host, port = upstream.rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.conns: list[socket.socket] = []
+        self.cuts = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                down, _ = self.listener.accept()
+            except OSError:
+                return
+            up = socket.create_connection(self.upstream)
+            with self.lock:
+                self.conns += [down, up]
+            for a, b in ((down, up), (up, down)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self.cuts += 1
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+def drive(session, script: dict, n_frames: int) -> list[xr.Dataset]:
+    """Film ``n_frames`` frames; after frame k, the commands ``script[k]`` (the same on either kind of session)."""
+    frames = []
+    for k in range(n_frames):
+        frames.append(session.next_frame())
+        for command in script.get(k, ()):
+            if command is None:
+                session.clear_light()
+            else:
+                session.set_light(*command)
+    return frames
+
+
+#: Commands at irregular frames: a disk, a raster on the camera's pixels, a clear, two commands in one frame
+#: (the second replaces the first), the same light again (changes nothing).
+RASTER = np.zeros((16, 16))
+RASTER[2:6, 3:9] = 0.75
+SCRIPT = {1: [(DISK, 0.8)], 4: [(RASTER, 1.5)], 5: [None], 7: [(SPOT, 2.0), (DISK, 0.5)], 8: [(DISK, 0.5)],
+          10: [(SPOT, 1.0)]}
+
+
+def assert_same_frames(a: list[xr.Dataset], b: list[xr.Dataset]) -> None:
+    assert len(a) == len(b)
+    for fa, fb in zip(a, b):
+        assert fa.attrs["frame"] == fb.attrs["frame"] and fa.attrs["time_ms"] == fb.attrs["time_ms"]
+        assert set(fa.data_vars) == set(fb.data_vars)
+        for name in fa.data_vars:
+            np.testing.assert_array_equal(fa[name].values, fb[name].values, err_msg=f"frame {fa.attrs['frame']} {name}")
+        for name in ("cam_y", "cam_x"):
+            np.testing.assert_array_equal(fa[name].values, fb[name].values)
+
+
+def assert_same_result(a: xr.Dataset, b: xr.Dataset) -> None:
+    for name in ("v", "irradiance", "dff", "fluorescence", "activation_time"):
+        np.testing.assert_array_equal(np.asarray(a[name].values), np.asarray(b[name].values), err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def in_process():
+    """The script run in process: frames, commands, recorded spec and result (the reference of the wire's)."""
+    with solver.Session(live_spec(), include_v=True) as s:
+        frames = drive(s, SCRIPT, 12)
+        commands, recorded = [dict(c) for c in s.commands], s.recorded_spec()
+        return frames, commands, recorded, s.finish()
+
+
+def test_the_same_commands_over_the_wire_and_in_process_give_the_same_frames_and_result(client, in_process, tmp_path):
+    frames, commands, recorded, result = in_process
+    with client.interact(live_spec(), include_v=True) as remote:
+        assert remote.shape == (16, 16) and remote.frame_period_ms == PERIOD_MS
+        wire = drive(remote, SCRIPT, 12)
+        assert remote.frame_index == 12 and remote.time_ms == 12 * PERIOD_MS
+        assert remote.recorded_spec() == recorded
+        assert remote.commands == commands
+        stored = remote.finish(tmp_path / "wire.zarr")
+    assert_same_frames(wire, frames)
+    assert_same_result(stored, result)
+    job = client.job(remote.session_id)          # stored as a job of the session's id, listed like any
+    assert job.state == "SUCCEEDED" and remote.session_id in [j.id for j in client.jobs()]
+    # commands at frames 2, 5, 6, 8 (7's first replaced, 8's the same light as 7's second) and 11
+    assert [c["frame"] for c in remote.commands] == [2, 5, 6, 8, 11]
+
+
+def test_a_command_after_frame_k_takes_effect_at_frame_k_plus_1_over_the_wire(client, tmp_path):
+    k, irradiance = 5, 0.8
+    with client.interact(live_spec()) as remote:
+        for _ in range(k + 1):
+            frame = remote.next_frame()
+        assert frame.attrs["frame"] == k
+        remote.set_light(DISK, irradiance)
+        for _ in range(3):
+            remote.next_frame()
+        assert remote.commands[0]["frame"] == k + 1 and remote.commands[0]["time_ms"] == (k + 1) * PERIOD_MS
+        ds = remote.finish(tmp_path / "timing.zarr")
+    steps_per_frame = round(PERIOD_MS / 0.02)
+    at = (k + 1) * steps_per_frame                     # the boundary step where frame k + 1 starts
+    lit = ds.irradiance.values[:, 8, 8]                # the disk's centre
+    assert np.all(lit[:at] == 0.0)
+    assert np.all(lit[at:-1] == np.float32(irradiance))     # the last sample is the run's end, where the light ends
+    assert float(ds.time.values[at]) == pytest.approx((k + 1) * PERIOD_MS)
+
+
+def test_the_stream_survives_a_cut_link_with_no_frame_lost_or_doubled(server, in_process, tmp_path):
+    frames, _, _, result = in_process
+    proxy = Proxy(server.server.address)
+    try:
+        with Client(proxy.address, token=TOKEN_A) as c, c.interact(live_spec(), include_v=True) as remote:
+            wire = []
+            for k in range(12):
+                wire.append(remote.next_frame())
+                for command in SCRIPT.get(k, ()):
+                    remote.clear_light() if command is None else remote.set_light(*command)
+                if k in (3, 7):             # the link drops between frames, once right after a command
+                    proxy.cut()
+            assert proxy.cuts == 2 and remote.resumes >= 2
+            stored = remote.finish(tmp_path / "cut.zarr")
+    finally:
+        proxy.close()
+    assert [f.attrs["frame"] for f in wire] == list(range(12))
+    assert_same_frames(wire, frames)
+    assert_same_result(stored, result)
+
+
+def test_a_session_left_past_its_grace_period_is_stored_as_a_job(client, tmp_path):
+    script = {0: [(DISK, 0.8)], 2: [None]}
+    remote = client.interact(live_spec())
+    drive(remote, script, 4)
+    session_id = remote.session_id
+    remote._hang_up()                              # the client goes away without finishing
+    with pytest.raises(ServiceError) as err:       # not a job yet: the session waits for a resume
+        client.job(session_id)
+    assert err.value.code == grpc.StatusCode.NOT_FOUND
+    time.sleep(GRACE_S + 1.0)
+    job = client.job(session_id).wait(timeout=120)
+    assert job.state == "SUCCEEDED"
+    ds = job.result(tmp_path / "expired.zarr")
+    with solver.Session(live_spec()) as s:
+        drive(s, script, 4)
+        expected = s.finish()
+    assert_same_result(ds, expected)
+    with Client(client.address, token=TOKEN_B) as other, pytest.raises(ServiceError) as err:
+        other.job(session_id)
+    assert err.value.code == grpc.StatusCode.NOT_FOUND
+
+
+def _resume(address: str, token: str, session_id: str, resume_token: str):
+    with grpc.insecure_channel(address) as channel:
+        stub = service_pb2_grpc.SimulationServiceStub(channel)
+        request = service_pb2.InteractRequest(resume=service_pb2.InteractResume(
+            session_id=session_id, resume_token=resume_token, last_frame=0))
+        call = stub.Interact(iter([request]), metadata=(("authorization", f"Bearer {token}"),))
+        try:
+            return next(call)
+        finally:
+            call.cancel()
+
+
+def test_another_client_or_a_wrong_token_cannot_resume_a_session(client):
+    with client.interact(live_spec()) as remote:
+        remote.next_frame()
+        for token, resume_token in ((TOKEN_B, remote._token), (TOKEN_A, remote._token[:-2] + "xx")):
+            with pytest.raises(grpc.RpcError) as err:
+                _resume(client.address, token, remote.session_id, resume_token)
+            assert err.value.code() == grpc.StatusCode.NOT_FOUND
+            assert "session_id" in err.value.details() and "not found" in err.value.details()
+        remote.next_frame()                         # the session goes on for its owner
+        assert remote.frame_index == 2
+
+
+def test_bad_commands_are_invalid_argument_naming_the_field_and_the_session_goes_on(client):
+    with client.interact(live_spec()) as remote:
+        remote.next_frame()
+        cases = [((DISK, -1.0), "set_light.irradiance_mw_per_mm2", "must be finite and >= 0"),
+                 ((np.ones((4, 4)), 1.0), "set_light.raster.shape", "the camera has [16, 16] pixels"),
+                 (({"disk": {"center_um": {"x": 80, "y": 80}, "radius_um": -5}}, 1.0), "set_light.pattern",
+                  "radius_um"),
+                 (({"image": {"png_path": "/etc/passwd.png", "pixel_pitch_um": 1}}, 1.0),
+                  "set_light.pattern.image.png_path", "")]
+        for args, field, words in cases:
+            with pytest.raises(ServiceError) as err:
+                remote.set_light(*args)
+            assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT, err.value
+            assert err.value.violations[0][0] == field and words in err.value.violations[0][1], err.value
+        assert remote.commands == []
+        remote.set_light(DISK, 1.0)
+        assert remote.next_frame().attrs["frame"] == 1 and remote.commands[0]["frame"] == 1
+        with pytest.raises(ServiceError) as err:           # past the spec's duration: 14 frames
+            for _ in range(20):
+                remote.next_frame()
+        assert err.value.code == grpc.StatusCode.OUT_OF_RANGE and err.value.violations[0][0] == "advance.frames"
+        assert remote.frame_index == 14
+
+
+def test_a_bad_spec_is_refused_before_a_session_starts(client):
+    for spec, field in ((live_spec(grid={"nx": 0, "ny": 16, "dx_um": 10.0}), "start.spec.grid.nx"),
+                        (live_spec(readout={"enabled": False}), "start.spec.readout.enabled")):
+        with pytest.raises(ServiceError) as err:
+            client.interact(spec)
+        assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert any(f == field for f, _ in err.value.violations), err.value.violations
+
+
+def test_a_client_that_does_not_read_pauses_the_simulation(server, client):
+    """Ask for 200 frames and read none: the session films the queue and what the transport holds, then waits."""
+    spec = live_spec(duration_ms=400.0, output={"variables": ["v"], "sample_interval_ms": 1.0})
+    channel = grpc.insecure_channel(client.address, options=[("grpc.http2.bdp_probe", 0)])
+    stub = service_pb2_grpc.SimulationServiceStub(channel)
+    from clients.client import spec_message
+
+    requests = [service_pb2.InteractRequest(start=service_pb2.InteractStart(spec=spec_message(spec), include_v=True)),
+                service_pb2.InteractRequest(sequence=1, advance=service_pb2.InteractAdvance(frames=200))]
+    gate = threading.Event()
+
+    def send():
+        yield from requests
+        gate.wait(60)
+
+    call = stub.Interact(send(), metadata=(("authorization", f"Bearer {TOKEN_A}"),))
+    try:
+        started = next(call).started
+        live = server.server.sessions._live[started.session_id]
+        time.sleep(3.0)
+        paused_at = live.next_frame
+        time.sleep(1.0)
+        assert live.next_frame == paused_at < 200      # paused, not running ahead
+        got = [next(call).frame.index for _ in range(200)]
+        assert got == list(range(200))                 # reading again lets it film the rest, in order
+    finally:
+        gate.set()
+        call.cancel()
+        channel.close()
+
+
+def test_a_stream_without_a_valid_token_is_unauthenticated(client):
+    from clients.client import spec_message
+
+    start = service_pb2.InteractRequest(start=service_pb2.InteractStart(spec=spec_message(live_spec())))
+    for metadata in ((), (("authorization", "Bearer not-a-token-of-this-server"),)):
+        with grpc.insecure_channel(client.address) as channel:
+            call = service_pb2_grpc.SimulationServiceStub(channel).Interact(iter([start]), metadata=metadata)
+            with pytest.raises(grpc.RpcError) as err:
+                next(call)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
