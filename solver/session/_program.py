@@ -138,7 +138,7 @@ def camera_raster(pixels, problem: Problem, camera_shape: tuple[int, int], binni
     bad = ~np.isfinite(a) | (a < 0) | (a > 1)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise SpecError([("pattern", f"weight {a[i, j]!r} at camera pixel (row {i}, column {j}) is not allowed; "
+        raise SpecError([("pattern", f"weight {float(a[i, j])!r} at camera pixel (row {i}, column {j}) is not allowed; "
                                      "weights must be finite and in [0, 1]")])
     sheet = np.zeros((problem.ny, problem.nx))
     ny_c, nx_c = a.shape
