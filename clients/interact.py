@@ -39,8 +39,8 @@ class RemoteSession:
 
     Attributes
     ----------
-    frame_period_ms, shape
-        The camera's frame period (ms) and its pixels (rows, columns).
+    frame_period_ms, shape, max_frames
+        The camera's frame period (ms), its pixels (rows, columns), the frames the session may film.
     frame_index, time_ms
         The index and start time (ms) of the next frame :meth:`next_frame` returns.
     commands
@@ -267,6 +267,7 @@ class RemoteSession:
         s = started.started
         self.session_id, self._token = s.session_id, s.resume_token
         self.frame_period_ms, self.shape = s.frame_period_ms, tuple(int(n) for n in s.shape)
+        self.max_frames = int(s.max_frames)
         self._grace_s = s.grace_s
         self._taken(s.last_sequence)
         for seq in sorted(self._unanswered):       # requests the server has not seen go again, in order

@@ -91,7 +91,8 @@ class SessionManager:
     def started(live: LiveSession) -> service_pb2.InteractResponse:
         return service_pb2.InteractResponse(started=service_pb2.InteractStartedResponse(
             session_id=live.id, resume_token=live.token, frame_period_ms=live.frame_period_ms, shape=list(live.shape),
-            next_frame=live.next_frame, last_sequence=live.last_sequence, grace_s=live.limits.grace_s))
+            next_frame=live.next_frame, last_sequence=live.last_sequence, grace_s=live.limits.grace_s,
+            max_frames=live.max_frames))
 
     def _check_pattern(self, pattern: spec_pb2.Pattern) -> list[tuple[str, str]]:
         """The wire checks of a job spec (sizes, unknown fields, server files) on a light command's pattern."""

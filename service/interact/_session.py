@@ -93,6 +93,11 @@ class LiveSession:
 
     # ------------------------------------------------------------ streams
 
+    @property
+    def max_frames(self) -> int:
+        """Frames the session may film: its spec's duration, within the server's limit."""
+        return min(self._run_frames, self._max_frames)
+
     async def attach(self, last_frame: int = -1, last_reply: int = 0) -> int:
         """Make a new stream the session's; it sends from the first message after ``last_frame`` and
         ``last_reply``. Returns the stream's id."""

@@ -153,7 +153,7 @@ def in_process():
 def test_the_same_commands_over_the_wire_and_in_process_give_the_same_frames_and_result(client, in_process, tmp_path):
     frames, commands, recorded, result = in_process
     with client.interact(live_spec(), include_v=True) as remote:
-        assert remote.shape == (16, 16) and remote.frame_period_ms == PERIOD_MS
+        assert remote.shape == (16, 16) and remote.frame_period_ms == PERIOD_MS and remote.max_frames == 14
         wire = drive(remote, SCRIPT, 12)
         assert remote.frame_index == 12 and remote.time_ms == 12 * PERIOD_MS
         assert remote.recorded_spec() == recorded

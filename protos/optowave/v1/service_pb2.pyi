@@ -806,7 +806,7 @@ class InteractResponse(_message.Message):
     def __init__(self, started: _Optional[_Union[InteractStartedResponse, _Mapping]] = ..., frame: _Optional[_Union[InteractFrame, _Mapping]] = ..., command_applied: _Optional[_Union[InteractCommandApplied, _Mapping]] = ..., finished: _Optional[_Union[InteractFinishedResponse, _Mapping]] = ..., recorded_spec: _Optional[_Union[InteractRecordedSpecResponse, _Mapping]] = ..., rejected: _Optional[_Union[InteractRejected, _Mapping]] = ...) -> None: ...
 
 class InteractStartedResponse(_message.Message):
-    __slots__ = ("session_id", "resume_token", "frame_period_ms", "shape", "next_frame", "last_sequence", "grace_s")
+    __slots__ = ("session_id", "resume_token", "frame_period_ms", "shape", "next_frame", "last_sequence", "grace_s", "max_frames")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     FRAME_PERIOD_MS_FIELD_NUMBER: _ClassVar[int]
@@ -814,6 +814,7 @@ class InteractStartedResponse(_message.Message):
     NEXT_FRAME_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     GRACE_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAMES_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     resume_token: str
     frame_period_ms: float
@@ -821,7 +822,8 @@ class InteractStartedResponse(_message.Message):
     next_frame: int
     last_sequence: int
     grace_s: float
-    def __init__(self, session_id: _Optional[str] = ..., resume_token: _Optional[str] = ..., frame_period_ms: _Optional[float] = ..., shape: _Optional[_Iterable[int]] = ..., next_frame: _Optional[int] = ..., last_sequence: _Optional[int] = ..., grace_s: _Optional[float] = ...) -> None: ...
+    max_frames: int
+    def __init__(self, session_id: _Optional[str] = ..., resume_token: _Optional[str] = ..., frame_period_ms: _Optional[float] = ..., shape: _Optional[_Iterable[int]] = ..., next_frame: _Optional[int] = ..., last_sequence: _Optional[int] = ..., grace_s: _Optional[float] = ..., max_frames: _Optional[int] = ...) -> None: ...
 
 class FrameArray(_message.Message):
     __slots__ = ("name", "dims", "shape", "dtype", "codec", "data", "attributes_json")
