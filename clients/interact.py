@@ -86,8 +86,14 @@ class RemoteSession:
     def __enter__(self) -> "RemoteSession":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is None:
+            self.close()
+            return
+        try:             # leaving on an error: end the session if the server can still be told, keep the error
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
 
     def __repr__(self) -> str:
         return f"RemoteSession({getattr(self, 'session_id', '?')!r}, frame {self.frame_index})"

@@ -305,9 +305,10 @@ def test_a_client_that_does_not_read_pauses_the_simulation(server, client):
     try:
         started = next(call).started
         live = server.server.sessions._live[started.session_id]
-        time.sleep(3.0)
-        paused_at = live.next_frame
-        time.sleep(1.0)
+        paused_at, deadline = -1, time.monotonic() + 120
+        while live.next_frame != paused_at and time.monotonic() < deadline:   # until it stops filming
+            paused_at = live.next_frame
+            time.sleep(1.0)
         assert live.next_frame == paused_at < 200      # paused, not running ahead
         got = [next(call).frame.index for _ in range(200)]
         assert got == list(range(200))                 # reading again lets it film the rest, in order
@@ -327,3 +328,21 @@ def test_a_stream_without_a_valid_token_is_unauthenticated(client):
             with pytest.raises(grpc.RpcError) as err:
                 next(call)
             assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_sessions_past_the_servers_limit_are_refused_with_the_limit(server):
+    limit = server.config.interact.max_sessions
+    deadline = time.monotonic() + GRACE_S + 30
+    while server.server.sessions._live and time.monotonic() < deadline:   # sessions other tests dropped expire
+        time.sleep(0.2)
+    with Client(server.server.address, token=TOKEN_B) as c:
+        sessions = [c.interact(live_spec()) for _ in range(limit)]
+        try:
+            with pytest.raises(ServiceError) as err:
+                c.interact(live_spec())
+            assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert f"at most {limit}" in err.value.message and "--max-sessions" in err.value.message
+        finally:
+            for s in sessions:
+                s.close()                                 # nothing filmed: nothing stored
+        assert c.jobs() == [] and all(s.job is None for s in sessions)
