@@ -1,8 +1,8 @@
 """A filmed frame (an ``xarray.Dataset`` of one frame) as an ``InteractFrame`` message, and light rasters back.
 
 Arrays travel as their little-endian bytes compressed with Zstandard (the codec of the result stores,
-level 1: a 64² frame compresses in tens of microseconds); the client decodes them with numpy and
-numcodecs alone.
+level 1), or as they are when that does not shrink them by a tenth (a noisy camera frame); the client
+decodes them with numpy and numcodecs alone.
 """
 from __future__ import annotations
 
@@ -23,21 +23,25 @@ def array_message(name: str, values, dims, attrs: dict | None = None) -> service
     a = np.asarray(values)
     a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
     raw = a.tobytes()
-    codec = "zstd" if len(raw) >= MIN_COMPRESS_BYTES else "raw"
+    data, codec = raw, "raw"
+    if len(raw) >= MIN_COMPRESS_BYTES:
+        packed = _ZSTD.encode(raw)
+        if len(packed) < 0.9 * len(raw):     # a noisy movie barely shrinks: then its decoding is saved
+            data, codec = packed, "zstd"
     return service_pb2.FrameArray(name=name, dims=list(dims), shape=list(a.shape), dtype=a.dtype.str, codec=codec,
-                                  data=_ZSTD.encode(raw) if codec == "zstd" else raw,
-                                  attributes_json=json.dumps(_jsonable(attrs or {})))
+                                  data=data, attributes_json=json.dumps(_jsonable(attrs or {})))
 
 
-def frame_message(ds, index: int) -> tuple[service_pb2.InteractFrame, list[service_pb2.FrameArray]]:
-    """The frame's message (data variables, attributes) and its coordinates
-    (sent with the first frame of each stream)."""
+def frame_message(ds, index: int, *, with_coords: bool = True) -> tuple[service_pb2.InteractFrame,
+                                                                         list[service_pb2.FrameArray]]:
+    """The frame's message (data variables, attributes) and, ``with_coords``, its coordinates (sent with the first
+    frame of each stream; they do not change)."""
     msg = service_pb2.InteractFrame(index=index, time_ms=float(ds.attrs.get("time_ms", 0.0)),
                                     attributes_json=json.dumps(_jsonable(dict(ds.attrs))))
     for name, var in ds.data_vars.items():
         msg.arrays.append(array_message(str(name), var.values, var.dims, dict(var.attrs)))
     coords = [array_message(str(name), c.values, c.dims, dict(c.attrs)) for name, c in ds.coords.items()
-              if c.ndim >= 1]
+              if c.ndim >= 1] if with_coords else []
     return msg, coords
 
 

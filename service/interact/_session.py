@@ -254,7 +254,7 @@ class LiveSession:
         index = self.next_frame
         ds = self.session.next_frame()
         self.next_frame = index + 1
-        return frame_message(ds, index)
+        return frame_message(ds, index, with_coords=not self._coords)
 
     async def _set_light(self, seq: int, cmd: service_pb2.InteractSetLight) -> None:
         irradiance = cmd.irradiance_mw_per_mm2
