@@ -139,7 +139,8 @@ class RemoteSession:
     def clear_light(self) -> None:
         """No light of commands from the next frame's start on."""
         self._irradiance = 0.0
-        self._record(self._ask(service_pb2.InteractRequest(clear_light=service_pb2.InteractClearLight())).command_applied)
+        reply = self._ask(service_pb2.InteractRequest(clear_light=service_pb2.InteractClearLight()))
+        self._record(reply.command_applied)
 
     def recorded_spec(self) -> dict:
         """The spec with the commands so far as light stimuli (replayed as a job, it gives this run's result)."""

@@ -163,7 +163,8 @@ def cmd_serve(args) -> int:
                  "max_queued_per_client", "max_concurrent", "max_sessions", "max_session_frames",
                  "interact_queue_frames", "interact_buffer_frames"):
         if not getattr(args, flag) > 0:
-            print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be > 0", file=sys.stderr)
+            print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be > 0",
+                  file=sys.stderr)
             return 2
     for flag in ("disk_reserve_gib", "interact_grace_s"):
         if not getattr(args, flag) >= 0:

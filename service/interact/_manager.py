@@ -20,7 +20,7 @@ from optowave.v1 import service_pb2, spec_pb2
 from service.jobs import BadArgument, JobManager, NotFound, QuotaExceeded, ShuttingDown, check_spec, new_id
 from service.jobs._prepare import wire_spec_violations
 
-from ._session import InteractLimits, LiveSession, SessionEnded
+from ._session import InteractLimits, LiveSession
 
 log = logging.getLogger("optowave.interact")
 
@@ -74,7 +74,8 @@ class SessionManager:
             self._live[session_id] = live
         finally:
             self._starting -= 1
-        log.info("session %s started for %s: %d×%d camera pixels, a frame every %g ms", session_id, client or "(local)",
+        log.info("session %s started for %s: %d×%d camera pixels, a frame every %g ms", session_id,
+                 client or "(local)",
                  *live.shape, live.frame_period_ms)
         return live
 
@@ -136,9 +137,10 @@ def _check_cell_steps(spec, max_cell_steps: int) -> None:
             dt = _DEFAULT_DT_MS
     cell_steps = spec.grid.nx * spec.grid.ny * round(spec.numerics.duration_ms / dt)
     if cell_steps > max_cell_steps:
-        raise QuotaExceeded([("numerics.duration_ms", f"the session may run {cell_steps:.3g} cell-steps (tissue cells "
-                                                      f"× time steps); this server allows at most {max_cell_steps:.3g} "
-                                                      "per job (a shorter duration or a smaller grid)")])
+        raise QuotaExceeded([("numerics.duration_ms",
+                               f"the session may run {cell_steps:.3g} cell-steps (tissue cells × time steps); this "
+                               f"server allows at most {max_cell_steps:.3g} per job (a shorter duration or a smaller "
+                               "grid)")])
 
 
 def _open_session(spec, include_v: bool):
@@ -162,4 +164,4 @@ def _close_session(session) -> None:
         session.__exit__(None, None, None)
 
 
-__all__ = ["InteractLimits", "LiveSession", "SessionEnded", "SessionManager"]
+__all__ = ["SessionManager"]

@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import math
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
@@ -109,8 +108,8 @@ class LiveSession:
                                                    f"{self._trimmed[0] + 1}; --interact-buffer-frames)",
                               out_of_range=True)
         if last_frame >= self.next_frame:
-            raise BadArgument("resume.last_frame", f"{last_frame}: the session has filmed frames 0..{self.next_frame - 1}",
-                              out_of_range=True)
+            raise BadArgument("resume.last_frame", f"{last_frame}: the session has filmed frames "
+                                                   f"0..{self.next_frame - 1}", out_of_range=True)
         self._cancel_grace()
         cursor = self._base + len(self._out)
         for i, (kind, key, _) in enumerate(self._out):
@@ -234,7 +233,8 @@ class LiveSession:
             raise BadArgument("advance.frames", f"{n}; must be >= 1")
         if self.next_frame + n > self._run_frames:
             raise BadArgument("advance.frames", f"{n} more frames would make {self.next_frame + n}; the spec's "
-                                                f"numerics.duration_ms holds {self._run_frames} frames", out_of_range=True)
+                                                f"numerics.duration_ms holds {self._run_frames} frames",
+                              out_of_range=True)
         if self.next_frame + n > self._max_frames:
             raise QuotaExceeded([("client:advance.frames",
                                   f"{n} more frames would make {self.next_frame + n}; this server films at most "
