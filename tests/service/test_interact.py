@@ -346,3 +346,15 @@ def test_sessions_past_the_servers_limit_are_refused_with_the_limit(server):
             for s in sessions:
                 s.close()                                 # nothing filmed: nothing stored
         assert c.jobs() == [] and all(s.job is None for s in sessions)
+
+
+def test_a_first_message_that_is_not_start_or_resume_is_invalid_argument(client):
+    metadata = (("authorization", f"Bearer {TOKEN_A}"),)
+    advance = service_pb2.InteractRequest(sequence=1, advance=service_pb2.InteractAdvance(frames=1))
+    with grpc.insecure_channel(client.address) as channel:
+        for raw, words in ((b"\xff\xff\xff", "not a valid optowave.v1.InteractRequest"),
+                           (advance.SerializeToString(), "start or resume, not advance")):
+            call = channel.stream_stream("/optowave.v1.SimulationService/Interact")(iter([raw]), metadata=metadata)
+            with pytest.raises(grpc.RpcError) as err:
+                next(call)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and words in err.value.details()
