@@ -17,8 +17,8 @@ __all__ = ["CLAMP_RTOL", "CLAMP_ATOL", "Pulse", "current_clamp", "voltage_clamp_
            "pulse_edges", "pulse_value"]
 
 #: Relative and absolute tolerances of every clamp integration (Radau).
-CLAMP_RTOL = 1e-9
-CLAMP_ATOL = 1e-11
+CLAMP_RTOL = 1e-8
+CLAMP_ATOL = 1e-10
 
 
 @dataclass(frozen=True)
