@@ -5,6 +5,9 @@ not, an injected current and steady light), each membrane current, and the stead
 at a given potential. :func:`system_from_preset` builds one from the presets' NumPy physics
 (:mod:`solver.models.hek`, :mod:`solver.models.generic`, :mod:`solver.models.opsin`); a model written as a
 description supplies the same methods through its generated NumPy reference, and only this module changes.
+What the bench uses: ``state_names``, ``v_index``, ``rest``, ``params``, ``opsin_params``, ``has_opsin``,
+``dimensionless``, ``channel_names``, ``model.param_names/param_bounds/param_units``, ``with_params``, ``rhs``,
+``currents``, ``steady_state`` and ``steady_current``.
 
 Every method is vectorised over trailing axes of ``y`` (``(n_state,)`` or ``(n_state, n)``). Units: mV, ms,
 A/F (model units for the dimensionless generic media); irradiance in mW/mm² of 470 nm light.
@@ -65,6 +68,11 @@ class CellSystem:
     @property
     def has_opsin(self) -> bool:
         return self.opsin_params is not None
+
+    @property
+    def dimensionless(self) -> bool:
+        """True for the generic media (potential and currents in model units, no bath, no opsin)."""
+        return self.model.dimensionless
 
     @property
     def is_hek(self) -> bool:

@@ -58,7 +58,7 @@ def load_protocol(source) -> cell_pb2.CellProtocol:
 
 
 def _v_range(system: CellSystem) -> tuple[float, float, str]:
-    return (-200.0, 200.0, "mV") if system.is_hek else (-10.0, 10.0, "model units")
+    return (-200.0, 200.0, "mV") if not system.dimensionless else (-10.0, 10.0, "model units")
 
 
 class _Checker:
@@ -199,7 +199,7 @@ def _check_continuation(c: _Checker, m, system: CellSystem) -> None:
     if m.parameter == "irradiance_mw_per_mm2" and not system.has_opsin:
         c.err("continuation.parameter", "'irradiance_mw_per_mm2': the cell has no opsin (the spec's opsin.preset "
                                         "is 'none' or the model takes none)")
-    if m.parameter == "k_out_mm" and not system.is_hek:
+    if m.parameter == "k_out_mm" and "K_o" not in system.params:
         c.err("continuation.parameter", f"'k_out_mm': cell model {system.model.name!r} has no potassium current")
     ok = c.number("continuation.start", m.start, lo, hi, unit)
     ok &= c.number("continuation.stop", m.stop, lo, hi, unit)

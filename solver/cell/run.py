@@ -78,8 +78,7 @@ def run_protocol(spec, protocol) -> xr.Dataset:
     msg = load_protocol(protocol)
     system = cell_from_spec(spec)
     check_protocol(msg, system)
-    hek = system.is_hek
-    v_unit, i_unit = ("mV", "A/F") if hek else ("1", "1")
+    v_unit, i_unit = ("1", "1") if system.dimensionless else ("mV", "A/F")
     irr, i_hold = msg.irradiance_mw_per_mm2, msg.holding_current_a_per_f
     ds = xr.Dataset(attrs={
         "optowave_kind": CELL_KIND, "title": msg.name or spec.name or system.model.name,
@@ -177,7 +176,7 @@ def _steady_state(ds, m, system, fps, irr, i_hold, v_unit, i_unit) -> None:
     ds["fp_max_real_eigenvalue"] = ("fixed_point", np.array([fp.eigenvalues.real.max() for fp in fps]),
                                     _attrs("1/ms", "fixed point: largest real part of the Jacobian's eigenvalues"))
     ds["fp_slope"] = ("fixed_point", np.array([fp.slope for fp in fps]),
-                      _attrs("nS/pF" if system.is_hek else "1", "fixed point: slope of the steady-state I-V"))
+                      _attrs("nS/pF" if not system.dimensionless else "1", "fixed point: slope of the steady-state I-V"))
 
 
 def _continuation(ds, m, spec, system, irr, i_hold, v_unit) -> None:

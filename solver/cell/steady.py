@@ -31,7 +31,7 @@ __all__ = ["Continuation", "FixedPoint", "continuation", "default_v_window", "fi
 def default_v_window(system: CellSystem) -> tuple[float, float, float]:
     """Potential window and grid step searched for fixed points: (-150, 100, 0.05) mV for HEK models,
     (-3, 3, 0.001) model units for the dimensionless media."""
-    return (-150.0, 100.0, 0.05) if system.is_hek else (-3.0, 3.0, 0.001)
+    return (-150.0, 100.0, 0.05) if not system.dimensionless else (-3.0, 3.0, 0.001)
 
 
 def steady_iv(system: CellSystem, v, *, irradiance: float = 0.0) -> dict[str, np.ndarray]:
@@ -116,7 +116,7 @@ def fixed_points(
         y = system.steady_state(np.float64(v), irradiance)
         eig = np.linalg.eigvals(jacobian(system, y, i_ext=i_ext, irradiance=irradiance))
         eig = eig[np.argsort(-eig.real)]
-        h = 1e-4 * step / 0.05 if system.is_hek else 1e-6
+        h = 1e-6 if system.dimensionless else 1e-4   # mV: well above roundoff, well below curvature
         slope = float((system.steady_current(v + h, irradiance=irradiance)
                        - system.steady_current(v - h, irradiance=irradiance)) / (2 * h))
         out.append(FixedPoint(float(v), y, eig, slope))
