@@ -17,7 +17,7 @@ from ..spec import load_spec
 from ..spec._proto import to_json
 from . import clamp, steady
 from ._system import CellSystem, system_from_preset
-from .protocol import check_protocol, load_protocol, window_of
+from .protocol import CellProtocolError, check_protocol, load_protocol, window_of
 
 __all__ = ["CELL_KIND", "cell_from_spec", "continuation_at", "run_protocol"]
 
@@ -110,9 +110,13 @@ def _current_clamp(ds, m, system, fps, irr, i_hold, v_unit, i_unit) -> None:
     pulses = lambda ps: [clamp.Pulse(p.start_ms, p.width_ms, p.amplitude, p.period_ms,  # noqa: E731
                                      p.count if p.HasField("count") else 1) for p in ps]
     current, light = pulses(m.current), pulses(m.light)
-    stable = [fp for fp in fps if fp.stable]
     # from the lowest stable fixed point under the steady inputs: the cell as it sits before the first pulse
-    y0 = stable[0].state if stable else system.steady_state(np.float64(system.rest[0]), irr)
+    start = [fp for fp in fps if fp.stable] or fps
+    if not start:
+        raise CellProtocolError([("current_clamp", "the cell has no fixed point in the potential window searched "
+                                                   "(steady_state.v_min_mv to v_max_mv): nothing to start from; "
+                                                   "widen the window or change the steady inputs")])
+    y0 = start[0].state
     states = clamp.current_clamp(system, y0, times, current=current, light=light, i_hold=i_hold, irradiance=irr)
     ds.coords["cc_time"] = ("cc_time", times, _attrs("ms", "current-clamp time"))
     for k, name in enumerate(system.state_names):

@@ -236,3 +236,11 @@ def test_a_bad_protocol_is_refused_naming_the_field_and_the_allowed_range(protoc
     found = {v.field: v.description for v in err.value.violations}
     assert field in found, found
     assert text in found[field]
+
+
+def test_a_current_clamp_without_a_fixed_point_to_start_from_names_the_window():
+    with pytest.raises(cell.CellProtocolError) as err:
+        cell.run_protocol(_spec(), {"steady_state": {"v_min_mv": 0, "v_max_mv": 10},
+                                    "current_clamp": {"duration_ms": 5}})
+    assert err.value.violations[0].field == "current_clamp"
+    assert "no fixed point in the potential window" in err.value.violations[0].description
