@@ -244,3 +244,34 @@ def test_a_current_clamp_without_a_fixed_point_to_start_from_names_the_window():
                                     "current_clamp": {"duration_ms": 5}})
     assert err.value.violations[0].field == "current_clamp"
     assert "no fixed point in the potential window" in err.value.violations[0].description
+
+
+def _lit_kir_iv(v, g_l, irradiance):
+    """MODEL.md 3.2 plus CheRiff's steady photocurrent (MODEL.md 4), written out independently."""
+    from solver.models.opsin import OPSINS, PHOTONS_PER_MW_MM2_470NM
+
+    q = OPSINS["cheriff"].params
+    phi = irradiance * PHOTONS_PER_MW_MM2_470NM
+    ga = q["k_a"] * phi ** q["p"] / (phi ** q["p"] + q["phi_m"] ** q["p"])
+    gr = q["k_r"] * phi ** q["q"] / (phi ** q["q"] + q["phi_m"] ** q["q"]) + q["Gr0"]
+    o = ga * gr / (q["Gd"] * gr + ga * gr + ga * q["Gd"])
+    fv = lambda x: (q["v1"] / x) * (1.0 - np.exp(-x / q["v0"]))                    # noqa: E731
+    return _kir_iv(v, g_l) + q["g"] * o * fv(v) / fv(-70.0) * v
+
+
+def test_a_continuation_in_irradiance_finds_the_light_that_ends_bistability():
+    g_l = 0.32
+    spec = _spec("hek_bistable", parameters={"g_L": g_l}, opsin="cheriff")
+    ds = cell.run_protocol(spec, {"continuation": {"parameter": "irradiance_mw_per_mm2", "start": 1e-5,
+                                                   "stop": 1e-2, "points": 13, "log_spacing": True,
+                                                   "v_min_mv": -100, "v_max_mv": 20}})
+    grid = np.linspace(-100.0, 20.0, 240001)
+    grid = grid[np.abs(grid) > 1e-9]
+    for irr in np.geomspace(1e-5, 1e-2, 13):
+        here = np.isclose(ds.cont_parameter.values, irr, rtol=1e-12)
+        np.testing.assert_allclose(_lit_kir_iv(ds.cont_v.values[here], g_l, irr), 0.0, atol=1e-8)
+        assert np.count_nonzero(here) == np.count_nonzero(np.diff(np.sign(_lit_kir_iv(grid, g_l, irr))))
+    (sn,) = ds.sn_parameter.values
+    count = lambda irr: np.count_nonzero(np.diff(np.sign(_lit_kir_iv(grid, g_l, irr))))   # noqa: E731
+    assert count(sn * (1 - 1e-4)) == 3 and count(sn * (1 + 1e-4)) == 1
+    np.testing.assert_allclose(ds.bistable_window.values, [[1e-5, sn]], rtol=1e-12)
