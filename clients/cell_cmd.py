@@ -74,6 +74,8 @@ def summary(ds) -> list[str]:
         name = ds.attrs.get("continuation_parameter", "parameter")
         sn = ", ".join(f"{p:.6g}" for p in ds.sn_parameter.values)
         lines.append(f"saddle-nodes in {name}: {sn or 'none'}")
+        if "hopf_parameter" in ds and ds.sizes.get("hopf_point", 0):
+            lines.append(f"Hopf points in {name}: {', '.join(f'{p:.6g}' for p in ds.hopf_parameter.values)}")
         for lo, hi in ds.bistable_window.values:
             lines.append(f"bistable window: {name} in [{lo:.6g}, {hi:.6g}] {ds.cont_parameter.attrs['units']}")
     return lines

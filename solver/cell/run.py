@@ -1,7 +1,7 @@
 """A protocol on the cell of a spec: every part's traces, curves and points in one ``xarray.Dataset``.
 
 Variables are grouped by part, each on its own dimensions (names prefixed ``cc_``, ``vc_``, ``ramp_``, ``iv_``,
-``fp_``, ``cont_``, ``sn_``); each channel's current is its own variable (``vc_I_Na``, ``iv_I_K1``, ...) because
+``fp_``, ``cont_``, ``sn_``, ``hopf_``); each channel's current is its own variable (``vc_I_Na``, ``iv_I_K1``, ...) because
 a result store holds numbers only, and the channel names are listed in the ``channels`` attribute.
 """
 from __future__ import annotations
@@ -195,6 +195,8 @@ def _continuation(ds, m, spec, system, irr, i_hold, v_unit) -> None:
     ds["cont_stable"] = ("branch_point", result.points[:, 2].astype(np.uint8), _attrs("1", "fixed point: stable"))
     ds["sn_parameter"] = ("saddle_node", result.saddle_nodes[:, 0], _attrs(unit, f"saddle-node: {m.parameter}"))
     ds["sn_v"] = ("saddle_node", result.saddle_nodes[:, 1], _attrs(v_unit, "saddle-node: potential"))
+    ds["hopf_parameter"] = ("hopf_point", result.hopf_points[:, 0], _attrs(unit, f"Hopf point: {m.parameter}"))
+    ds["hopf_v"] = ("hopf_point", result.hopf_points[:, 1], _attrs(v_unit, "Hopf point: potential"))
     ds["bistable_window"] = (("window", "bound"), result.bistable_windows,
                              _attrs(unit, f"{m.parameter} intervals with two or more stable fixed points"))
 

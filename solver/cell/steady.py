@@ -11,8 +11,8 @@ on the full system: at each λ every zero in the potential window is found by br
 connected to the start are found too), and the saddle-nodes are the folds of that curve, where F = ∂F/∂V = 0 —
 these are exactly the zeros of the full Jacobian's determinant, which equals −∂F/∂V times the (nonzero) product
 of the other variables' relaxation rates. A fold is located to ~1e-10 by root-finding on the value of F at its
-local extremum in V as λ varies. Stability changes that are not folds (Hopf points) show as colour changes along a
-branch.
+local extremum in V as λ varies. A stability change on a branch through a complex pair of eigenvalues is a Hopf
+point, located where the pair's real part crosses zero (what grows there, a limit cycle, is for the clamp to show).
 """
 from __future__ import annotations
 
@@ -140,6 +140,9 @@ class Continuation:
     bistable_windows : np.ndarray
         (n_w, 2): parameter intervals where two or more stable fixed points coexist, bounded by folds (or by the
         grid's end, where the window runs past it).
+    hopf_points : np.ndarray
+        (n_h, 2): parameter value and V where a fixed point changes stability through a complex pair of
+        eigenvalues (a Hopf point), located where the pair's real part crosses zero.
     """
 
     parameter: str
@@ -147,6 +150,7 @@ class Continuation:
     points: np.ndarray
     saddle_nodes: np.ndarray
     bistable_windows: np.ndarray
+    hopf_points: np.ndarray
 
 
 def continuation(
@@ -177,16 +181,23 @@ def continuation(
         system, irr, i_ext = at(lam)
         return system.steady_current(v, irradiance=irr, i_ext=i_ext)
 
-    points, n_stable, curves = [], [], []
+    def fps_at(lam: float) -> list[FixedPoint]:
+        system, irr, i_ext = at(lam)
+        return fixed_points(system, irradiance=irr, i_ext=i_ext, v_window=window)
+
+    points, n_stable, curves, found = [], [], [], []
     for lam in values:
-        system, irr, i_ext = at(float(lam))
-        fps = fixed_points(system, irradiance=irr, i_ext=i_ext, v_window=window)
+        fps = fps_at(float(lam))
         points += [(lam, fp.v, float(fp.stable)) for fp in fps]
         n_stable.append(sum(fp.stable for fp in fps))
         curves.append(F(float(lam), grid))
+        found.append(fps)
     folds: list[tuple[int, float, float]] = []   # (interval index, λ, V)
     for k in range(len(values) - 1):
         folds += [(k, *fold) for fold in _folds_between(F, values[k], values[k + 1], grid, curves[k], curves[k + 1])]
+    hopf = []
+    for k in range(len(values) - 1):
+        hopf += _hopfs_between(fps_at, values[k], values[k + 1], found[k], found[k + 1])
     windows = []
     bistable = np.array(n_stable) >= 2
     for run in _runs(bistable):
@@ -197,6 +208,7 @@ def continuation(
     return Continuation(
         parameter=parameter, values=values, points=np.array(points, dtype=np.float64).reshape(-1, 3),
         saddle_nodes=np.array([(lam, v) for _, lam, v in folds], dtype=np.float64).reshape(-1, 2),
+        hopf_points=np.array(hopf, dtype=np.float64).reshape(-1, 2),
         bistable_windows=np.array(windows, dtype=np.float64).reshape(-1, 2),
     )
 
@@ -244,4 +256,23 @@ def _folds_between(F, lam_a: float, lam_b: float, grid: np.ndarray, curve_a: np.
             continue
         lam = optimize.brentq(lambda x: extremum(x)[1], lam_a, lam_b, xtol=1e-12, rtol=1e-12)
         out.append((float(lam), extremum(lam)[0]))
+    return out
+
+
+def _hopfs_between(fps_at, lam_a: float, lam_b: float, fps_a, fps_b) -> list[tuple[float, float]]:
+    """Hopf points with λ in (lam_a, lam_b): the same branch (same count of fixed points, same order) changes
+    stability while its leading eigenvalues are a complex pair."""
+    out = []
+    if len(fps_a) != len(fps_b):
+        return out
+    for i, (a, b) in enumerate(zip(fps_a, fps_b)):
+        if a.stable == b.stable or not (abs(a.eigenvalues[0].imag) > 0 and abs(b.eigenvalues[0].imag) > 0):
+            continue
+
+        def lead(lam: float, i=i) -> float:
+            fps = fps_at(lam)
+            return float(fps[i].eigenvalues.real.max()) if len(fps) == len(fps_a) else np.nan
+
+        lam = optimize.brentq(lead, lam_a, lam_b, xtol=1e-12, rtol=1e-10)
+        out.append((float(lam), fps_at(lam)[i].v))
     return out

@@ -2,8 +2,8 @@
 
 Current-clamp traces (V and the injected current / light), voltage-clamp currents of every sweep with the peak
 I-V, the steady-state I-V with its fixed points coloured by stability (filled: stable, open: unstable), and the
-continuation diagram (fixed points against the parameter, coloured by stability, saddle-nodes marked, the bistable
-window shaded). Renders with the Agg backend.
+continuation diagram (fixed points against the parameter, coloured by stability, saddle-nodes and Hopf points
+marked, the bistable window shaded). Renders with the Agg backend.
 """
 from __future__ import annotations
 
@@ -126,6 +126,8 @@ def _continuation(ax, ds, channels) -> None:
     ax.plot(lam[~st], v[~st], ".", color=UNSTABLE, ms=3, label="unstable")
     if ds.sizes.get("saddle_node", 0):
         ax.plot(ds["sn_parameter"].values, ds["sn_v"].values, "kx", ms=9, mew=2, label="saddle-node")
+    if ds.sizes.get("hopf_point", 0):
+        ax.plot(ds["hopf_parameter"].values, ds["hopf_v"].values, "D", color="tab:purple", ms=7, label="Hopf")
     for lo, hi in ds["bistable_window"].values:
         ax.axvspan(lo, hi, color="0.85", zorder=0, label="bistable")
     protocol = ds.attrs.get("protocol", "")

@@ -275,3 +275,20 @@ def test_a_continuation_in_irradiance_finds_the_light_that_ends_bistability():
     count = lambda irr: np.count_nonzero(np.diff(np.sign(_lit_kir_iv(grid, g_l, irr))))   # noqa: E731
     assert count(sn * (1 - 1e-4)) == 3 and count(sn * (1 + 1e-4)) == 1
     np.testing.assert_allclose(ds.bistable_window.values, [[1e-5, sn]], rtol=1e-12)
+
+
+def test_fitzhugh_nagumo_under_a_holding_current_has_its_hopf_points_where_the_trace_vanishes():
+    """du/dt = u - u^3/3 - w - I, dw/dt = eps (u + a - b w): the Jacobian [[1 - u^2, -1], [eps, -eps b]] has a
+    complex pair crossing zero where its trace 1 - u^2 - eps b vanishes (its determinant is positive there)."""
+    eps, a, b = 0.08, 0.7, 0.8
+    ds = cell.run_protocol(_spec("fitzhugh_nagumo"), {"continuation": {
+        "parameter": "holding_current_a_per_f", "start": -2.0, "stop": 0.5, "points": 26}})
+    u = np.array([-1.0, 1.0]) * math.sqrt(1.0 - eps * b)
+    current = u - u**3 / 3.0 - (u + a) / b               # the holding current of the fixed point at u
+    order = np.argsort(ds.hopf_v.values)
+    np.testing.assert_allclose(ds.hopf_v.values[order], u, atol=1e-6)
+    np.testing.assert_allclose(ds.hopf_parameter.values[order], current, atol=1e-6)
+    # between them the one fixed point is unstable (the cell fires repetitively), outside stable
+    i = ds.cont_parameter.values
+    inside = (i > current.min()) & (i < current.max())
+    assert ds.sizes["saddle_node"] == 0 and np.all(ds.cont_stable.values == ~inside)
