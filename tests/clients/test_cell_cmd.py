@@ -16,6 +16,9 @@ from tests.specs import small_hek_spec
 def _files(tmp_path, protocol, preset="hek_bistable", opsin="cheriff"):
     spec = small_hek_spec(tissue={"model": {"preset": preset}}, opsin={"preset": opsin}, light=[])
     (tmp_path / "spec.json").write_text(json.dumps(spec))
+    if isinstance(protocol, str):    # YAML text
+        (tmp_path / "protocol.yaml").write_text(protocol)
+        return str(tmp_path / "spec.json"), str(tmp_path / "protocol.yaml")
     (tmp_path / "protocol.json").write_text(json.dumps(protocol))
     return str(tmp_path / "spec.json"), str(tmp_path / "protocol.json")
 
@@ -67,7 +70,7 @@ def test_a_bad_protocol_exits_1_naming_the_field_without_a_traceback(tmp_path, c
 
 
 def test_an_existing_output_is_kept_unless_overwrite_is_given(tmp_path, capsys):
-    spec, protocol = _files(tmp_path, {"steady_state": {}}, preset="nagumo", opsin="none")
+    spec, protocol = _files(tmp_path, "name: a YAML protocol\nsteady_state: {}\n", preset="nagumo", opsin="none")
     out = tmp_path / "cell.zarr"
     out.mkdir()
     (out / "keep").write_text("x")

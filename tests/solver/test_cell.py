@@ -292,3 +292,13 @@ def test_fitzhugh_nagumo_under_a_holding_current_has_its_hopf_points_where_the_t
     i = ds.cont_parameter.values
     inside = (i > current.min()) & (i < current.max())
     assert ds.sizes["saddle_node"] == 0 and np.all(ds.cont_stable.values == ~inside)
+
+
+@pytest.mark.parametrize(("protocol", "spec"), [
+    ("hek_voltage_steps.json", "single_cell.json"), ("hek_k_out.json", "single_cell.json"),
+    ("bistable_gl.json", "bistable_domains.json"), ("bistable_light.json", "bistable_domains.json")])
+def test_the_example_protocols_are_valid_for_their_specs(protocol, spec):
+    from tests.specs import EXAMPLES
+
+    system = cell.cell_from_spec(EXAMPLES / spec)
+    cell.check_protocol(cell.load_protocol(EXAMPLES / "cell" / protocol), system)   # raises on any problem
