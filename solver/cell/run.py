@@ -13,7 +13,7 @@ import xarray as xr
 
 from ..models import get_model
 from ..engine.problem import model_values
-from ..spec import load_spec
+from ..spec import JobSpec, load_spec
 from ..spec._proto import to_json
 from . import clamp, steady
 from ._system import CellSystem, system_from_preset
@@ -25,14 +25,12 @@ __all__ = ["CELL_KIND", "cell_from_spec", "continuation_at", "run_protocol"]
 CELL_KIND = "cell"
 
 
-def cell_from_spec(spec, *, ions: dict | None = None) -> CellSystem:
+def cell_from_spec(spec) -> CellSystem:
     """The cell of a job spec: its tissue model (preset, bath, parameter overrides) and its opsin (preset,
-    parameter overrides, density). Grid, maps, stimuli and readout are not used. ``ions`` replaces the spec's
-    bath (for a continuation in K+ out)."""
-    spec = load_spec(spec)
+    parameter overrides, density). Grid, maps, stimuli and readout are not used."""
+    spec = _spec_of(spec)
     model = get_model(spec.tissue.model.preset)
-    given_ions = spec.tissue.model.ions.given() if ions is None else ions
-    values = model_values(model, spec.tissue.model.parameters, given_ions)
+    values = model_values(model, spec.tissue.model.parameters, spec.tissue.model.ions.given())
     opsin_name = spec.opsin.preset or ("cheriff" if model.supports_opsin else "none")
     return system_from_preset(model, values, opsin=opsin_name, opsin_overrides=dict(spec.opsin.parameters),
                               opsin_density=spec.opsin.density)
@@ -40,7 +38,7 @@ def cell_from_spec(spec, *, ions: dict | None = None) -> CellSystem:
 
 def continuation_at(spec, system: CellSystem, parameter: str, irradiance: float, i_hold: float):
     """λ -> (system, irradiance, i_ext) for a continuation in ``parameter``."""
-    spec = load_spec(spec)
+    spec = _spec_of(spec)
     if parameter == "irradiance_mw_per_mm2":
         return lambda lam: (system, lam, i_hold)
     if parameter == "holding_current_a_per_f":
@@ -54,6 +52,11 @@ def continuation_at(spec, system: CellSystem, parameter: str, irradiance: float,
             return CellSystem(system.model, values, system.opsin_params), irradiance, i_hold
         return at
     return lambda lam: (system.with_params(**{parameter: lam}), irradiance, i_hold)
+
+
+def _spec_of(spec) -> JobSpec:
+    """A checked spec object (one already made is taken as it is)."""
+    return spec if isinstance(spec, JobSpec) else load_spec(spec)
 
 
 def _channels(system: CellSystem, states: np.ndarray) -> dict[str, np.ndarray]:
@@ -74,7 +77,7 @@ def run_protocol(spec, protocol) -> xr.Dataset:
     SpecError
         A bad spec; :class:`~solver.cell.protocol.CellProtocolError` for a bad protocol (every field named).
     """
-    spec = load_spec(spec)
+    spec = _spec_of(spec)
     msg = load_protocol(protocol)
     system = cell_from_spec(spec)
     check_protocol(msg, system)
