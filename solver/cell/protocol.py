@@ -111,14 +111,20 @@ def _check_current_clamp(c: _Checker, m, system: CellSystem) -> None:
     elif ok and m.duration_ms / 0.05 > MAX_SAMPLES:
         c.err("current_clamp.duration_ms", f"{m.duration_ms!r} at the default 0.05 ms sampling gives more than "
                                            f"{MAX_SAMPLES} samples; set sample_interval_ms")
-    for kind, limit, unit in (("current", (-MAX_CURRENT, MAX_CURRENT), "A/F"), ("light", (0.0, MAX_IRRADIANCE),
-                                                                                "mW/mm²")):
+    _check_pulses(c, "current_clamp", m, system)
+
+
+def _check_pulses(c: _Checker, part: str, m, system: CellSystem) -> None:
+    kinds = (("current", (-MAX_CURRENT, MAX_CURRENT), "A/F"), ("light", (0.0, MAX_IRRADIANCE), "mW/mm²"))
+    for kind, limit, unit in kinds:
+        if kind not in m.DESCRIPTOR.fields_by_name:
+            continue
         pulses = getattr(m, kind)
         if kind == "light" and len(pulses) and not system.has_opsin:
-            c.err("current_clamp.light", "the cell has no opsin (the spec's opsin.preset is 'none' or the model "
-                                         "takes none); allowed: no light pulses")
+            c.err(f"{part}.light", "the cell has no opsin (the spec's opsin.preset is 'none' or the model "
+                                   "takes none); allowed: no light pulses")
         for k, p in enumerate(pulses):
-            where = f"current_clamp.{kind}[{k}]"
+            where = f"{part}.{kind}[{k}]"
             c.number(f"{where}.start_ms", p.start_ms, 0.0, MAX_DURATION_MS, "ms")
             w_ok = c.number(f"{where}.width_ms", p.width_ms, 0.0, MAX_DURATION_MS, "ms", open_lo=True)
             c.number(f"{where}.amplitude", p.amplitude, *limit, unit)
@@ -141,8 +147,12 @@ def _check_voltage_clamp(c: _Checker, m, system: CellSystem) -> None:
         c.number(f"voltage_clamp.step_mv[{k}]", v, lo, hi, unit)
     if len(m.step_mv):
         c.number("voltage_clamp.step_ms", m.step_ms, 0.0, MAX_DURATION_MS, "ms", open_lo=True)
+    elif len(m.light):
+        c.err("voltage_clamp.light", "light pulses are given in the step sweeps: give step_mv (the holding "
+                                     "potential itself may be one) and step_ms")
     elif not m.HasField("ramp"):
         c.err("voltage_clamp", "nothing to clamp; give step_mv (with step_ms) or a ramp")
+    _check_pulses(c, "voltage_clamp", m, system)
     dt = m.sample_interval_ms if m.HasField("sample_interval_ms") else 0.01
     if c.number("voltage_clamp.sample_interval_ms", dt, 0.0, MAX_DURATION_MS, "ms", open_lo=True):
         sweep = m.hold_ms + m.step_ms + m.tail_ms

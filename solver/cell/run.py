@@ -106,13 +106,16 @@ def run_protocol(spec, protocol) -> xr.Dataset:
     return ds
 
 
+def _pulses(messages) -> list[clamp.Pulse]:
+    return [clamp.Pulse(p.start_ms, p.width_ms, p.amplitude, p.period_ms, p.count if p.HasField("count") else 1)
+            for p in messages]
+
+
 def _current_clamp(ds, m, system, fps, irr, i_hold, v_unit, i_unit) -> None:
     dt = m.sample_interval_ms if m.HasField("sample_interval_ms") else 0.05
     times = np.arange(0.0, m.duration_ms + 0.5 * dt, dt)
     times = times[times <= m.duration_ms + 1e-9]
-    pulses = lambda ps: [clamp.Pulse(p.start_ms, p.width_ms, p.amplitude, p.period_ms,  # noqa: E731
-                                     p.count if p.HasField("count") else 1) for p in ps]
-    current, light = pulses(m.current), pulses(m.light)
+    current, light = _pulses(m.current), _pulses(m.light)
     # from the lowest stable fixed point under the steady inputs: the cell as it sits before the first pulse
     start = [fp for fp in fps if fp.stable] or fps
     if not start:
@@ -140,11 +143,13 @@ def _voltage_clamp(ds, m, system, irr, v_unit, i_unit) -> None:
         times = np.arange(0.0, total + 0.5 * dt, dt)
         times = times[times <= total + 1e-9]
         segments = [(d, v) for d, v in ((m.hold_ms, m.holding_mv), (m.step_ms, None), (m.tail_ms, m.holding_mv))]
+        light = _pulses(m.light)
         traces, peaks = {}, {}
         for k, v_step in enumerate(m.step_mv):
             seg = [(d, v_step if v is None else v) for d, v in segments if d > 0]
-            states, pk = clamp.voltage_clamp_step(system, seg, times, irradiance=irr,
-                                                  peak_window=(m.hold_ms, m.hold_ms + m.step_ms))
+            window = (0.0, total) if len(m.light) else (m.hold_ms, m.hold_ms + m.step_ms)
+            states, pk = clamp.voltage_clamp_step(system, seg, times, irradiance=irr, light=light,
+                                                  peak_window=window)
             for name, trace in {"v": states[system.v_index], **_channels(system, states)}.items():
                 traces.setdefault(name, []).append(trace)
             for name, value in pk.items():
@@ -157,7 +162,8 @@ def _voltage_clamp(ds, m, system, irr, v_unit, i_unit) -> None:
             ds[f"vc_{name}"] = (("vc_step", "vc_time"), np.array(rows), _attrs(unit, f"voltage clamp: {name}"))
         for name, values in peaks.items():
             ds[f"vc_peak_{name}"] = ("vc_step", np.array(values),
-                                     _attrs(i_unit, f"voltage clamp: peak {name} during the step (largest magnitude)"))
+                                     _attrs(i_unit, f"voltage clamp: peak {name} during the "
+                                            f"{'sweep' if len(m.light) else 'step'} (largest magnitude)"))
     if m.HasField("ramp"):
         r = m.ramp
         times = np.arange(0.0, r.duration_ms + 0.5 * dt, dt)

@@ -229,11 +229,18 @@ def test_the_default_window_of_dimensionless_media():
      "allowed [0, 10000] nS/pF"),
     ({"steady_state": {"v_min_mv": 0, "v_max_mv": -10}}, "steady_state.v_max_mv", "must be above v_min_mv"),
     ({"irradiance_mw_per_mm2": 0.1, "steady_state": {}}, "irradiance_mw_per_mm2", "no opsin"),
+    ({"voltage_clamp": {"holding_mv": -70, "step_mv": [-70], "step_ms": 5,
+                        "light": [{"start_ms": 1, "width_ms": 1, "amplitude": 1}]}}, "voltage_clamp.light", "no opsin"),
+    ({"voltage_clamp": {"holding_mv": -70, "ramp": {"from_mv": -70, "to_mv": 0, "duration_ms": 5},
+                        "light": [{"start_ms": 1, "width_ms": 1, "amplitude": 1}]}}, "voltage_clamp.light",
+     "give step_mv"),
 ])
 def test_a_bad_protocol_is_refused_naming_the_field_and_the_allowed_range(protocol, field, text):
     with pytest.raises(cell.CellProtocolError) as err:
         cell.run_protocol(_spec(), protocol)
-    found = {v.field: v.description for v in err.value.violations}
+    found: dict[str, str] = {}
+    for v in err.value.violations:
+        found[v.field] = found.get(v.field, "") + v.description + "\n"
     assert field in found, found
     assert text in found[field]
 
@@ -296,9 +303,29 @@ def test_fitzhugh_nagumo_under_a_holding_current_has_its_hopf_points_where_the_t
 
 @pytest.mark.parametrize(("protocol", "spec"), [
     ("hek_voltage_steps.json", "single_cell.json"), ("hek_k_out.json", "single_cell.json"),
-    ("bistable_gl.json", "bistable_domains.json"), ("bistable_light.json", "bistable_domains.json")])
+    ("bistable_gl.json", "bistable_domains.json"), ("bistable_light.json", "bistable_domains.json"),
+    ("cheriff_photocurrent.json", "planar_wave.json")])
 def test_the_example_protocols_are_valid_for_their_specs(protocol, spec):
     from tests.specs import EXAMPLES
 
     system = cell.cell_from_spec(EXAMPLES / spec)
     cell.check_protocol(cell.load_protocol(EXAMPLES / "cell" / protocol), system)   # raises on any problem
+
+
+def test_a_light_pulse_under_voltage_clamp_gives_the_opsins_peak_photocurrent():
+    """CheRiff at 10 mW/mm² and -70 mV: the peak of I_opsin under clamp equals the opsin module's own peak
+    (its three-state ODE solved on its own, solver.models.opsin.peak_photocurrent), about 65 A/F (MODEL.md 4)."""
+    from solver.models import opsin
+
+    ds = cell.run_protocol(_spec(opsin="cheriff"), {"voltage_clamp": {
+        "holding_mv": -70.0, "hold_ms": 5.0, "step_mv": [-70.0], "step_ms": 100.0, "tail_ms": 50.0,
+        "sample_interval_ms": 0.1, "light": [{"start_ms": 5.0, "width_ms": 100.0, "amplitude": 10.0}]}})
+    params = opsin.opsin_params(opsin.get_opsin("cheriff"))
+    expected = opsin.peak_photocurrent(10.0, -70.0, params, duration_ms=100.0)
+    np.testing.assert_allclose(ds.vc_peak_I_opsin.values, [expected], rtol=1e-5)
+    assert abs(expected + 65.0) < 6.5
+    # before the light no photocurrent; after it the current decays with the off time constant 1/Gd
+    trace = ds.vc_I_opsin.sel(vc_step=-70.0)
+    assert float(abs(trace.sel(vc_time=4.0))) < 1e-12
+    ratio = float(trace.sel(vc_time=135.0) / trace.sel(vc_time=115.0))
+    np.testing.assert_allclose(ratio, math.exp(-20.0 * params["Gd"]), rtol=1e-4)

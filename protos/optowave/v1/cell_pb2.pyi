@@ -51,7 +51,7 @@ class ClampPulse(_message.Message):
     def __init__(self, start_ms: _Optional[float] = ..., width_ms: _Optional[float] = ..., amplitude: _Optional[float] = ..., period_ms: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
 
 class VoltageClamp(_message.Message):
-    __slots__ = ("holding_mv", "hold_ms", "step_mv", "step_ms", "tail_ms", "sample_interval_ms", "ramp")
+    __slots__ = ("holding_mv", "hold_ms", "step_mv", "step_ms", "tail_ms", "sample_interval_ms", "ramp", "light")
     HOLDING_MV_FIELD_NUMBER: _ClassVar[int]
     HOLD_MS_FIELD_NUMBER: _ClassVar[int]
     STEP_MV_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,7 @@ class VoltageClamp(_message.Message):
     TAIL_MS_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     RAMP_FIELD_NUMBER: _ClassVar[int]
+    LIGHT_FIELD_NUMBER: _ClassVar[int]
     holding_mv: float
     hold_ms: float
     step_mv: _containers.RepeatedScalarFieldContainer[float]
@@ -66,7 +67,8 @@ class VoltageClamp(_message.Message):
     tail_ms: float
     sample_interval_ms: float
     ramp: VoltageRamp
-    def __init__(self, holding_mv: _Optional[float] = ..., hold_ms: _Optional[float] = ..., step_mv: _Optional[_Iterable[float]] = ..., step_ms: _Optional[float] = ..., tail_ms: _Optional[float] = ..., sample_interval_ms: _Optional[float] = ..., ramp: _Optional[_Union[VoltageRamp, _Mapping]] = ...) -> None: ...
+    light: _containers.RepeatedCompositeFieldContainer[ClampPulse]
+    def __init__(self, holding_mv: _Optional[float] = ..., hold_ms: _Optional[float] = ..., step_mv: _Optional[_Iterable[float]] = ..., step_ms: _Optional[float] = ..., tail_ms: _Optional[float] = ..., sample_interval_ms: _Optional[float] = ..., ramp: _Optional[_Union[VoltageRamp, _Mapping]] = ..., light: _Optional[_Iterable[_Union[ClampPulse, _Mapping]]] = ...) -> None: ...
 
 class VoltageRamp(_message.Message):
     __slots__ = ("from_mv", "to_mv", "duration_ms")
