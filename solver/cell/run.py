@@ -1,8 +1,8 @@
 """A protocol on the cell of a spec: every part's traces, curves and points in one ``xarray.Dataset``.
 
 Variables are grouped by part, each on its own dimensions (names prefixed ``cc_``, ``vc_``, ``ramp_``, ``iv_``,
-``fp_``, ``cont_``, ``sn_``, ``hopf_``); each channel's current is its own variable (``vc_I_Na``, ``iv_I_K1``, ...) because
-a result store holds numbers only, and the channel names are listed in the ``channels`` attribute.
+``fp_``, ``cont_``, ``sn_``, ``hopf_``); each channel's current is its own variable (``vc_I_Na``, ``iv_I_K1``,
+...) because a result store holds numbers only, and the channel names are listed in the ``channels`` attribute.
 """
 from __future__ import annotations
 
@@ -189,7 +189,7 @@ def _steady_state(ds, m, system, fps, irr, i_hold, v_unit, i_unit) -> None:
     ds["fp_max_real_eigenvalue"] = ("fixed_point", np.array([fp.eigenvalues.real.max() for fp in fps]),
                                     _attrs("1/ms", "fixed point: largest real part of the Jacobian's eigenvalues"))
     ds["fp_slope"] = ("fixed_point", np.array([fp.slope for fp in fps]),
-                      _attrs("nS/pF" if not system.dimensionless else "1", "fixed point: slope of the steady-state I-V"))
+                      _attrs("1" if system.dimensionless else "nS/pF", "fixed point: slope of the steady-state I-V"))
 
 
 def _continuation(ds, m, spec, system, irr, i_hold, v_unit) -> None:

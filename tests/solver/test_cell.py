@@ -28,7 +28,8 @@ def _spec(preset="hek_gokhale2017_35c", parameters=None, opsin="none", ions=None
 def _exact_peak_i_na(p, v_hold, v_step, duration):
     """Peak I_Na of a step from the steady state at v_hold: at fixed V every gate relaxes exactly as
     x(t) = x_inf + (x0 - x_inf) exp(-t/tau) (the Rush-Larsen update is exact there)."""
-    x0, inf, tau = hek.gate_steady_states(v_hold, p), hek.gate_steady_states(v_step, p), hek.gate_time_constants(v_step, p)
+    x0, inf = hek.gate_steady_states(v_hold, p), hek.gate_steady_states(v_step, p)
+    tau = hek.gate_time_constants(v_step, p)
 
     def i_na(t):
         g = {k: inf[k] + (x0[k] - inf[k]) * np.exp(-t / tau[k]) for k in ("m", "h1", "h2")}
