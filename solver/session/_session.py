@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
+from functools import wraps
 
 import numpy as np
 import xarray as xr
@@ -38,6 +40,16 @@ __all__ = ["Session", "SessionError"]
 
 class SessionError(RuntimeError):
     """A session used out of turn: closed, finished, at the end of its run, or with nothing run yet."""
+
+
+def _locked(method):
+    """Run ``method`` holding the session's lock: a command given from another thread while a frame is being
+    computed waits for it, and takes effect at the boundary that frame ends on."""
+    @wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return run
 
 
 class _Samples(OutputTracker):
@@ -73,6 +85,7 @@ class Session:
     """
 
     def __init__(self, spec, *, include_v: bool = False) -> None:
+        self._lock = threading.RLock()
         self._spec = load_spec(spec)
         if not self._spec.readout.enabled:
             raise SpecError([("readout.enabled", "false is not allowed for a session: it hands back camera "
@@ -124,6 +137,7 @@ class Session:
         return self._max_frames
 
     # ------------------------------------------------------------------ frames
+    @_locked
     def next_frame(self) -> xr.Dataset:
         """Advance one frame period and return the frame filmed over it.
 
@@ -177,6 +191,7 @@ class Session:
         return found
 
     # ------------------------------------------------------------------ light
+    @_locked
     def set_light(self, pattern, irradiance_mw_per_mm2: float, *, name: str | None = None) -> None:
         """Light ``pattern`` at ``irradiance_mw_per_mm2`` (mW/mm²) from the start of the next frame.
 
@@ -214,6 +229,7 @@ class Session:
         self.last_applied_ns = time.monotonic_ns()
         self._applied_cpu_ns = time.thread_time_ns()
 
+    @_locked
     def clear_light(self) -> None:
         """Turn the commanded light off from the start of the next frame (the spec's own light stays)."""
         self._check_open()
@@ -244,6 +260,7 @@ class Session:
         self._at_boundary = (len(cmds), cmds[-1].stop if cmds else None)
 
     # ------------------------------------------------------------------ the record
+    @_locked
     def recorded_spec(self) -> dict:
         """The spec (JSON form) with the commands as light stimuli, its duration cut at :attr:`time_ms`.
 
@@ -268,6 +285,7 @@ class Session:
         spec.setdefault("numerics", {})["duration_ms"] = now * dt
         return spec
 
+    @_locked
     def finish(self, store: str | os.PathLike | None = None) -> xr.Dataset:
         """End the run and return its result: what the job of :meth:`recorded_spec` stores.
 
@@ -310,6 +328,7 @@ class Session:
         return build(spec)
 
     # ------------------------------------------------------------------ life cycle
+    @_locked
     def close(self) -> None:
         """End the session without storing anything (what :meth:`finish` has not stored is lost)."""
         self._closed = True
