@@ -106,13 +106,16 @@ def test_a_command_takes_effect_exactly_at_the_next_frame_start():
 
 def test_live_frames_have_the_job_s_baseline_when_the_spec_lights_first(tmp_path):
     with solver.Session(_spec(numerics={"dt_ms": 0.02, "duration_ms": 15.0})) as s:   # own light at 1 ms
-        frames = [s.next_frame() for _ in range(3)]
+        frames = [s.next_frame() for _ in range(2)]
+        s.set_light(BAR, 0.5)                                    # commands after the spec's own light
+        frames.append(s.next_frame())
         record = s.recorded_spec()
         ds = s.finish(tmp_path / "live.zarr")
     assert {f.attrs["f0_method"] for f in frames} == {"reference"}
     for f in frames[: ds.sizes["frame"]]:
         assert np.array_equal(f.dff.values, ds.dff.values[f.attrs["frame"]], equal_nan=True)
-    # the store on disk is the job's too
+    # the store on disk is the job's too, the spec's light and the command in one program
+    assert [x.get("name") for x in record["light"]] == [None, "command 0 at frame 2"]
     _assert_same(xr.open_zarr(tmp_path / "live.zarr", consolidated=False).load(), solver.simulate(record))
 
 
