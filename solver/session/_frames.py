@@ -14,7 +14,7 @@ import xarray as xr
 from ..engine.result import OUTPUT_DTYPE
 from ..readout.adapter import baseline_frames
 
-__all__ = ["LiveBaseline", "frame_dataset"]
+__all__ = ["FrameBuilder", "LiveBaseline"]
 
 #: Fewer frames than this before the first light: F0 is the camera's reference (as in a job).
 MIN_BASELINE_FRAMES = 3
@@ -49,28 +49,47 @@ class LiveBaseline:
         return tr.dff(corrected, self.f0)[0], self.method
 
 
-def frame_dataset(problem, camera, k: int, counts: np.ndarray, dff: np.ndarray, f0: str,
-                  v: np.ndarray | None, *, left_solver_ns: int) -> xr.Dataset:
-    """Frame ``k`` as a Dataset: ``dff`` and ``fluorescence`` on the camera's pixels, ``v`` on the sheet."""
-    tr = camera.tracker
-    ny_c, nx_c = counts.shape
-    pitch = tr.camera.binning * problem.dx_um
-    start = float(tr.frame_starts(np.array([k]))[0])
-    movie = {"f0_method": f0}
-    data = {
-        "fluorescence": (("cam_y", "cam_x"), counts.astype(np.float32),
-                         {"units": "count", "long_name": "camera counts (photo-electrons incl. shot and read noise)"}),
-        "dff": (("cam_y", "cam_x"), dff.astype(np.float32),
-                {**movie, "units": "1", "long_name": "fractional fluorescence change dF/F0"}),
-    }
-    coords = {"cam_y": ("cam_y", (np.arange(ny_c) + 0.5) * pitch, {"units": "µm", "long_name": "camera pixel centre y"}),
-              "cam_x": ("cam_x", (np.arange(nx_c) + 0.5) * pitch, {"units": "µm", "long_name": "camera pixel centre x"})}
-    if v is not None:
-        unit = "1" if problem.model.dimensionless else "mV"
-        data["v"] = (("y", "x"), np.asarray(v, dtype=OUTPUT_DTYPE),
-                     {"units": unit, "long_name": "membrane potential at the end of the frame period"})
-        coords["y"] = ("y", (np.arange(problem.ny) + 0.5) * problem.dx_um, {"units": "um", "long_name": "y"})
-        coords["x"] = ("x", (np.arange(problem.nx) + 0.5) * problem.dx_um, {"units": "um", "long_name": "x"})
-    attrs = {"frame": int(k), "time_ms": start, "exposure_ms": float(tr.camera.exposure_time_ms),
-             "frame_period_ms": float(tr.camera.frame_period_ms), "f0_method": f0, "left_solver_ns": int(left_solver_ns)}
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+class FrameBuilder:
+    """Frames as Datasets: ``dff`` and ``fluorescence`` on the camera's pixels, ``v`` on the sheet.
+
+    The coordinates and attributes are built once; each frame is a shallow copy of that template with its own
+    data (a Dataset built from scratch costs about a millisecond, a good part of the loop's budget).
+    """
+
+    def __init__(self, problem, camera, *, include_v: bool) -> None:
+        tr = camera.tracker
+        self.tracker = tr
+        ny_c, nx_c = tr.reference_shape
+        pitch = tr.camera.binning * problem.dx_um
+        zeros = np.zeros((ny_c, nx_c), np.float32)
+        data = {
+            "fluorescence": (("cam_y", "cam_x"), zeros, {"units": "count", "long_name": "camera counts "
+                                                         "(photo-electrons incl. shot and read noise)"}),
+            "dff": (("cam_y", "cam_x"), zeros, {"units": "1", "long_name": "fractional fluorescence change dF/F0"}),
+        }
+        coords = {"cam_y": ("cam_y", (np.arange(ny_c) + 0.5) * pitch, {"units": "µm",
+                                                                        "long_name": "camera pixel centre y"}),
+                  "cam_x": ("cam_x", (np.arange(nx_c) + 0.5) * pitch, {"units": "µm",
+                                                                        "long_name": "camera pixel centre x"})}
+        if include_v:
+            unit = "1" if problem.model.dimensionless else "mV"
+            data["v"] = (("y", "x"), np.zeros((problem.ny, problem.nx), OUTPUT_DTYPE),
+                         {"units": unit, "long_name": "membrane potential at the end of the frame period"})
+            coords["y"] = ("y", (np.arange(problem.ny) + 0.5) * problem.dx_um, {"units": "um", "long_name": "y"})
+            coords["x"] = ("x", (np.arange(problem.nx) + 0.5) * problem.dx_um, {"units": "um", "long_name": "x"})
+        self.template = xr.Dataset(data, coords=coords)
+        self.include_v = include_v
+
+    def __call__(self, k: int, counts: np.ndarray, dff: np.ndarray, f0: str, v: np.ndarray | None, *,
+                 left_solver_ns: int) -> xr.Dataset:
+        """Frame ``k``; attributes ``frame``, ``time_ms`` (exposure start), ``exposure_ms``, ``frame_period_ms``,
+        ``f0_method``, ``left_solver_ns``."""
+        data = {"fluorescence": counts.astype(np.float32), "dff": dff.astype(np.float32)}
+        if self.include_v:
+            data["v"] = np.asarray(v, dtype=OUTPUT_DTYPE)
+        ds = self.template.copy(deep=False, data=data)
+        cam = self.tracker.camera
+        ds.attrs = {"frame": int(k), "time_ms": float(self.tracker.frame_starts(np.array([k]))[0]),
+                    "exposure_ms": float(cam.exposure_time_ms), "frame_period_ms": float(cam.frame_period_ms),
+                    "f0_method": f0, "left_solver_ns": int(left_solver_ns)}
+        return ds

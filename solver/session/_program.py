@@ -20,6 +20,7 @@ from ..spec import SpecError, parse_pattern, pattern_from_proto, validate_patter
 from ..spec import _types as t
 from ..spec._limits import MAX_MAGNITUDE
 from ..stimulus.patterns import rasterise
+from ..stimulus.waveforms import evaluate
 
 __all__ = ["Command", "LiveProblem", "camera_raster"]
 
@@ -96,6 +97,23 @@ class LiveProblem(Problem):
         self.light_waveforms = tuple(waves) + tuple(c.waveform(self.dt_ms) for c in self.commands)
         self.light_drive = np.concatenate([drive, np.full(len(self.commands), self._command_drive)])
         self._weight_cache = None
+
+    def stimulus_factors(self, step0: int, step1: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`Problem.stimulus_factors`, evaluating only the commands on somewhere in ``[step0, step1)``: the
+        others are 0 there (a long session gathers many commands, and a pulse is exactly 0 outside itself)."""
+        n_own = len(self._own[0])
+        if not self.commands:
+            return super().stimulus_factors(step0, step1)
+        tm = (np.arange(step0, step1, dtype=np.float64) + 0.5) * self.dt_ms
+        light = np.zeros((tm.size, n_own + len(self.commands)))
+        for k, w in enumerate(self._own[0]):
+            light[:, k] = evaluate(w, tm)
+        for k, c in enumerate(self.commands):
+            if c.start < step1 and (c.stop is None or c.stop > step0):
+                light[:, n_own + k] = evaluate(self.light_waveforms[n_own + k], tm)
+        cur = np.stack([evaluate(w, tm) for w in self.current_waveforms], axis=1) if self.current_waveforms \
+            else np.zeros((tm.size, 0))
+        return light, cur
 
     def light_weight(self, k: int) -> np.ndarray:
         n_own = len(self._own[0])

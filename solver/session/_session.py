@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
+from functools import wraps
 
 import numpy as np
 import xarray as xr
@@ -30,7 +32,7 @@ from ..engine.run import State, advance, initial_state
 from ..readout.adapter import camera_tracker_for
 from ..spec import SpecError, from_proto, load_spec, parse_proto
 from ..spec import check as check_spec
-from ._frames import LiveBaseline, frame_dataset
+from ._frames import FrameBuilder, LiveBaseline
 from ._program import Command, LiveProblem, camera_raster, check_irradiance, parse_command_pattern, pattern_key
 
 __all__ = ["Session", "SessionError"]
@@ -38,6 +40,16 @@ __all__ = ["Session", "SessionError"]
 
 class SessionError(RuntimeError):
     """A session used out of turn: closed, finished, at the end of its run, or with nothing run yet."""
+
+
+def _locked(method):
+    """Run ``method`` holding the session's lock: a command given from another thread while a frame is being
+    computed waits for it, and takes effect at the boundary that frame ends on."""
+    @wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return run
 
 
 class _Samples(OutputTracker):
@@ -73,6 +85,7 @@ class Session:
     """
 
     def __init__(self, spec, *, include_v: bool = False) -> None:
+        self._lock = threading.RLock()
         self._spec = load_spec(spec)
         if not self._spec.readout.enabled:
             raise SpecError([("readout.enabled", "false is not allowed for a session: it hands back camera "
@@ -94,6 +107,7 @@ class Session:
         self._state = initial_state(p)
         self._samples = _Samples(p)
         self._baseline = LiveBaseline(self._camera)
+        self._frames = FrameBuilder(p, self._camera, include_v=self.include_v)
         self._counts: list[np.ndarray] = []
         self._closed = False
         self.frame_index = 0
@@ -123,6 +137,7 @@ class Session:
         return self._max_frames
 
     # ------------------------------------------------------------------ frames
+    @_locked
     def next_frame(self) -> xr.Dataset:
         """Advance one frame period and return the frame filmed over it.
 
@@ -145,11 +160,12 @@ class Session:
         self._state = advance(p, self._state, n, trackers=[self._samples, self._camera])
         counts = self._frame(k)
         left = time.monotonic_ns()
+        self._left_cpu_ns = time.thread_time_ns()   # for benchmarks: the hand-off's own CPU time, waits left out
         self._counts.append(counts)
         self.frame_index = k + 1
         dff, f0 = self._baseline.dff(k, counts, p)
         v = self._state.y[0] if self.include_v else None
-        return frame_dataset(p, self._camera, k, counts, dff, f0, v, left_solver_ns=left)
+        return self._frames(k, counts, dff, f0, v, left_solver_ns=left)
 
     def _frame(self, k: int) -> np.ndarray:
         """Frame ``k``'s counts: done at the boundary, or after looking ahead to the camera's next sample."""
@@ -175,6 +191,7 @@ class Session:
         return found
 
     # ------------------------------------------------------------------ light
+    @_locked
     def set_light(self, pattern, irradiance_mw_per_mm2: float, *, name: str | None = None) -> None:
         """Light ``pattern`` at ``irradiance_mw_per_mm2`` (mW/mm²) from the start of the next frame.
 
@@ -210,7 +227,9 @@ class Session:
                                   name=str(name), key=key))
         self.commands.append({"frame": k, "time_ms": self.time_ms, "pattern": p_json, "irradiance": irradiance})
         self.last_applied_ns = time.monotonic_ns()
+        self._applied_cpu_ns = time.thread_time_ns()
 
+    @_locked
     def clear_light(self) -> None:
         """Turn the commanded light off from the start of the next frame (the spec's own light stays)."""
         self._check_open()
@@ -221,6 +240,7 @@ class Session:
         self.commands.append({"frame": self.frame_index, "time_ms": self.time_ms, "pattern": None,
                               "irradiance": 0.0})
         self.last_applied_ns = time.monotonic_ns()
+        self._applied_cpu_ns = time.thread_time_ns()
 
     def _on(self) -> Command | None:
         c = self._problem.commands
@@ -240,6 +260,7 @@ class Session:
         self._at_boundary = (len(cmds), cmds[-1].stop if cmds else None)
 
     # ------------------------------------------------------------------ the record
+    @_locked
     def recorded_spec(self) -> dict:
         """The spec (JSON form) with the commands as light stimuli, its duration cut at :attr:`time_ms`.
 
@@ -264,6 +285,7 @@ class Session:
         spec.setdefault("numerics", {})["duration_ms"] = now * dt
         return spec
 
+    @_locked
     def finish(self, store: str | os.PathLike | None = None) -> xr.Dataset:
         """End the run and return its result: what the job of :meth:`recorded_spec` stores.
 
@@ -306,6 +328,7 @@ class Session:
         return build(spec)
 
     # ------------------------------------------------------------------ life cycle
+    @_locked
     def close(self) -> None:
         """End the session without storing anything (what :meth:`finish` has not stored is lost)."""
         self._closed = True

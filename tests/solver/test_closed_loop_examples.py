@@ -17,6 +17,7 @@ from tests.specs import ROOT
 sys.path.insert(0, str(ROOT / "examples" / "closed_loop"))
 spiral = importlib.import_module("spiral_termination")
 domain_wall = importlib.import_module("domain_wall")
+pacing = importlib.import_module("demand_pacing")
 
 
 def _tips_in_v(ds, *, window: int = 30, lag: int = 4, min_swing_mv: float = 20.0) -> int:
@@ -74,3 +75,24 @@ def test_the_wall_controller_holds_the_domain_wall_within_two_cells_of_its_targe
         j = j[0]
         crossing = x[j] + (mid - row[j]) / (row[j + 1] - row[j]) * (x[j + 1] - x[j])
         assert abs(crossing - target) <= 2 * cell
+
+
+def test_the_demand_pacer_flashes_after_the_rest_and_an_intrinsic_beat_in_time_holds_it_back():
+    rest = 120.0
+    with solver.Session(pacing.sheet_spec(duration_ms=300.0), include_v=True) as s:
+        r = pacing.demand_pace(s, rest_ms=rest)
+        ds = s.finish()
+    t, level = np.asarray(r["time_ms"]), np.asarray(r["region_dff"])
+    excited = t[level >= 0.03]
+    # the intrinsic beats at 5 and 130 ms both reached the spot: no flash until 120 ms after the second one
+    assert excited.min() < 30.0 and np.any((excited > 130.0) & (excited < 160.0))
+    assert len(r["flashes_ms"]) == 1
+    flash = r["flashes_ms"][0]
+    last_beat_end = excited[excited < flash].max() + s.frame_period_ms
+    assert rest <= flash - last_beat_end <= rest + s.frame_period_ms
+    # the flash excited the tissue under the spot: on the camera, and in the true V
+    assert level[(t >= flash) & (t < flash + 20.0)].max() > 0.1
+    cy, cx = pacing.SPOT["center_um"][1], pacing.SPOT["center_um"][0]
+    v = ds.v.sel(y=cy, x=cx, method="nearest")
+    assert float(v.sel(time=slice(flash, flash + 15.0)).max()) > 0.0
+    assert float(v.sel(time=slice(flash - 20.0, flash)).max()) < -60.0

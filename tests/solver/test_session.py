@@ -1,8 +1,11 @@
 """The closed loop in process: a session's record replays bit for bit, commands land on frame boundaries."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
+import xarray as xr
 
 import solver
 from solver.session import SessionError
@@ -101,13 +104,38 @@ def test_a_command_takes_effect_exactly_at_the_next_frame_start():
     assert o[on_step + 1] > o[0]
 
 
-def test_live_frames_have_the_job_s_baseline_when_the_spec_lights_first():
+def test_live_frames_have_the_job_s_baseline_when_the_spec_lights_first(tmp_path):
     with solver.Session(_spec(numerics={"dt_ms": 0.02, "duration_ms": 15.0})) as s:   # own light at 1 ms
-        frames = [s.next_frame() for _ in range(3)]
-        ds = s.finish()
+        frames = [s.next_frame() for _ in range(2)]
+        s.set_light(BAR, 0.5)                                    # commands after the spec's own light
+        frames.append(s.next_frame())
+        record = s.recorded_spec()
+        ds = s.finish(tmp_path / "live.zarr")
     assert {f.attrs["f0_method"] for f in frames} == {"reference"}
     for f in frames[: ds.sizes["frame"]]:
         assert np.array_equal(f.dff.values, ds.dff.values[f.attrs["frame"]], equal_nan=True)
+    # the store on disk is the job's too, the spec's light and the command in one program
+    assert [x.get("name") for x in record["light"]] == [None, "command 0 at frame 2"]
+    _assert_same(xr.open_zarr(tmp_path / "live.zarr", consolidated=False).load(), solver.simulate(record))
+
+
+def test_a_command_from_another_thread_waits_for_the_frame_in_flight():
+    spec = _spec(numerics={"dt_ms": 0.02, "duration_ms": 15.0})
+    with solver.Session(spec) as s:
+        s.next_frame()
+        inside = threading.Event()
+        film = s._frame
+
+        def frame(k):          # frame 1 is being computed: the other thread sends its command now
+            inside.set()
+            return film(k)
+
+        s._frame = frame
+        sender = threading.Thread(target=lambda: (inside.wait(10), s.set_light(DISK, 1.0)))
+        sender.start()
+        s.next_frame()
+        sender.join(10)
+        assert s.commands == [{"frame": 2, "time_ms": 10.0, "pattern": DISK, "irradiance": 1.0}]
 
 
 def test_a_session_needs_the_camera_and_a_frame_period_of_whole_steps():
