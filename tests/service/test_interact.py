@@ -1,9 +1,15 @@
 """The closed loop over the wire: ``Interact`` on a real server on loopback, against ``solver.Session`` in process."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -358,3 +364,46 @@ def test_a_first_message_that_is_not_start_or_resume_is_invalid_argument(client)
             with pytest.raises(grpc.RpcError) as err:
                 next(call)
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and words in err.value.details()
+
+
+LAB = """
+import hashlib, json, sys
+
+HEAVY = ("numba", "dask", "distributed", "scipy", "solver", "service")
+for name in HEAVY:      # as if not installed (tests/clients/test_lab_client.py)
+    sys.modules[name] = None
+import numpy as np
+from clients import Client
+
+address, token, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+raster = np.zeros((16, 16))
+raster[2:6, 3:9] = 0.75
+with Client(address, token=token).interact(spec) as session:
+    frames = [session.next_frame()]
+    session.set_light(raster, 1.5)
+    frames += [session.next_frame(), session.next_frame()]
+    session.set_light({"disk": {"center_um": {"x": 80, "y": 80}, "radius_um": 30}}, 0.8)
+    frames.append(session.next_frame())
+    ds = session.finish(sys.argv[4])
+heavy = sorted({m.split(".")[0] for m, mod in sys.modules.items() if mod is not None and m.split(".")[0] in HEAVY})
+print(json.dumps({"dff": [hashlib.sha256(f.dff.values.tobytes()).hexdigest() for f in frames],
+                  "v": hashlib.sha256(ds.v.values.tobytes()).hexdigest(), "heavy": heavy}))
+"""
+
+
+def test_a_lab_machine_without_the_solver_runs_a_session(server, tmp_path):
+    """A lab machine without the solver, the service, numba, Dask or SciPy runs a session: the same frames and
+    result as in process, and none of them imported."""
+    spec = live_spec(duration_ms=5.0)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "protos"), str(root)])}
+    out = subprocess.run([sys.executable, "-c", LAB, server.server.address, TOKEN_A, json.dumps(spec),
+                          str(tmp_path / "lab.zarr")], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lab = json.loads(out.stdout.strip().splitlines()[-1])
+    assert lab["heavy"] == []
+    with solver.Session(spec) as s:
+        frames = drive(s, {0: [(RASTER, 1.5)], 2: [(DISK, 0.8)]}, 4)
+        ds = s.finish()
+    assert lab["dff"] == [hashlib.sha256(f.dff.values.tobytes()).hexdigest() for f in frames]
+    assert lab["v"] == hashlib.sha256(ds.v.values.tobytes()).hexdigest()
