@@ -116,9 +116,11 @@ class RemoteSession:
         return self._dataset(frame)
 
     def set_light(self, pattern, irradiance_mw_per_mm2: float, *, name: str | None = None) -> None:
-        """Light ``pattern`` (a spec ``Pattern`` as a dict or message, or a 2-D array of weights on the camera's
-        pixels) at ``irradiance_mw_per_mm2`` from the next frame's start on."""
+        """Light ``pattern`` (a spec ``Pattern`` as a dict or message, a ``solver.stimulus.light`` shape, or a 2-D
+        array of weights on the camera's pixels) at ``irradiance_mw_per_mm2`` from the next frame's start on."""
         cmd = service_pb2.InteractSetLight(irradiance_mw_per_mm2=float(irradiance_mw_per_mm2), name=name or "")
+        if hasattr(pattern, "to_dict"):      # a solver.stimulus.light shape: its plain dict
+            pattern = pattern.to_dict()
         if isinstance(pattern, spec_pb2.Pattern):
             cmd.pattern.CopyFrom(pattern)
         elif isinstance(pattern, dict):

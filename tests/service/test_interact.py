@@ -21,6 +21,7 @@ from clients import Client, ServiceError
 from optowave.v1 import service_pb2, service_pb2_grpc
 from service.interact import InteractLimits
 from service.server._app import ServerConfig, _ThreadedServer
+from solver.stimulus import light
 from tests.specs import small_hek_spec
 
 TOKENS = {"token-of-lab-a-0123456789": "lab-a", "token-of-lab-b-0123456789": "lab-b"}
@@ -124,11 +125,11 @@ def drive(session, script: dict, n_frames: int) -> list[xr.Dataset]:
 
 
 #: Commands at irregular frames: a disk, a raster on the camera's pixels, a clear, two commands in one frame
-#: (the second replaces the first), the same light again (changes nothing).
+#: (the second replaces the first), the same light again (changes nothing), a shape made in Python.
 RASTER = np.zeros((16, 16))
 RASTER[2:6, 3:9] = 0.75
 SCRIPT = {1: [(DISK, 0.8)], 4: [(RASTER, 1.5)], 5: [None], 7: [(SPOT, 2.0), (DISK, 0.5)], 8: [(DISK, 0.5)],
-          10: [(SPOT, 1.0)]}
+          10: [(light.disk((40.0, 120.0), 20.0), 1.0)]}     # a shape of solver.stimulus.light
 
 
 def assert_same_frames(a: list[xr.Dataset], b: list[xr.Dataset]) -> None:
