@@ -408,3 +408,22 @@ def test_a_lab_machine_without_the_solver_runs_a_session(server, tmp_path):
         ds = s.finish()
     assert lab["dff"] == [hashlib.sha256(f.dff.values.tobytes()).hexdigest() for f in frames]
     assert lab["v"] == hashlib.sha256(ds.v.values.tobytes()).hexdigest()
+
+
+def test_a_server_that_stops_stores_its_live_sessions_as_jobs_run_at_its_next_start(tmp_path):
+    from service.server import embedded
+
+    script = {0: [(DISK, 1.0)]}
+    with embedded(tmp_path / "data", workers=0) as address:
+        remote = Client(address).interact(live_spec())
+        drive(remote, script, 3)
+    with pytest.raises(ServiceError) as err:          # the stream ended with the server
+        remote.next_frame()
+    assert err.value.code == grpc.StatusCode.ABORTED and remote.session_id in err.value.message
+    with embedded(tmp_path / "data", workers=0) as address:
+        job = Client(address).job(remote.session_id).wait(timeout=120)
+        assert job.state == "SUCCEEDED"
+        ds = job.result(tmp_path / "stopped.zarr")
+    with solver.Session(live_spec()) as s:
+        drive(s, script, 3)
+        assert_same_result(ds, s.finish())
