@@ -427,3 +427,25 @@ def test_a_server_that_stops_stores_its_live_sessions_as_jobs_run_at_its_next_st
     with solver.Session(live_spec()) as s:
         drive(s, script, 3)
         assert_same_result(ds, s.finish())
+
+
+def test_the_servers_cell_step_and_frame_limits_bound_a_session(tmp_path):
+    from service.jobs import Limits
+    from service.server import embedded
+
+    cells = 16 * 16
+    with embedded(tmp_path / "data", workers=0, limits=Limits(max_cell_steps=cells * 300),
+                  interact=InteractLimits(max_frames=3)) as address, Client(address) as c:
+        with pytest.raises(ServiceError) as err:          # 14 ms = 700 steps of 16 × 16 cells
+            c.interact(live_spec(duration_ms=14.0))
+        assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert err.value.violations[0][0] == "start.spec.numerics.duration_ms"
+        assert f"{cells * 700:.3g} cell-steps" in err.value.violations[0][1]
+        with c.interact(live_spec(duration_ms=5.0)) as remote:    # 250 steps: allowed
+            for _ in range(3):
+                remote.next_frame()
+            with pytest.raises(ServiceError) as err:
+                remote.next_frame()
+            assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert err.value.violations[0][0] == "advance.frames" and "--max-session-frames" in err.value.message
+            assert remote.frame_index == 3
