@@ -44,6 +44,8 @@ class SessionEnded(JobStoreError):
 
 
 _EXPIRE = object()     # the grace period ran out: end the session as ``finish`` does
+#: Requests taken from the stream and not yet handled; past this the stream is not read.
+REQUESTS_WAITING = 64
 
 
 class LiveSession:
@@ -73,7 +75,8 @@ class LiveSession:
         self._run, self._store, self._check_pattern = run, store, check_pattern
         self._max_frames = limits.max_frames
         self._run_frames = int(getattr(session, "max_frames", limits.max_frames))
-        self._requests: asyncio.Queue = asyncio.Queue()
+        # bounded, so that a client that sends without reading is held back by gRPC's flow control
+        self._requests: asyncio.Queue = asyncio.Queue(maxsize=REQUESTS_WAITING)
         self._out: deque = deque()           # (kind, key, message): kind "frame" (key index) or "reply" (sequence)
         self._base = 0                       # outbox position of _out[0]
         self._cursor = 0                     # outbox position the attached stream sends next
@@ -134,6 +137,8 @@ class LiveSession:
     async def _expire(self) -> None:
         """End the session as soon as the request in hand is done (an advance stops after its frame in flight)."""
         self._expiring = True
+        while not self._requests.empty():      # what waits is not handled any more: make room for the end
+            self._requests.get_nowait()
         self._requests.put_nowait((0, _EXPIRE))
         async with self._changed:
             self._changed.notify_all()
@@ -173,19 +178,24 @@ class LiveSession:
             self._trimmed = (key, self._trimmed[1]) if kind == "frame" else (self._trimmed[0], key)
 
     async def _emit(self, kind: str, key: int, response: service_pb2.InteractResponse) -> None:
+        """Put a message out once fewer than ``queue_frames`` wait unsent (replies too: a client that sends
+        commands without reading is not answered into a growing outbox)."""
         async with self._changed:
+            await self._changed.wait_for(
+                lambda: self._expiring or self._base + len(self._out) - self._cursor < self.limits.queue_frames)
             self._out.append((kind, key, response))
             self._changed.notify_all()
 
     # ------------------------------------------------------------ requests
 
-    def take(self, request: service_pb2.InteractRequest) -> None:
-        """A request from the attached stream (one already taken, by its sequence, is ignored)."""
+    async def take(self, request: service_pb2.InteractRequest) -> None:
+        """A request from the attached stream (one already taken, by its sequence, is ignored); waits while
+        :data:`REQUESTS_WAITING` requests wait."""
         seq = request.sequence
-        if seq and seq <= self.last_sequence:
+        if seq and seq <= self.last_sequence or self._expiring or self.ended:
             return
         self.last_sequence = seq or self.last_sequence + 1
-        self._requests.put_nowait((self.last_sequence, request))
+        await self._requests.put((self.last_sequence, request))
 
     async def _act(self) -> None:
         while True:

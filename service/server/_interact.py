@@ -75,7 +75,7 @@ async def _read(requests, live: LiveSession) -> None:
             except BadArgument as exc:
                 request = service_pb2.InteractRequest()      # an empty request: rejected, naming the message
                 log.info("session %s: %s", live.id, exc)
-            live.take(request)
+            await live.take(request)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - the stream broke; the handler's end detaches it

@@ -449,3 +449,39 @@ def test_the_servers_cell_step_and_frame_limits_bound_a_session(tmp_path):
             assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert err.value.violations[0][0] == "advance.frames" and "--max-session-frames" in err.value.message
             assert remote.frame_index == 3
+
+
+def test_a_client_that_sends_commands_without_reading_is_held_back(server, client):
+    """20000 commands sent, no answer read: the server's outbox and request queue stay bounded, and gRPC's flow
+    control stops the client's sending (what the server took stops growing)."""
+    from clients.client import spec_message
+    from service.interact._session import REQUESTS_WAITING
+
+    n = 20000
+    start = service_pb2.InteractRequest(start=service_pb2.InteractStart(spec=spec_message(live_spec())))
+    gate = threading.Event()
+
+    def send():
+        yield start
+        for k in range(1, n + 1):
+            yield service_pb2.InteractRequest(sequence=k, set_light=service_pb2.InteractSetLight(
+                irradiance_mw_per_mm2=1.0 + k % 2,
+                raster=service_pb2.CameraRaster(shape=[16, 16], dtype="<f8", data=bytes(16 * 16 * 8))))
+        gate.wait(60)
+
+    channel = grpc.insecure_channel(client.address, options=[("grpc.http2.bdp_probe", 0)])
+    call = service_pb2_grpc.SimulationServiceStub(channel).Interact(
+        send(), metadata=(("authorization", f"Bearer {TOKEN_A}"),))
+    try:
+        live = server.server.sessions._live[next(call).started.session_id]
+        taken, deadline = -1, time.monotonic() + 120
+        while live.last_sequence != taken and time.monotonic() < deadline:
+            taken = live.last_sequence
+            time.sleep(1.0)
+        assert live.last_sequence == taken < n
+        assert live._base + len(live._out) - live._cursor <= QUEUE_FRAMES
+        assert live._requests.qsize() <= REQUESTS_WAITING
+    finally:
+        gate.set()
+        call.cancel()
+        channel.close()
