@@ -88,7 +88,8 @@ def measure_loop(factory: Callable[[dict], object], spec: dict, *, frames: int, 
                 if hasattr(s, "_applied_cpu_ns"):     # in process: the same latency in CPU time of the loop's thread
                     cpu.append((s._applied_cpu_ns - s._left_cpu_ns - (c1_cpu - c0_cpu)) / 1e6)
         wall_ms = (time.perf_counter() - t_start) * 1e3
-    return {"latency_ms": latency, "latency_cpu_ms": cpu, "controller_ms": ctl, "sim_over_wall": (frames - warmup) * period / wall_ms,
+    return {"latency_ms": latency, "latency_cpu_ms": cpu, "controller_ms": ctl,
+            "sim_over_wall": (frames - warmup) * period / wall_ms,
             "frame_period_ms": period, "timed_by": "session" if hasattr(s, "last_applied_ns") else "client"}
 
 
@@ -112,7 +113,8 @@ def report(name: str, m: dict, bare: float | None, size: int) -> dict:
     rate = m["sim_over_wall"] * 1e3 * steps_per_ms * cells          # cell-steps per wall second
     nominal = NOMINAL_RATE["hek_gokhale2017_35c"]
     out = {"path": name, "size": size, "latency_median_ms": float(np.median(lat)),
-           "latency_p99_ms": float(np.percentile(lat, 99)), "controller_median_ms": float(np.median(m["controller_ms"])),
+           "latency_p99_ms": float(np.percentile(lat, 99)),
+           "controller_median_ms": float(np.median(m["controller_ms"])),
            "frame_period_ms": m["frame_period_ms"], "sim_over_wall": m["sim_over_wall"], "timed_by": m["timed_by"],
            "cell_steps_per_s": rate, "fraction_of_nominal_rate": rate / nominal}
     if m["latency_cpu_ms"]:

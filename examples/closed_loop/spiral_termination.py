@@ -34,7 +34,9 @@ S2_MS = 44.0
 def spiral_spec(*, n: int = N_CELLS, s2_ms: float = S2_MS, duration_ms: float = 300.0) -> dict:
     """The job spec: a spiral started by S1 (left bar at 1 ms) and S2 (lower-left quadrant at ``s2_ms``)."""
     side = n * DX_UM
-    rect = lambda x0, y0, x1, y1: {"rectangle": {"min_um": {"x": x0, "y": y0}, "max_um": {"x": x1, "y": y1}}}  # noqa: E731
+    def rect(x0, y0, x1, y1):
+        return {"rectangle": {"min_um": {"x": x0, "y": y0}, "max_um": {"x": x1, "y": y1}}}
+
     return {
         "name": "closed loop: spiral termination",
         "grid": {"nx": n, "ny": n, "dx_um": DX_UM},
@@ -42,8 +44,8 @@ def spiral_spec(*, n: int = N_CELLS, s2_ms: float = S2_MS, duration_ms: float = 
         "coupling": {"gap_junction": {"conductance_ns": 37.5, "cell_size_um": DX_UM, "capacitance_pf": 15.0}},
         "opsin": {"preset": "cheriff"},
         "light": [
-            {"name": "S1", "pattern": rect(0, 0, 5 * DX_UM, side), "waveform": {"pulse": {"start_ms": 1.0, "width_ms": 3.0}},
-             "irradiance_mw_per_mm2": 1.0},
+            {"name": "S1", "pattern": rect(0, 0, 5 * DX_UM, side),
+             "waveform": {"pulse": {"start_ms": 1.0, "width_ms": 3.0}}, "irradiance_mw_per_mm2": 1.0},
             {"name": "S2", "pattern": rect(0, side / 2, side / 2, side),
              "waveform": {"pulse": {"start_ms": s2_ms, "width_ms": 3.0}}, "irradiance_mw_per_mm2": 1.0},
         ],

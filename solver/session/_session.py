@@ -14,7 +14,6 @@ to finish the frame and continues from the boundary, so that a command still tak
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 import time

@@ -66,7 +66,8 @@ def test_a_session_replayed_from_its_record_is_bit_identical_and_its_live_frames
     replay = solver.simulate(record)
     _assert_same(live, replay)
 
-    # what the controller saw is what was stored: counts always, ΔF/F once the baseline (frames 0-3, before the first command) is known
+    # what the controller saw is what was stored: counts always, ΔF/F once the baseline is known (frames 0-3, before
+    # the first command)
     assert [f.attrs["f0_method"] for f in frames] == ["provisional"] * 4 + ["first_frames"] * 5
     assert live.sizes["frame"] == 8           # frame 8 ends at step 2250, between the camera's looks at 2244 and 2256
     for f in frames[: live.sizes["frame"]]:
