@@ -485,3 +485,42 @@ def test_a_client_that_sends_commands_without_reading_is_held_back(server, clien
         gate.set()
         call.cancel()
         channel.close()
+
+
+def test_frames_sent_into_a_dropped_stream_are_sent_again_after_a_resume(server, client):
+    """Five frames asked for, two read, the stream dropped: a resume holding frame 1 gets frames 2, 3 and 4 from
+    the server's buffer (once each, in order), then the session goes on."""
+    from clients.client import spec_message
+
+    metadata = (("authorization", f"Bearer {TOKEN_A}"),)
+    start = service_pb2.InteractRequest(start=service_pb2.InteractStart(spec=spec_message(live_spec())))
+    advance = service_pb2.InteractRequest(sequence=1, advance=service_pb2.InteractAdvance(frames=5))
+    gate = threading.Event()
+
+    def first():
+        yield start
+        yield advance
+        gate.wait(60)
+
+    with grpc.insecure_channel(client.address) as channel:
+        stub = service_pb2_grpc.SimulationServiceStub(channel)
+        call = stub.Interact(first(), metadata=metadata)
+        started = next(call).started
+        live = server.server.sessions._live[started.session_id]
+        assert [next(call).frame.index for _ in range(2)] == [0, 1]
+        deadline = time.monotonic() + 60
+        while live.next_frame < 5 and time.monotonic() < deadline:    # the other three filmed and handed to gRPC
+            time.sleep(0.05)
+        call.cancel()
+        gate.set()
+        resume = service_pb2.InteractRequest(resume=service_pb2.InteractResume(
+            session_id=started.session_id, resume_token=started.resume_token, last_frame=1, last_reply=0))
+        more = service_pb2.InteractRequest(sequence=2, advance=service_pb2.InteractAdvance(frames=1))
+        call = stub.Interact(iter([resume, more]), metadata=metadata)
+        again = next(call).started
+        assert again.session_id == started.session_id and again.last_sequence == 1 and again.next_frame == 5
+        frames = [next(call).frame for _ in range(4)]
+        call.cancel()
+    assert [f.index for f in frames] == [2, 3, 4, 5]
+    assert [f.time_ms for f in frames] == [2 * PERIOD_MS, 3 * PERIOD_MS, 4 * PERIOD_MS, 5 * PERIOD_MS]
+    assert frames[0].coords and not frames[1].coords      # the coordinates again with the new stream's first frame
