@@ -107,6 +107,13 @@ def halves(client, spec: dict, frames: int, warmup: int = 3) -> dict:
             "command_half_p99_ms": float(np.percentile(command_ms, 99))}
 
 
+def quiet(client) -> None:
+    """Wait until the jobs the finished sessions were stored as have run: each replays its session on the server
+    (``--workers 0``: in the server's own process), which would slow the next session measured."""
+    for job in client.jobs():
+        job.wait(timeout=3600)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=100, help="frames per size (128² runs a quarter as many)")
@@ -125,11 +132,13 @@ def main(argv=None) -> int:
             frames = max(10, args.frames * 64 * 64 // (size * size)) if size > 64 else args.frames
             spec = loop_spec(size, frames)
             here = report("in process", measure_loop(solver.Session, spec, frames=frames), None, size)
+            quiet(client)
             wire = report("over the wire", measure_loop(client.interact, spec, frames=frames), None, size)
             wire["median_over_in_process"] = wire["latency_median_ms"] / here["latency_median_ms"]
             wire["p99_over_ping"] = wire["latency_p99_ms"] / ping
             if size == args.sizes[0]:
-                wire.update(halves(client, spec, min(frames, 40)))
+                quiet(client)
+                wire.update(halves(client, spec, frames))
                 print(f"over the wire {size}²: the frame's half median {wire['frame_half_median_ms']:.3f} ms (p99 "
                       f"{wire['frame_half_p99_ms']:.3f}), the command's half median "
                       f"{wire['command_half_median_ms']:.3f} ms (p99 {wire['command_half_p99_ms']:.3f})")
