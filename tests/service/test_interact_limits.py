@@ -13,8 +13,9 @@ from clients import Client, ServiceError
 from optowave.v1 import service_pb2, service_pb2_grpc
 from service.interact import InteractLimits
 from tests.service.interact_cases import DISK, GRACE_S, QUEUE_FRAMES, TOKEN_A, TOKEN_B, client, live_spec, server
+from tests.service.test_server_security import certs
 
-__all__ = ["client", "server"]       # fixtures
+__all__ = ["certs", "client", "server"]       # fixtures
 
 def _resume(address: str, token: str, session_id: str, resume_token: str):
     with grpc.insecure_channel(address) as channel:
@@ -203,3 +204,30 @@ def test_a_client_that_sends_commands_without_reading_is_held_back(server, clien
         gate.set()
         call.cancel()
         channel.close()
+
+
+def test_under_mutual_tls_a_session_belongs_to_its_certificate(tmp_path, certs):
+    """The client certificate names the owner of a session over TLS: another certificate's client cannot resume it
+    with its token, and finds neither the session nor the job it is stored as."""
+    from clients import TLS
+    from service.server import embedded
+
+    tls = {name: TLS(ca=certs / "ca.pem", cert=certs / f"{name}.pem", key=certs / f"{name}.key")
+           for name in ("carol", "dave")}
+    with embedded(tmp_path / "data", workers=0, tls_cert=certs / "server.pem", tls_key=certs / "server.key",
+                  tls_client_ca=certs / "ca.pem", listen="localhost:0") as address, \
+            Client(address, tls=tls["carol"]) as carol, Client(address, tls=tls["dave"]) as dave:
+        with carol.interact(live_spec(duration_ms=5.0)) as remote:
+            remote.next_frame()
+            resume = service_pb2.InteractRequest(resume=service_pb2.InteractResume(
+                session_id=remote.session_id, resume_token=remote._token, last_frame=0))
+            call = dave.stub.Interact(iter([resume]))
+            with pytest.raises(grpc.RpcError) as err:
+                next(call)
+            assert err.value.code() == grpc.StatusCode.NOT_FOUND
+            remote.set_light(DISK, 1.0)
+            remote.next_frame()
+        assert carol.job(remote.session_id).wait(timeout=120).state == "SUCCEEDED"
+        with pytest.raises(ServiceError) as err:
+            dave.job(remote.session_id)
+        assert err.value.code == grpc.StatusCode.NOT_FOUND
