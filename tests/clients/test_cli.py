@@ -35,9 +35,16 @@ def test_run_writes_a_zarr_v3_store_equal_to_the_in_process_result(spec_file, tm
 
 
 def test_validate_reports_ok_with_a_cost_estimate(spec_file, capsys):
+    """The cost counted by hand: 12 x 10 cells x (2 ms / 0.02 ms) steps; v and irradiance at 0, 0.5, ... 2 ms,
+    5 samples of 120 float32 values each."""
     assert main(["validate", str(spec_file)]) == 0
     out = capsys.readouterr().out
-    assert "ok:" in out and "cell-steps" in out
+    assert f"ok: {12 * 10 * 100:.3e} cell-steps" in out
+    assert main(["validate", str(spec_file), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["errors"] == []
+    assert report["cost"]["cell_steps"] == 12 * 10 * 100
+    assert report["cost"]["output_bytes"] == 2 * 5 * 120 * 4
 
 
 def test_validate_json_names_every_bad_field(tmp_path, capsys):
