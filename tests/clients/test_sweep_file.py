@@ -3,6 +3,7 @@ nothing silently defaulted. A real server on loopback; nothing bad reaches it.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,6 +15,7 @@ from service.server import embedded
 from service.sweep import SweepSpecError, load_sweep
 from tests.service.test_server import ALICE, TOKENS
 
+ROOT = Path(__file__).resolve().parents[2]
 BASE = {"grid": {"nx": 8, "ny": 4, "dx_um": 0.5}, "tissue": {"model": {"preset": "nagumo"}},
         "coupling": {"diffusivity_um2_per_ms": 1.0}, "numerics": {"dt_ms": 0.02, "duration_ms": 1.0}}
 
@@ -96,3 +98,31 @@ def test_the_message_reads_back_as_the_same_sweep(tmp_path):
     assert [a.values for a in there.axes] == [(1.0, 2.0, 3.0), (1.0, 1.5, 2.0)]
     assert [m.to_json() for m in there.metrics] == [{"name": "propagated"},
                                                     {"name": "activation_time", "points_um": [[1.0, 1.0]]}]
+
+
+def test_schema_and_design_problems_are_reported_together_here():
+    from solver.design import DesignSpecError, load_design
+
+    bad = {"base": BASE, "search": "threshold", "parameter": "coupling.diffusivity_um2_per_ms", "range": [2, 0.5],
+           "protocol": "pacin", "scale": "lin", "criterion": "propagted >= 1", "toleranse": 0.1}
+    with pytest.raises(DesignSpecError) as info:
+        load_design(bad)
+    found = {v.field: v.description for v in info.value.violations}
+    assert found["scale"] == "'lin' is not allowed (did you mean 'linear'?); allowed: log, linear"
+    assert found["toleranse"].startswith("unknown field 'toleranse' (did you mean 'tolerance'?)")
+    assert found["protocol"].startswith("'pacin' is not a protocol (did you mean 'pacing'?)")
+    assert "'propagted' is not a metric (did you mean 'propagated'?)" in found["criterion"]
+    assert found["range"] == "[2.0, 0.5] is not allowed; give [lo, hi] with lo < hi"
+
+
+def test_yaml_and_json_design_files_read_the_same(tmp_path):
+    from solver.design import load_design
+
+    (tmp_path / "design").mkdir()       # the examples' layout: their bases are sheet.json and ../spiral.json
+    (tmp_path / "design" / "sheet.json").write_text((ROOT / "examples" / "design" / "sheet.json").read_text())
+    (tmp_path / "spiral.json").write_text((ROOT / "examples" / "spiral.json").read_text())
+    for path in sorted((ROOT / "examples" / "design").glob("*.yaml")):
+        twin = tmp_path / "design" / path.with_suffix(".json").name
+        twin.write_text(json.dumps(yaml.safe_load(path.read_text())))
+        here, there = load_design(path), load_design(twin)
+        assert here.doc == there.doc and here.search == there.search, path.name
