@@ -119,7 +119,8 @@ def test_plot_movie_writes_what_its_extension_says_or_refuses(spec_file, tmp_pat
     rc = main(["plot", str(out), "-o", str(tmp_path / "fig.png"), "--movie", str(tmp_path / "x.mp4")])
     captured = capsys.readouterr()
     if _have_ffmpeg():
-        assert rc == 0 and f"movie: {tmp_path / 'x.mp4'}" in captured.out and (tmp_path / "x.mp4").is_file()
+        assert rc == 0 and f"movie: {tmp_path / 'x.mp4'}" in captured.out
+        assert (tmp_path / "x.mp4").read_bytes()[4:8] == b"ftyp"       # an MP4 container, not a GIF renamed
     else:
         assert rc == 1 and "writing MP4 needs imageio's ffmpeg plugin" in captured.err
         assert not (tmp_path / "x.gif").exists() and not (tmp_path / "fig.png").exists()
