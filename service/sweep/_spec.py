@@ -153,8 +153,9 @@ def _build(d: dict, sweep_dir: str, prior: list[FieldViolation]) -> SweepSpec:
 
     n_runs = planned_runs(d.get("axes"), combine)
     if n_runs > MAX_RUNS:
-        raise refuse([FieldViolation("axes", f"{n_runs:,} runs ({' × '.join(map(str, axis_lengths(d.get('axes'))))}); the "
-                                       f"limit is {MAX_RUNS:,} runs per sweep")])
+        lengths = " × ".join(map(str, axis_lengths(d.get("axes"))))
+        raise refuse([FieldViolation("axes", f"{n_runs:,} runs ({lengths}); the limit is {MAX_RUNS:,} runs per "
+                                             "sweep")])
     axes = _axes(d.get("axes"), base, model, err)
     if combine == "zip" and len(axes) > 1:
         n0 = len(axes[0].values)

@@ -126,3 +126,20 @@ def test_yaml_and_json_design_files_read_the_same(tmp_path):
         twin.write_text(json.dumps(yaml.safe_load(path.read_text())))
         here, there = load_design(path), load_design(twin)
         assert here.doc == there.doc and here.search == there.search, path.name
+
+
+def test_an_enum_is_swept_by_its_numbers_and_a_bool_by_0_and_1():
+    """A sweep axis holds numbers (SweepAxis.values): each point's spec gets the enum value of that number and
+    the bool of 0 or 1; a number that names no value is refused with the numbers that do."""
+    sweep = load_sweep(_sweep(axes=[{"path": "numerics.precision", "values": [1, 2]},
+                                    {"path": "analysis.enabled", "values": [0, 1]}]))
+    got = [(p.spec["numerics"]["precision"], p.spec["analysis"]["enabled"]) for p in sweep.points()]
+    assert got == [("PRECISION_FLOAT64", False), ("PRECISION_FLOAT64", True), ("PRECISION_FLOAT32", False),
+                   ("PRECISION_FLOAT32", True)]
+    with pytest.raises(SweepSpecError) as info:
+        load_sweep(_sweep(axes=[{"path": "numerics.precision", "values": [1, 5]},
+                                {"path": "analysis.enabled", "values": [0, 2]}]))
+    found = {v.field: v.description for v in info.value.violations}
+    assert found["axes[0].values[1]"] == ("5.0 is not allowed at numerics.precision; must be the number of one of "
+                                          "0 (PRECISION_UNSPECIFIED), 1 (PRECISION_FLOAT64), 2 (PRECISION_FLOAT32)")
+    assert found["axes[1].values[1]"] == "2.0 is not allowed at analysis.enabled; must be 0 or 1 (false or true)"
