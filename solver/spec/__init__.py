@@ -18,7 +18,8 @@ from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, accuracy_of, validate
 __all__ = [
     "DEFAULT_MEMORY_LIMIT_BYTES", "DEFAULT_SPEC_LIMITS", "MAX_DOCUMENT_DEPTH", "MAX_DOCUMENT_VALUES", "SpecLimits",
     "closest", "FieldViolation", "JobSpec", "Report", "SpecError", "check", "from_proto",
-    "load_spec", "parse_pattern", "read_base", "base_message", "parse_proto", "pattern_from_proto", "read_mapping", "to_dict", "to_json", "types",
+    "load_spec", "parse_pattern", "read_base", "base_message", "parse_proto", "pattern_from_proto", "read_mapping",
+    "to_dict", "to_json", "types",
     "validate", "validate_pattern", "accuracy_of",
 ]
 

@@ -58,7 +58,8 @@ def _documented_defaults(message: str) -> dict[str, float]:
     body = re.search(r"message %s \{(.*?)\n\}" % message, text, re.S).group(1)
     out = {}
     for name, comment in re.findall(r"optional \w+ (\w+) = \d+;[^\n]*?//(.*)", body):
-        found = re.search(r"default \(?([−-]?[\d.]+)(?![\d./])", comment) or re.search(r"([\d.]+)[^\n]*\(default\)", comment)
+        found = (re.search(r"default \(?([−-]?[\d.]+)(?![\d./])", comment)
+                 or re.search(r"([\d.]+)[^\n]*\(default\)", comment))
         if found:
             out[name] = float(found.group(1).replace("−", "-"))
     return out

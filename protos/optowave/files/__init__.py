@@ -103,7 +103,8 @@ def _violation(v) -> FieldViolation:
 
 
 def without_named(later, named) -> list:
-    """The violations (with ``.field``) of ``later`` not about a field ``named`` names already (nor one inside it, nor around it)."""
+    """The violations (with ``.field``) of ``later`` not about a field ``named`` names already (nor one inside it,
+    nor around it)."""
     fields = [v.field for v in named]
     return [v for v in later if not any(v.field == n or v.field.startswith((n + ".", n + "["))
                                         or n.startswith((v.field + ".", v.field + "[")) for n in fields)]
