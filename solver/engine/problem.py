@@ -77,18 +77,29 @@ class Problem:
 
     def irradiance(self, light_factors: np.ndarray) -> np.ndarray:
         """Irradiance map (mW/mm²) for one row of light factors, crosstalk included."""
-        irr = np.tensordot(light_factors, self.light_weights, axes=(0, 0)) if len(light_factors) \
-            else np.zeros((self.ny, self.nx))
-        return irr + self.background_irradiance
+        return self._lit(np.asarray(light_factors, dtype=np.float64)) + self.background_irradiance
 
     def opsin_irradiance(self, light_factors: np.ndarray) -> np.ndarray:
         """What the opsin sees (mW/mm² of 470 nm light): :meth:`irradiance` with each stimulus and the
         imaging light weighted by the opsin's action spectrum at its wavelength."""
         drive = self.light_drive if self.light_drive is not None else np.ones(len(light_factors))
         factors = np.asarray(light_factors, dtype=np.float64) * drive
-        irr = np.tensordot(factors, self.light_weights, axes=(0, 0)) if len(factors) \
-            else np.zeros((self.ny, self.nx))
-        return irr + self.background_irradiance * self.background_drive
+        return self._lit(factors) + self.background_irradiance * self.background_drive
+
+    def light_weight(self, k: int) -> np.ndarray:
+        """Stimulus ``k``'s irradiance map (mW/mm²) at factor 1 (a live session's program overrides this)."""
+        return self.light_weights[k]
+
+    def _lit(self, factors: np.ndarray) -> np.ndarray:
+        """``Σ factor_k · weight_k`` over the stimuli that are on, added in stimulus order.
+
+        Stimuli that are off add nothing, not even a rounding: a light program with more stimuli that are off
+        (a live session's, whose later commands are still to come) gives the same bits.
+        """
+        irr = np.zeros((self.ny, self.nx))
+        for k in np.flatnonzero(factors):
+            irr += factors[k] * self.light_weight(int(k))
+        return irr
 
     def current(self, current_factors: np.ndarray) -> np.ndarray:
         """External current density map for one row of current factors."""
@@ -111,18 +122,7 @@ def build(spec: JobSpec) -> Problem:
 
     active = (rasterise(spec.tissue.mask, ny, nx, dx, base_dir=base_dir) >= 0.5).astype(np.uint8)
 
-    # parameters: preset, then ions (Nernst), then explicit overrides
-    values = dict(model.defaults)
-    given = dict(spec.tissue.model.parameters)
-    ions = spec.tissue.model.ions.given()
-    if ions and "E_K" in values:
-        preset_t = PRESET_TEMPERATURE_C.get(model.name, 35.0)
-        e_na, e_k, k_o = reversal_potentials(ions, preset_t, model.defaults["E_Na"], model.defaults["E_K"])
-        values.update(E_Na=e_na, E_K=e_k, K_o=k_o)
-        if ions.get("temperature_c", preset_t) != preset_t:
-            # the gating kinetics follow the temperature too (Q10 per current, solver.models.hek)
-            values = hek.temperature_scaled(values, preset_t, ions["temperature_c"])
-    values.update(given)
+    values = model_values(model, spec.tissue.model.parameters, spec.tissue.model.ions.given())
     params = model.params_array(values)
     pidx = np.full(len(model.param_names), -1, dtype=np.int64)
     maps = []
@@ -207,6 +207,21 @@ def build(spec: JobSpec) -> Problem:
         light_drive=np.array([_drive(opsin_name, s.wavelength_nm) for s in spec.light], dtype=np.float64),
         background_drive=_drive(opsin_name, spec.readout.camera.imaging_wavelength_nm),
     )
+
+
+def model_values(model: CellModel, parameters, ions: dict[str, float]) -> dict[str, float]:
+    """The model's parameter values for a spec: the preset, then the bath (``ions``: Nernst, and the
+    temperature's Q10 on the gating kinetics), then the explicit ``parameters`` overrides (pairs or a mapping)."""
+    values = dict(model.defaults)
+    if ions and "E_K" in values:
+        preset_t = PRESET_TEMPERATURE_C.get(model.name, 35.0)
+        e_na, e_k, k_o = reversal_potentials(ions, preset_t, model.defaults["E_Na"], model.defaults["E_K"])
+        values.update(E_Na=e_na, E_K=e_k, K_o=k_o)
+        if ions.get("temperature_c", preset_t) != preset_t:
+            # the gating kinetics follow the temperature too (Q10 per current, solver.models.hek)
+            values = hek.temperature_scaled(values, preset_t, ions["temperature_c"])
+    values.update(dict(parameters))
+    return values
 
 
 def _drive(opsin_name: str, wavelength_nm: float) -> float:
