@@ -20,6 +20,8 @@ import yaml
 import solver
 from clients import Client, JobError, ServiceError
 from clients.cli import main as cli_main
+from clients.client import design_message
+from optowave.files import FileError
 from service.server import embedded
 from service.sweep import compute_metrics, load_sweep
 from tests.service.test_server import ALICE, BOB, TOKENS, nagumo_spec
@@ -193,11 +195,17 @@ def test_example_threshold_design_through_the_server_equals_the_local_one(server
 
 def test_bad_design_is_invalid_argument_naming_the_field(server, alice, tmp_path):
     path = example_design(tmp_path, search="bisect")
-    with pytest.raises(ServiceError) as err:
+    with pytest.raises(FileError) as err:           # the file's schema: refused before anything is sent
         alice.design(path)
-    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert ("spec.search", "'bisect' is not allowed; allowed: threshold, strength_duration, window, minimise") in \
+    assert ("search", "'bisect' is not allowed; allowed: threshold, strength_duration, window, minimise") in \
         err.value.violations
+    msg = design_message(example_design(tmp_path))
+    msg.protocol = "pacin"                          # a message that passes the schema: the server checks the rest
+    with pytest.raises(ServiceError) as err:
+        alice.design(msg)
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("spec.protocol", "'pacin' is not a protocol (did you mean 'pacing'?); allowed: "
+            "pacing, s1s2_spiral, conduction_block, domain_flip, ring_oscillator") in err.value.violations
     doc = json.loads(path.read_text())
     doc.update(search="threshold", base={**json.loads((tmp_path / "sheet.json").read_text()),
                                          "grid": {"nx": 0, "ny": 48, "dx_um": 10.0}})
