@@ -50,7 +50,7 @@ def loop_spec(size: int, frames: int, *, dx_um: float = 10.0, backend: str = "cp
         "readout": {"enabled": True, "camera": {"frame_rate_hz": FRAME_RATE_HZ}},
         "output": {"variables": ["v"], "sample_interval_ms": 1.0},
         "analysis": {"enabled": False},
-        "numerics": {"dt_ms": 0.02, "duration_ms": frames * 1000.0 / FRAME_RATE_HZ, "backend": backend},
+        "numerics": {"dt_ms": 0.02, "duration_ms": frames * 1000.0 / FRAME_RATE_HZ, "backend": f"BACKEND_{backend.upper()}"},
     }
 
 
