@@ -114,6 +114,8 @@ class CellModel:
     #: The lookup-table path of a model generated from a description (``gate_params``, ``stepper()``:
     #: see :class:`solver.models.codegen.GeneratedLut`); None: the presets' tables, if any.
     lookup_tables: object | None = field(repr=False, default=None)
+    #: The :class:`~solver.models.description.ModelDescription` a generated model comes from; None: a preset.
+    description: object | None = field(repr=False, default=None)
 
     @property
     def n_state(self) -> int:
