@@ -1,0 +1,386 @@
+"""Models users bring: a Myokit ``.mmt`` file turned into optowave's model description.
+
+:func:`load_mmt` reads the file with Myokit's own parser (the optional extra ``optowave[myokit]``) and returns
+the description's JSON form (``ModelDefinition`` in ``protos/optowave/v1/spec.proto``; ``../shared`` schema):
+
+- the membrane potential is the state labelled ``membrane_potential``, else a state named V, v or Vm in a
+  component named ``membrane``; it must be in mV (time in ms) where the file declares units;
+- the pacing (the variable bound to ``pace``) and the stimulus current (label ``stimulus_current``) are set to
+  zero: optowave drives the cell with its own light and current stimuli;
+- a state in Hodgkin–Huxley form (``myokit.lib.hh``: ``dot(x) = alpha*(1-x) - beta*x`` or
+  ``(x_inf - x)/tau``, with alpha, beta, inf and tau functions of V and constants alone) becomes a ``gate``
+  whose expressions are written out in V and parameters; every other state keeps its ``derivative``;
+- ``dot(V)`` is split into its terms: a constant factor (``-1/C``) is distributed over a sum, a variable that is
+  a sum of such terms (``i_ion = INa + IK``) is opened, and each term that is a named variable becomes a current
+  of that name (per channel); what is left becomes one current ``I_ion``. A current is the term's value with
+  the sign turned, ``-dV/dt``'s part in mV/ms = A/F, so a division by a capacitance is part of it;
+- literal constants become parameters; every other variable the kept expressions use becomes an intermediate,
+  in an order where each comes after what it uses.
+
+What cannot be said (a function the expression language lacks, a term that depends on time, no membrane
+potential, a syntax error) raises :class:`MmtError`, one line naming the file, the line and the variable.
+"""
+from __future__ import annotations
+
+import hashlib
+import keyword
+from pathlib import Path
+
+from .mmt_expr import Unsayable, to_text
+
+__all__ = ["MmtError", "load_mmt"]
+
+#: Names the description cannot give a variable: the language's functions and words.
+_RESERVED = frozenset({"exp", "log", "sqrt", "pow", "abs", "min", "max", "tanh", "if", "and", "or", "not"})
+_V_NAMES = ("V", "v", "Vm")
+#: The name of the current made of dV/dt's terms that are not a named variable.
+LUMPED_CURRENT = "I_ion"
+
+
+class MmtError(ValueError):
+    """A ``.mmt`` file optowave cannot take; the message names the file, the line and the variable."""
+
+    def __init__(self, path: str | Path, message: str, *, line: int | None = None, variable: str | None = None):
+        self.path, self.line, self.variable = str(path), line, variable
+        where = f"{self.path} line {line}" if line else self.path
+        super().__init__(f"{where}: {variable + ': ' if variable else ''}{message}")
+
+
+def load_mmt(path: str | Path) -> dict:
+    """The model description (the schema's JSON form, a dict) of the model in a Myokit ``.mmt`` file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.mmt`` file; its ``[[model]]`` section is read, a ``[[protocol]]`` or ``[[script]]`` is ignored.
+
+    Raises
+    ------
+    MmtError
+        Myokit is not installed, the file does not parse, or the model says something the description cannot.
+    """
+    myokit = _myokit(path)
+    path = Path(path)
+    if not path.is_file():
+        raise MmtError(path, "no such file")
+    data = path.read_bytes()
+    try:
+        model = myokit.load_model(str(path.resolve()))   # absolute: Myokit reads the bare name "example" as its own
+    except myokit.ParseError as exc:
+        raise MmtError(path, f"{exc.name}: {exc.desc}", line=exc.line) from None
+    except myokit.IntegrityError as exc:
+        token = exc.token()
+        raise MmtError(path, str(exc).splitlines()[0], line=token[2] if token else None) from None
+    except myokit.MyokitError as exc:
+        raise MmtError(path, str(exc).splitlines()[0]) from None
+    description = _Importer(myokit, model, path).description()
+    description["source"] = {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
+    return description
+
+
+def _myokit(path):
+    try:
+        import myokit
+        import myokit.lib.hh  # noqa: F401  (the gate recognition)
+    except ImportError:
+        raise MmtError(path, "reading a .mmt file needs Myokit, optowave's optional extra: "
+                             "pip install 'optowave[myokit]'") from None
+    return myokit
+
+
+def _line(var) -> int | None:
+    token = getattr(var, "_token", None)
+    return int(token[2]) if token else None
+
+
+class _Importer:
+    """One pass over a parsed Myokit model; :meth:`description` is the result."""
+
+    def __init__(self, myokit, model, path: Path):
+        self.myokit, self.model, self.path = myokit, model, path
+        self.v = self._membrane_potential()
+        self.time = model.time()
+        self.stimulus = self._zero_stimulus()
+        model.validate()   # recomputes which variables are constant now that the pacing is zero
+        self._check_units()
+
+    # -- errors -------------------------------------------------------------------------------------------
+    def error(self, message: str, var=None) -> MmtError:
+        return MmtError(self.path, message, line=_line(var) if var is not None else None,
+                        variable=var.qname() if var is not None else None)
+
+    # -- the membrane potential and the stimulus ------------------------------------------------------------
+    def _membrane_potential(self):
+        v = self.model.label("membrane_potential")
+        if v is None:
+            for comp in self.model.components():
+                if comp.name() == "membrane":
+                    v = next((comp.var(n) for n in _V_NAMES if comp.has_variable(n)), None)
+        if v is None:
+            raise self.error("no membrane potential: label its state `label membrane_potential`, or name it V in a "
+                             "[membrane] component")
+        if not v.is_state():
+            raise self.error("the membrane potential must be a state (dot(V) = ...)", v)
+        return v
+
+    def _zero_stimulus(self) -> set:
+        """Set the pacing and the stimulus current to 0; the variables whose terms of dV/dt are dropped."""
+        zero = set()
+        pace = self.model.binding("pace")
+        if pace is not None:
+            pace.set_binding(None)
+            zero.add(pace)
+        stim = self.model.label("stimulus_current")
+        if stim is not None:
+            if stim.is_state():
+                raise self.error("the stimulus current must not be a state", stim)
+            zero.add(stim)
+        for var in zero:
+            var.set_rhs(self.myokit.Number(0))
+        return zero
+
+    def _check_units(self) -> None:
+        units = self.myokit.units
+        for var, unit, what in ((self.v, units.mV, "the membrane potential"), (self.time, units.ms, "the time")):
+            if var is not None and var.unit() is not None and var.unit() != unit:
+                raise self.error(f"{what} is in {var.unit()}; optowave's models are in mV and ms", var)
+
+    # -- walking expressions ------------------------------------------------------------------------------
+    def _names(self, expr):
+        """The variables an expression refers to (``Name`` leaves)."""
+        return {e.var() for e in expr.walk() if type(e).__name__ == "Name"}
+
+    def _deep(self, expr, stop) -> set:
+        """Every variable an expression uses, directly or through variables; ``stop(var)`` ends a branch."""
+        seen, todo = set(), list(self._names(expr))
+        while todo:
+            var = todo.pop()
+            if var in seen:
+                continue
+            seen.add(var)
+            if not stop(var):
+                todo.extend(self._names(var.rhs()))
+        return seen
+
+    def _is_constant(self, expr) -> bool:
+        return all(var.is_constant() for var in self._names(expr))
+
+    # -- dV/dt's terms -> currents --------------------------------------------------------------------------
+    def _split(self, e) -> list[tuple[int, object]]:
+        """``e`` as a sum of (sign, term): a constant factor is distributed over a sum, never a state-dependent one."""
+        m, kind = self.myokit, type(e).__name__
+        if kind == "Plus":
+            return self._split(e[0]) + self._split(e[1])
+        if kind == "Minus":
+            return self._split(e[0]) + [(-s, t) for s, t in self._split(e[1])]
+        if kind == "PrefixMinus":
+            return [(-s, t) for s, t in self._split(e[0])]
+        if kind == "PrefixPlus":
+            return self._split(e[0])
+        if kind == "Multiply":
+            for k in (0, 1):
+                terms, factor = self._split(e[k]), e[1 - k]
+                if len(terms) > 1 and self._is_constant(factor):
+                    return [(s, m.Multiply(t, factor) if k == 0 else m.Multiply(factor, t)) for s, t in terms]
+        if kind == "Divide":
+            terms = self._split(e[0])
+            if len(terms) > 1 and self._is_constant(e[1]):
+                return [(s, m.Divide(t, e[1])) for s, t in terms]
+        if kind == "Name" and not e.var().is_state() and not e.var().is_constant():
+            terms = self._split(e.var().rhs())   # i_ion = INa + IK + ...: open it when each term is a current
+            if len(terms) > 1 and all(self._current_var(t) is not None for _, t in terms):
+                return terms
+        return [(1, e)]
+
+    def _current_var(self, e):
+        """The variable a term is (up to constant factors), if it is a non-constant variable; else None."""
+        kind = type(e).__name__
+        if kind == "Name":
+            return None if e.var().is_constant() else e.var()
+        if kind in ("PrefixMinus", "PrefixPlus"):
+            return self._current_var(e[0])
+        if kind == "Multiply":
+            for k in (0, 1):
+                if self._is_constant(e[1 - k]):
+                    return self._current_var(e[k])
+        if kind == "Divide" and self._is_constant(e[1]):
+            return self._current_var(e[0])
+        return None
+
+    def _currents(self) -> list[tuple[str | None, object, object]]:
+        """(variable or None, expression of the current, its Myokit variable to inline) per current of dV/dt."""
+        named, lumped = [], []
+        for sign, term in self._split(self.v.rhs()):
+            used = self._deep(term, stop=lambda var: var.is_state() or var in self.stimulus)
+            if used & self.stimulus:
+                continue
+            if self.time is not None and self.time in used:
+                raise self.error("a term of dot(V) depends on the time; label the model's stimulus current "
+                                 "`label stimulus_current` or bind its pacing to `pace` so that it can be "
+                                 "switched off (optowave stimulates with light and its own currents)", self.v)
+            current = self.myokit.PrefixMinus(term) if sign > 0 else term   # I = -dV/dt's part
+            var = self._current_var(term)
+            if var is not None and var not in (n for n, _ in named):
+                named.append((var, current))
+            else:
+                lumped.append(current)
+        if not named and not lumped:
+            raise self.error("dot(V) has no ionic current (every term is the stimulus)", self.v)
+        out = [(var, expr) for var, expr in named]
+        if lumped:
+            total = lumped[0]
+            for expr in lumped[1:]:
+                total = self.myokit.Plus(total, expr)
+            out.append((None, total))
+        return out
+
+    # -- the description ------------------------------------------------------------------------------------
+    def description(self) -> dict:
+        m, model, v = self.myokit, self.model, self.v
+        others = [x for x in model.states() if x is not v]
+        params = lambda var: var.is_literal() and var is not v and not var.is_state()   # noqa: E731
+        keep = lambda var: var is v or params(var)   # noqa: E731  (what a gate may refer to)
+
+        gates = {}
+        for x in others:
+            gates[x] = self._gate(x, keep)
+        currents = self._currents()
+
+        # What the kept expressions use: intermediates are by name; gates and currents inline their own
+        expressions = [x.rhs() for x in others if gates[x] is None]
+        stop_at = lambda var: var.is_state() or params(var) or var is self.time   # noqa: E731
+        needed = set()
+        for e in expressions:
+            needed |= self._deep(e, stop_at)
+        for var, expr in currents:   # a current's own variable is written in place (``inline`` below)
+            needed |= self._deep(expr, stop_at) - {var}
+        for x, gate in gates.items():
+            if gate is not None:
+                # written out in V and parameters (``gate_inline``): only the parameters are needed
+                needed |= {u for e in gate.values() for u in self._deep(e, keep) if params(u)}
+        if self.time in needed:
+            user = next(u for u in needed if u is not self.time and self.time in self._names(u.rhs()))
+            raise self.error("depends on the time; optowave's models are autonomous (switch stimuli off with "
+                             "`label stimulus_current` or `bind pace`)", user)
+        intermediates = [u for u in self._order(needed) if not u.is_state() and not params(u)]
+        parameters = sorted((u for u in needed if params(u)), key=lambda u: _line(u) or 0)
+        self.name = self._namer([v, *others, *parameters, *intermediates])
+
+        def text(expr, owner, *, inline=lambda var: None) -> str:
+            try:
+                return to_text(expr, self._name_of, inline=inline)
+            except Unsayable as exc:
+                raise self.error(f"uses {exc}", getattr(exc, "variable", None) or owner) from None
+
+        def gate_inline(var):
+            return None if keep(var) else var.rhs()
+
+        states = []
+        init = dict(zip(model.states(), model.initial_values(as_floats=True)))
+        for x in others:
+            entry = {"name": self.name[x], "units": _unit(x, "1" if gates[x] else "")}
+            entry["initial"] = init[x]
+            if gates[x] is not None:
+                entry["gate"] = {k: text(e, x, inline=gate_inline) for k, e in gates[x].items()}
+            else:
+                entry["derivative"] = text(x.rhs(), x)
+            states.append(entry)
+
+        out = {
+            "name": model.name() or self.path.stem,
+            "description": (model.meta.get("desc") or "").strip(),
+            "voltage": {"name": self.name[v], "units": "mV", "initial": init[v]},
+            "parameters": [self._parameter(u) for u in parameters],
+            "states": states,
+            "intermediates": [{"name": self.name[u], "expression": text(u.rhs(), u), "units": _unit(u, "")}
+                              for u in intermediates],
+            "currents": [],
+        }
+        used = set(self.name.values())
+        for var, expr in currents:
+            name = self.name[var] if var is not None and var in self.name else None
+            if name is None:
+                base = var.name() if var is not None else LUMPED_CURRENT
+                name = _fresh(base, used)
+                used.add(name)
+            inline = (lambda u, var=var: u.rhs() if u is var else None)
+            out["currents"].append({"name": name, "expression": text(expr, var or v, inline=inline), "units": "A/F"})
+        return out
+
+    def _gate(self, x, keep) -> dict | None:
+        """The gate's expressions (alpha/beta or inf/tau, Myokit variables) when x is in HH form, else None."""
+        hh = self.myokit.lib.hh
+        found = hh.get_alpha_and_beta(x, self.v)
+        keys = ("alpha", "beta")
+        if found is None:
+            found, keys = hh.get_inf_and_tau(x, self.v), ("inf", "tau")
+        if found is None:
+            return None
+        exprs = {k: self.myokit.Name(var) for k, var in zip(keys, found)}
+        # Myokit allows any non-state variable; the description's gates are functions of V and parameters only
+        for e in exprs.values():
+            if any(not keep(u) and (u.is_state() or u is self.time)
+                   for u in self._deep(e, lambda u: keep(u) or u.is_state())):
+                return None
+        return exprs
+
+    def _order(self, variables: set) -> list:
+        """The variables, each after every variable of the set it uses (Myokit's models have no cycles)."""
+        done, out = set(), []
+
+        def visit(var, trail):
+            if var in done:
+                return
+            if var in trail:
+                raise self.error("is defined in terms of itself", var)
+            for u in sorted(self._names(var.rhs()) & variables, key=lambda u: u.qname()):
+                if not u.is_state():
+                    visit(u, trail | {var})
+            done.add(var)
+            out.append(var)
+
+        for var in sorted(variables, key=lambda u: (_line(u) or 0, u.qname())):
+            visit(var, frozenset())
+        return out
+
+    def _namer(self, variables: list) -> dict:
+        """A name per variable: its own where unique and not a word of the language, else component_name."""
+        count = {}
+        for var in variables:
+            count[var.name()] = count.get(var.name(), 0) + 1
+        used, out = set(), {}
+        for var in variables:
+            base = var.name()
+            if count[base] > 1 or base in _RESERVED or keyword.iskeyword(base):
+                base = var.qname().replace(".", "_")
+            out[var] = _fresh(base, used)
+            used.add(out[var])
+        return out
+
+    def _name_of(self, var) -> str:
+        if var is self.time:
+            raise Unsayable("the time, which optowave's models cannot depend on")
+        try:
+            return self.name[var]
+        except KeyError:   # a variable the walk did not keep: a bug in this module, not the user's file
+            raise Unsayable(f"{var.qname()}, which the description does not hold") from None
+
+    def _parameter(self, var) -> dict:
+        out = {"name": self.name[var], "value": float(var.eval()), "units": _unit(var, "")}
+        desc = var.meta.get("desc") if var.meta else None
+        if desc:
+            out["description"] = desc
+        return out
+
+
+def _unit(var, default: str) -> str:
+    unit = var.unit()
+    return default if unit is None else str(unit).strip("[]")
+
+
+def _fresh(base: str, used: set) -> str:
+    name, k = base, 2
+    while name in used or name in _RESERVED:
+        name, k = f"{base}_{k}", k + 1
+    return name
+
