@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import keyword
+import re
 from pathlib import Path
 
+from .expr import ExpressionError, parse
 from .mmt_expr import Unsayable, to_text
 
 __all__ = ["MmtError", "load_mmt"]
@@ -124,20 +126,22 @@ class _Importer:
         return v
 
     def _zero_stimulus(self) -> set:
-        """Set the pacing and the stimulus current to 0; the variables whose terms of dV/dt are dropped."""
-        zero = set()
-        pace = self.model.binding("pace")
-        if pace is not None:
-            pace.set_binding(None)
-            zero.add(pace)
+        """Set the pacing and the stimulus current to 0; the variables whose terms of dV/dt are dropped.
+
+        The term of the labelled stimulus current is dropped; a term that uses the pacing is dropped when it is
+        zero once the pacing is (``i_stim = pace * amplitude``), else kept (and refused if it depends on time).
+        """
+        self.pace = self.model.binding("pace")
+        if self.pace is not None:
+            self.pace.set_binding(None)
+            self.pace.set_rhs(self.myokit.Number(0))
         stim = self.model.label("stimulus_current")
-        if stim is not None:
-            if stim.is_state():
-                raise self.error("the stimulus current must not be a state", stim)
-            zero.add(stim)
-        for var in zero:
-            var.set_rhs(self.myokit.Number(0))
-        return zero
+        if stim is None:
+            return set()
+        if stim.is_state():
+            raise self.error("the stimulus current must not be a state", stim)
+        stim.set_rhs(self.myokit.Number(0))
+        return {stim}
 
     def _check_units(self) -> None:
         units = self.myokit.units
@@ -180,23 +184,29 @@ class _Importer:
         if kind == "Multiply":
             for k in (0, 1):
                 terms, factor = self._split(e[k]), e[1 - k]
-                if len(terms) > 1 and self._is_constant(factor):
+                if self._currents_sum(terms) and self._is_constant(factor):
                     return [(s, m.Multiply(t, factor) if k == 0 else m.Multiply(factor, t)) for s, t in terms]
         if kind == "Divide":
             terms = self._split(e[0])
-            if len(terms) > 1 and self._is_constant(e[1]):
+            if self._currents_sum(terms) and self._is_constant(e[1]):
                 return [(s, m.Divide(t, e[1])) for s, t in terms]
         if kind == "Name" and not e.var().is_state() and not e.var().is_constant():
             terms = self._split(e.var().rhs())   # i_ion = INa + IK + ...: open it when each term is a current
-            if len(terms) > 1 and all(self._current_var(t) is not None for _, t in terms):
+            if self._currents_sum(terms):
                 return terms
         return [(1, e)]
+
+    def _currents_sum(self, terms) -> bool:
+        """True for a sum of several currents (or the stimulus): ``INa + IK``, not ``g*(V + 40)``."""
+        return len(terms) > 1 and all(
+            self._current_var(t) is not None or self._deep(t, lambda u: u.is_state()) & (self.stimulus | {self.pace})
+            for _, t in terms)
 
     def _current_var(self, e):
         """The variable a term is (up to constant factors), if it is a non-constant variable; else None."""
         kind = type(e).__name__
         if kind == "Name":
-            return None if e.var().is_constant() else e.var()
+            return None if e.var().is_constant() or e.var().is_state() else e.var()
         if kind in ("PrefixMinus", "PrefixPlus"):
             return self._current_var(e[0])
         if kind == "Multiply":
@@ -214,6 +224,8 @@ class _Importer:
             used = self._deep(term, stop=lambda var: var.is_state() or var in self.stimulus)
             if used & self.stimulus:
                 continue
+            if self.pace in used and self._is_constant(term) and term.eval() == 0:
+                continue   # the pacing's own term, zero now
             if self.time is not None and self.time in used:
                 raise self.error("a term of dot(V) depends on the time; label the model's stimulus current "
                                  "`label stimulus_current` or bind its pacing to `pace` so that it can be "
@@ -264,13 +276,20 @@ class _Importer:
                              "`label stimulus_current` or `bind pace`)", user)
         intermediates = [u for u in self._order(needed) if not u.is_state() and not params(u)]
         parameters = sorted((u for u in needed if params(u)), key=lambda u: _line(u) or 0)
-        self.name = self._namer([v, *others, *parameters, *intermediates])
+        own = [var for var, _ in currents if var is not None and var not in needed]   # written in place
+        self.name = self._namer([v, *others, *parameters, *intermediates, *own])
 
         def text(expr, owner, *, inline=lambda var: None) -> str:
             try:
-                return to_text(expr, self._name_of, inline=inline)
+                out = to_text(expr, self._name_of, inline=inline)
             except Unsayable as exc:
-                raise self.error(f"uses {exc}", getattr(exc, "variable", None) or owner) from None
+                inner = getattr(exc, "variable", None)
+                raise self.error(f"uses {exc}", owner if inner is None else inner) from None
+            try:   # the language's own limits (size, depth) hold for what is written here too
+                parse(out, where=owner.qname())
+            except ExpressionError as exc:
+                raise self.error(f"written out, its expression is refused: {exc.problem}", owner) from None
+            return out
 
         def gate_inline(var):
             return None if keep(var) else var.rhs()
@@ -278,7 +297,7 @@ class _Importer:
         states = []
         init = dict(zip(model.states(), model.initial_values(as_floats=True)))
         for x in others:
-            entry = {"name": self.name[x], "units": _unit(x, "1" if gates[x] else "")}
+            entry = {"name": self.name[x], "units": _unit(x, "1")}
             entry["initial"] = init[x]
             if gates[x] is not None:
                 entry["gate"] = {k: text(e, x, inline=gate_inline) for k, e in gates[x].items()}
@@ -287,7 +306,7 @@ class _Importer:
             states.append(entry)
 
         out = {
-            "name": model.name() or self.path.stem,
+            "name": self._model_name(),
             "description": (model.meta.get("desc") or "").strip(),
             "voltage": {"name": self.name[v], "units": "mV", "initial": init[v]},
             "parameters": [self._parameter(u) for u in parameters],
@@ -298,14 +317,23 @@ class _Importer:
         }
         used = set(self.name.values())
         for var, expr in currents:
-            name = self.name[var] if var is not None and var in self.name else None
-            if name is None:
-                base = var.name() if var is not None else LUMPED_CURRENT
-                name = _fresh(base, used)
-                used.add(name)
-            inline = (lambda u, var=var: u.rhs() if u is var else None)
-            out["currents"].append({"name": name, "expression": text(expr, var or v, inline=inline), "units": "A/F"})
+            if var is None:
+                name, inline = _fresh(LUMPED_CURRENT, used), (lambda u: None)
+            elif var in own:
+                name, inline = self.name[var], (lambda u, var=var: u.rhs() if u is var else None)
+            else:   # also used elsewhere: an intermediate of its own name, referred to here
+                name, inline = _fresh(f"{self.name[var]}_current", used), (lambda u: None)
+            used.add(name)
+            out["currents"].append({"name": name, "expression": text(expr, v if var is None else var, inline=inline), "units": "A/F"})
         return out
+
+    def _model_name(self) -> str:
+        """The model's name as a description name (an identifier that is not a preset's name)."""
+        from . import MODELS
+
+        name = re.sub(r"[^A-Za-z0-9_]+", "_", self.model.name() or self.path.name.split(".")[0]).strip("_") or "model"
+        name = f"m_{name}" if name[0].isdigit() else name
+        return f"{name}_mmt" if name in MODELS else name
 
     def _gate(self, x, keep) -> dict | None:
         """The gate's expressions (alpha/beta or inf/tau, Myokit variables) when x is in HH form, else None."""

@@ -76,7 +76,8 @@ def _text(e, name_of, inline) -> tuple[str, int]:
             try:
                 return _text(replacement, name_of, inline)
             except Unsayable as exc:   # name the innermost variable written in place: its line holds the fault
-                exc.variable = getattr(exc, "variable", None) or e.var()
+                if getattr(exc, "variable", None) is None:   # (a Myokit variable without children is falsy)
+                    exc.variable = e.var()
                 raise
         return name_of(e.var()), _ATOM
     if kind == "PrefixPlus":
