@@ -95,7 +95,7 @@ def _text(e, name_of, inline) -> tuple[str, int]:
             left = _wrap(e[0], strength + 1, name_of, inline)
             right = _wrap(e[1], strength + 1, name_of, inline)
         else:                 # left-associative: keep Myokit's grouping of the right operand exactly
-            left = _wrap(e[0], strength, name_of, inline)
+            left = _wrap(e[0], strength, name_of, inline, leading=True)
             right = _wrap(e[1], strength + 1, name_of, inline)
         return f"{left} {op} {right}", strength
     if kind in _CALLS:
@@ -121,8 +121,10 @@ def _text(e, name_of, inline) -> tuple[str, int]:
                     f"{' '.join(LANGUAGE_FUNCTIONS)}, comparisons, and/or/not and if(c, a, b))")
 
 
-def _wrap(e, need: int, name_of, inline) -> str:
+def _wrap(e, need: int, name_of, inline, *, leading: bool = False) -> str:
     text, strength = _text(e, name_of, inline)
-    # a negation inside an operator is always parenthesised: "a * (-b)", "(-x) ^ 2", never a reading that
-    # depends on where a grammar puts its unary minus
-    return text if strength >= need and strength != _NEGATE else f"({text})"
+    # a negation is bare only as the left operand of a left-associative operator ("-a / 10" is (-a) / 10 in
+    # every grammar); elsewhere it is parenthesised: "a * (-b)", "(-x) ^ 2"
+    if strength == _NEGATE and not leading:
+        return f"({text})"
+    return text if strength >= need else f"({text})"
