@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from solver.models import expr
+from solver.models.description import ModelDescription
 from solver.models.mmt import MmtError, load_mmt
 
 myokit = pytest.importorskip("myokit")
@@ -72,6 +73,7 @@ def test_imported_squid_axon_is_myokit_s_model_and_the_hand_written_one():
         [(s["name"], s["initial"], sorted(s["gate"])) for s in hand["states"]]   # m, n alpha/beta; h inf/tau
     assert [c["name"] for c in imported["currents"]] == ["INa", "IK", "IL"]      # per channel, A/F
     assert imported["source"]["file"] == "hh_squid.mmt" and len(imported["source"]["sha256"]) == 64
+    assert ModelDescription.from_dict(imported).to_dict() == imported   # a valid description, as written
 
     rng = np.random.default_rng(19)
     qnames, states = random_states(HH_MMT, 300, rng)
@@ -173,6 +175,7 @@ def test_derivative_states_summed_currents_and_the_language_s_grouping_agree_wit
     assert names[:3] == ["gk_I", "gna_I", "ical_I_current"] and names[3] == "I_ion"   # g_bg's term: lumped
     assert {"gk_g", "gna_g"} <= {p["name"] for p in desc["parameters"]}
     assert "stim" not in json.dumps(desc) and "time" not in json.dumps(desc)
+    ModelDescription.from_dict(desc)   # valid: names unique, gates in V and parameters, currents not referred to
 
     rng = np.random.default_rng(7)
     qnames, states = random_states(path, 400, rng, v_range=(-90.0, 40.0))
