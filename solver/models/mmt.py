@@ -6,7 +6,9 @@ the description's JSON form (``ModelDefinition`` in ``protos/optowave/v1/spec.pr
 - the membrane potential is the state labelled ``membrane_potential``, else a state named V, v or Vm in a
   component named ``membrane``; it must be in mV (time in ms) where the file declares units;
 - the pacing (the variable bound to ``pace``) and the stimulus current (label ``stimulus_current``) are set to
-  zero: optowave drives the cell with its own light and current stimuli;
+  zero: optowave drives the cell with its own light and current stimuli; the coupling current of Myokit's
+  multi-cell simulations (``bind diffusion_current``) is dropped too (optowave couples the cells itself), and
+  a model that uses another of Myokit's inputs (``realtime``, ``evaluations``) is refused;
 - a state in Hodgkin–Huxley form (``myokit.lib.hh``: ``dot(x) = alpha*(1-x) - beta*x`` or
   ``(x_inf - x)/tau``, with alpha, beta, inf and tau functions of V and constants alone) becomes a ``gate``
   whose expressions are written out in V and parameters; every other state keeps its ``derivative``;
@@ -132,16 +134,21 @@ class _Importer:
         zero once the pacing is (``i_stim = pace * amplitude``), else kept (and refused if it depends on time).
         """
         self.pace = self.model.binding("pace")
-        if self.pace is not None:
-            self.pace.set_binding(None)
-            self.pace.set_rhs(self.myokit.Number(0))
+        # inputs a Myokit simulator supplies: the coupling of a multi-cell simulation is optowave's own (its
+        # term is dropped like the stimulus); the rest (realtime, evaluations...) a model may not use
+        bound = {label: var for label, var in self.model.bindings() if label != "time"}
+        self.unsupplied = {var: label for label, var in bound.items() if label not in ("pace", "diffusion_current")}
+        dropped = {bound["diffusion_current"]} if "diffusion_current" in bound else set()
+        for var in bound.values():
+            var.set_binding(None)
+            var.set_rhs(self.myokit.Number(0))
         stim = self.model.label("stimulus_current")
-        if stim is None:
-            return set()
-        if stim.is_state():
-            raise self.error("the stimulus current must not be a state", stim)
-        stim.set_rhs(self.myokit.Number(0))
-        return {stim}
+        if stim is not None:
+            if stim.is_state():
+                raise self.error("the stimulus current must not be a state", stim)
+            stim.set_rhs(self.myokit.Number(0))
+            dropped.add(stim)
+        return dropped
 
     def _check_units(self) -> None:
         units = self.myokit.units
@@ -274,6 +281,10 @@ class _Importer:
             user = next(u for u in needed if u is not self.time and self.time in self._names(u.rhs()))
             raise self.error("depends on the time; optowave's models are autonomous (switch stimuli off with "
                              "`label stimulus_current` or `bind pace`)", user)
+        for u in needed & set(self.unsupplied):
+            user = next((w for w in needed if u in self._names(w.rhs())), u)
+            raise self.error(f"uses {u.qname()}, bound to {self.unsupplied[u]!r}, which optowave does not supply "
+                             "(it supplies none of a Myokit simulation's inputs; pace and the stimulus are off)", user)
         intermediates = [u for u in self._order(needed) if not u.is_state() and not params(u)]
         parameters = sorted((u for u in needed if params(u)), key=lambda u: _line(u) or 0)
         own = [var for var, _ in currents if var is not None and var not in needed]   # written in place

@@ -212,6 +212,44 @@ def test_an_unsupported_mmt_is_refused_naming_the_file_line_and_variable(tmp_pat
         assert word in message, message
 
 
+MYOKIT_DATA = Path(myokit.__file__).resolve().parent / "tests" / "data"
+
+
+@pytest.mark.parametrize("name,currents", [
+    ("lr-1991.mmt", ["INa", "IK", "Ib", "IKp", "IK1", "ICa_current"]),
+    ("beeler-1977-model.mmt", ["IK1", "Ix1", "INa", "Isi_current"]),
+    ("noble-1962.mmt", ["iNa", "iK", "iLeak"]),
+])
+def test_published_models_from_myokit_s_own_files_agree_with_myokit(name, currents):
+    """Luo-Rudy 1991, Beeler-Reuter 1977, Noble 1962 as Myokit ships them (not written for these tests): per
+    channel currents, the coupling input ``bind diffusion_current`` dropped, derivatives equal to Myokit's."""
+    path = MYOKIT_DATA / name
+    if not path.is_file():
+        pytest.skip(f"this Myokit installation does not ship its test data ({path})")
+    desc = load_mmt(path)
+    ModelDescription.from_dict(desc)
+    assert [c["name"] for c in desc["currents"]] == currents
+    qnames, states = random_states(path, 200, np.random.default_rng(1), v_range=(-90.0, 40.0))
+    reference = myokit_rates(path, states)
+    names = {s["name"] for s in desc["states"]} | {desc["voltage"]["name"]}
+    values = {q.split(".")[-1]: states[:, k] for k, q in enumerate(qnames)}
+    assert set(values) == names
+    got = rates(desc, values)
+    for k, q in enumerate(qnames):
+        np.testing.assert_allclose(got[q.split(".")[-1]], reference[:, k], rtol=1e-13, atol=1e-15, err_msg=q)
+
+
+def test_an_input_optowave_does_not_supply_is_refused_naming_its_user(tmp_path):
+    text = FEATURES_MMT.replace("pace = 0\n    bind pace\n", "pace = 0\n    bind pace\nrt = 0 bind realtime\n")
+    text = text.replace("dot(ca) = -0.01 * ical.I", "dot(ca) = -0.01 * ical.I * (1 + engine.rt)")
+    path = tmp_path / "rt.mmt"
+    path.write_text(text)
+    line = next(k for k, row in enumerate(text.splitlines(), 1) if row.startswith("dot(ca)"))
+    with pytest.raises(MmtError, match=rf"rt\.mmt line {line}: conc\.ca: uses engine\.rt, bound to 'realtime', which "
+                                       "optowave does not supply"):
+        load_mmt(path)
+
+
 def test_a_model_without_a_membrane_potential_is_refused_naming_the_file(tmp_path):
     path = tmp_path / "novm.mmt"
     path.write_text("[[model]]\nx.a = 1\n\n[engine]\ntime = 0 bind time\n\n[x]\ndot(a) = -a\n")
