@@ -4,7 +4,8 @@
 the description's JSON form (``ModelDefinition`` in ``protos/optowave/v1/spec.proto``; ``../shared`` schema):
 
 - the membrane potential is the state labelled ``membrane_potential``, else a state named V, v or Vm in a
-  component named ``membrane``; it must be in mV (time in ms) where the file declares units;
+  component named ``membrane``; a file that declares V in volts or time in seconds is converted to mV and ms
+  (``Variable.convert_unit``; a gate's tau and rates are scaled, so it stays a gate);
 - the pacing (the variable bound to ``pace``) and the stimulus current (label ``stimulus_current``) are set to
   zero: optowave drives the cell with its own light and current stimuli; the coupling current of Myokit's
   multi-cell simulations (``bind diffusion_current``) is dropped too (optowave couples the cells itself), and
@@ -106,7 +107,9 @@ class _Importer:
         self.time = model.time()
         self.stimulus = self._zero_stimulus()
         model.validate()   # recomputes which variables are constant now that the pacing is zero
-        self._check_units()
+        self.forms = self._hh_forms()   # before the time is converted: that divides each dot(x) by a factor
+        self.ms_per_time_unit = 1.0
+        self._convert_units()
 
     # -- errors -------------------------------------------------------------------------------------------
     def error(self, message: str, var=None) -> MmtError:
@@ -150,11 +153,21 @@ class _Importer:
             dropped.add(stim)
         return dropped
 
-    def _check_units(self) -> None:
+    def _convert_units(self) -> None:
+        """V in mV and time in ms: a file that declares other units (V, s) is converted by Myokit's own rules."""
         units = self.myokit.units
         for var, unit, what in ((self.v, units.mV, "the membrane potential"), (self.time, units.ms, "the time")):
-            if var is not None and var.unit() is not None and var.unit() != unit:
-                raise self.error(f"{what} is in {var.unit()}; optowave's models are in mV and ms", var)
+            if var is None or var.unit() is None or var.unit() == unit:
+                continue
+            try:   # scales the variable, its initial value and every reference to it (dot() for the time)
+                factor = float(self.myokit.Unit.conversion_factor(var.unit(), unit).value())
+                var.convert_unit(unit)
+            except self.myokit.IncompatibleUnitError:
+                raise self.error(f"{what} is in {var.unit()}, which cannot be converted to {unit}; optowave's "
+                                 "models are in mV and ms", var) from None
+            if var is self.time:
+                self.ms_per_time_unit = factor
+        self.model.validate()
 
     # -- walking expressions ------------------------------------------------------------------------------
     def _names(self, expr):
@@ -346,16 +359,29 @@ class _Importer:
         name = f"m_{name}" if name[0].isdigit() else name
         return f"{name}_mmt" if name in MODELS else name
 
+    def _hh_forms(self) -> dict:
+        """{state qname: ((key, variable qname), ...)} of the states in HH form (``myokit.lib.hh``)."""
+        hh, out = self.myokit.lib.hh, {}
+        for x in self.model.states():
+            if x is self.v:
+                continue
+            found, keys = hh.get_alpha_and_beta(x, self.v), ("alpha", "beta")
+            if found is None:
+                found, keys = hh.get_inf_and_tau(x, self.v), ("inf", "tau")
+            if found is not None:
+                out[x.qname()] = tuple((k, var.qname()) for k, var in zip(keys, found))
+        return out
+
     def _gate(self, x, keep) -> dict | None:
-        """The gate's expressions (alpha/beta or inf/tau, Myokit variables) when x is in HH form, else None."""
-        hh = self.myokit.lib.hh
-        found = hh.get_alpha_and_beta(x, self.v)
-        keys = ("alpha", "beta")
-        if found is None:
-            found, keys = hh.get_inf_and_tau(x, self.v), ("inf", "tau")
-        if found is None:
+        """The gate's expressions (alpha/beta or inf/tau, Myokit expressions in ms) when x is in HH form."""
+        m = self.myokit
+        if x.qname() not in self.forms:
             return None
-        exprs = {k: self.myokit.Name(var) for k, var in zip(keys, found)}
+        exprs = {k: m.Name(self.model.get(q)) for k, q in self.forms[x.qname()]}
+        f = self.ms_per_time_unit
+        if f != 1.0:   # a model in seconds: tau in ms, alpha and beta per ms
+            exprs = {k: m.Multiply(e, m.Number(f)) if k == "tau" else e if k == "inf" else m.Divide(e, m.Number(f))
+                     for k, e in exprs.items()}
         # Myokit allows any non-state variable; the description's gates are functions of V and parameters only
         for e in exprs.values():
             if any(not keep(u) and (u.is_state() or u is self.time)

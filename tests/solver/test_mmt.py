@@ -194,8 +194,8 @@ def test_derivative_states_summed_currents_and_the_language_s_grouping_agree_wit
     (lambda t: t.replace("tau = 2 +", "tau = floor(2.5) +"), "tau = floor", ["gk.n.tau", "floor()"]),
     # dV/dt depending on time other than through the labelled stimulus
     (lambda t: t.replace("    label stimulus_current\n", ""), "dot(V)", ["membrane.V", "time", "stimulus_current"]),
-    # the membrane potential in volts
-    (lambda t: t.replace("    in [mV]\n", "    in [V]\n"), "dot(V)", ["membrane.V", "mV and ms"]),
+    # the membrane potential in a unit that is not a voltage
+    (lambda t: t.replace("    in [mV]\n", "    in [A]\n"), "dot(V)", ["membrane.V", "[A]", "cannot be converted"]),
 ])
 def test_an_unsupported_mmt_is_refused_naming_the_file_line_and_variable(tmp_path, edit, anchor, words):
     path = tmp_path / "bad.mmt"
@@ -210,6 +210,59 @@ def test_an_unsupported_mmt_is_refused_naming_the_file_line_and_variable(tmp_pat
     assert "\n" not in message
     for word in words:
         assert word in message, message
+
+
+VOLTS_SECONDS_MMT = """[[model]]
+name: volts_and_seconds
+membrane.V = -0.075
+gx.x = 0.1
+
+[engine]
+time = 0 [s]
+    in [s]
+    bind time
+
+[membrane]
+dot(V) = -(leak.I + gx.I)
+    in [V]
+    label membrane_potential
+
+[leak]
+use membrane.V
+g = 300 [S/F]
+    in [S/F]
+E = -0.065 [V]
+    in [V]
+I = g * (V - E)
+    in [V/s]
+
+[gx]
+use membrane.V
+g = 2000 [S/F]
+    in [S/F]
+I = g * x * (V - 0.05 [V])
+    in [V/s]
+dot(x) = (inf - x) / tau
+    inf = 1 / (1 + exp(-(V + 0.04 [V]) / 0.005 [V]))
+    tau = 0.002 [s]
+        in [s]
+"""
+
+
+def test_a_model_in_volts_and_seconds_is_converted_to_mv_and_ms(tmp_path):
+    """Myokit's unit conversion: V in mV (its initial value too), time in ms, the gate kept as a gate."""
+    path = tmp_path / "vs.mmt"
+    path.write_text(VOLTS_SECONDS_MMT)
+    desc = load_mmt(path)
+    assert desc["voltage"] == {"name": "V", "units": "mV", "initial": -75.0}
+    assert sorted(desc["states"][0]["gate"]) == ["inf", "tau"]
+    rng = np.random.default_rng(3)
+    v_mv, x = rng.uniform(-90.0, 40.0, 200), rng.uniform(0.0, 1.0, 200)
+    reference = myokit_rates(path, np.column_stack([v_mv / 1000.0, x]))   # V/s and 1/s
+    got = rates(desc, {"V": v_mv, "x": x})
+    # V/s is mV/ms; a rate per second is a thousandth of itself per ms
+    np.testing.assert_allclose(got["V"], reference[:, 0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got["x"], reference[:, 1] / 1000.0, rtol=1e-12, atol=1e-15)
 
 
 MYOKIT_DATA = Path(myokit.__file__).resolve().parent / "tests" / "data"
