@@ -1,104 +1,22 @@
-"""Models users bring: a Myokit ``.mmt`` file turned into optowave's model description.
-
-:func:`load_mmt` reads the file with Myokit's own parser (the optional extra ``optowave[myokit]``) and returns
-the description's JSON form (``ModelDefinition`` in ``protos/optowave/v1/spec.proto``; ``../shared`` schema):
-
-- the membrane potential is the state labelled ``membrane_potential``, else a state named V, v or Vm in a
-  component named ``membrane``; a file that declares V in volts or time in seconds is converted to mV and ms
-  (``Variable.convert_unit``; a gate's tau and rates are scaled, so it stays a gate);
-- the pacing (the variable bound to ``pace``) and the stimulus current (label ``stimulus_current``) are set to
-  zero: optowave drives the cell with its own light and current stimuli; the coupling current of Myokit's
-  multi-cell simulations (``bind diffusion_current``) is dropped too (optowave couples the cells itself), and
-  a model that uses another of Myokit's inputs (``realtime``, ``evaluations``) is refused;
-- a state in Hodgkin–Huxley form (``myokit.lib.hh``: ``dot(x) = alpha*(1-x) - beta*x`` or
-  ``(x_inf - x)/tau``, with alpha, beta, inf and tau functions of V and constants alone) becomes a ``gate``
-  whose expressions are written out in V and parameters; every other state keeps its ``derivative``;
-- ``dot(V)`` is split into its terms: a constant factor (``-1/C``) is distributed over a sum, a variable that is
-  a sum of such terms (``i_ion = INa + IK``) is opened, and each term that is a named variable becomes a current
-  of that name (per channel); what is left becomes one current ``I_ion``. A current is the term's value with
-  the sign turned, ``-dV/dt``'s part in mV/ms = A/F, so a division by a capacitance is part of it;
-- literal constants become parameters; every other variable the kept expressions use becomes an intermediate,
-  in an order where each comes after what it uses.
-
-What cannot be said (a function the expression language lacks, a term that depends on time, no membrane
-potential, a syntax error) raises :class:`MmtError`, one line naming the file, the line and the variable.
-"""
+"""One pass over a parsed Myokit model, from which the description's JSON form is written."""
 from __future__ import annotations
 
-import hashlib
 import keyword
 import re
 from pathlib import Path
 
-from .expr import ExpressionError, parse
-from .mmt_expr import Unsayable, to_text
+from ..description import RESERVED_NAMES
+from ..expr import ExpressionError, parse
+from ._currents import DvDtTerms
+from ._errors import MmtError, line_of
+from ._text import Unsayable, to_text
 
-__all__ = ["MmtError", "load_mmt"]
-
-#: Names the description cannot give a variable: the language's functions and words.
-_RESERVED = frozenset({"exp", "log", "sqrt", "pow", "abs", "min", "max", "tanh", "if", "and", "or", "not"})
 _V_NAMES = ("V", "v", "Vm")
 #: The name of the current made of dV/dt's terms that are not a named variable.
 LUMPED_CURRENT = "I_ion"
 
 
-class MmtError(ValueError):
-    """A ``.mmt`` file optowave cannot take; the message names the file, the line and the variable."""
-
-    def __init__(self, path: str | Path, message: str, *, line: int | None = None, variable: str | None = None):
-        self.path, self.line, self.variable = str(path), line, variable
-        where = f"{self.path} line {line}" if line else self.path
-        super().__init__(f"{where}: {variable + ': ' if variable else ''}{message}")
-
-
-def load_mmt(path: str | Path) -> dict:
-    """The model description (the schema's JSON form, a dict) of the model in a Myokit ``.mmt`` file.
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.mmt`` file; its ``[[model]]`` section is read, a ``[[protocol]]`` or ``[[script]]`` is ignored.
-
-    Raises
-    ------
-    MmtError
-        Myokit is not installed, the file does not parse, or the model says something the description cannot.
-    """
-    myokit = _myokit(path)
-    path = Path(path)
-    if not path.is_file():
-        raise MmtError(path, "no such file")
-    data = path.read_bytes()
-    try:
-        model = myokit.load_model(str(path.resolve()))   # absolute: Myokit reads the bare name "example" as its own
-    except myokit.ParseError as exc:
-        raise MmtError(path, f"{exc.name}: {exc.desc}", line=exc.line) from None
-    except myokit.IntegrityError as exc:
-        token = exc.token()
-        raise MmtError(path, str(exc).splitlines()[0], line=token[2] if token else None) from None
-    except myokit.MyokitError as exc:
-        raise MmtError(path, str(exc).splitlines()[0]) from None
-    description = _Importer(myokit, model, path).description()
-    description["source"] = {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
-    return description
-
-
-def _myokit(path):
-    try:
-        import myokit
-        import myokit.lib.hh  # noqa: F401  (the gate recognition)
-    except ImportError:
-        raise MmtError(path, "reading a .mmt file needs Myokit, optowave's optional extra: "
-                             "pip install 'optowave[myokit]'") from None
-    return myokit
-
-
-def _line(var) -> int | None:
-    token = getattr(var, "_token", None)
-    return int(token[2]) if token else None
-
-
-class _Importer:
+class Importer(DvDtTerms):
     """One pass over a parsed Myokit model; :meth:`description` is the result."""
 
     def __init__(self, myokit, model, path: Path):
@@ -113,7 +31,7 @@ class _Importer:
 
     # -- errors -------------------------------------------------------------------------------------------
     def error(self, message: str, var=None) -> MmtError:
-        return MmtError(self.path, message, line=_line(var) if var is not None else None,
+        return MmtError(self.path, message, line=line_of(var) if var is not None else None,
                         variable=var.qname() if var is not None else None)
 
     # -- the membrane potential and the stimulus ------------------------------------------------------------
@@ -169,103 +87,6 @@ class _Importer:
                 self.ms_per_time_unit = factor
         self.model.validate()
 
-    # -- walking expressions ------------------------------------------------------------------------------
-    def _names(self, expr):
-        """The variables an expression refers to (``Name`` leaves)."""
-        return {e.var() for e in expr.walk() if type(e).__name__ == "Name"}
-
-    def _deep(self, expr, stop) -> set:
-        """Every variable an expression uses, directly or through variables; ``stop(var)`` ends a branch."""
-        seen, todo = set(), list(self._names(expr))
-        while todo:
-            var = todo.pop()
-            if var in seen:
-                continue
-            seen.add(var)
-            if not stop(var):
-                todo.extend(self._names(var.rhs()))
-        return seen
-
-    def _is_constant(self, expr) -> bool:
-        return all(var.is_constant() for var in self._names(expr))
-
-    # -- dV/dt's terms -> currents --------------------------------------------------------------------------
-    def _split(self, e) -> list[tuple[int, object]]:
-        """``e`` as a sum of (sign, term): a constant factor is distributed over a sum, never a state-dependent one."""
-        m, kind = self.myokit, type(e).__name__
-        if kind == "Plus":
-            return self._split(e[0]) + self._split(e[1])
-        if kind == "Minus":
-            return self._split(e[0]) + [(-s, t) for s, t in self._split(e[1])]
-        if kind == "PrefixMinus":
-            return [(-s, t) for s, t in self._split(e[0])]
-        if kind == "PrefixPlus":
-            return self._split(e[0])
-        if kind == "Multiply":
-            for k in (0, 1):
-                terms, factor = self._split(e[k]), e[1 - k]
-                if self._currents_sum(terms) and self._is_constant(factor):
-                    return [(s, m.Multiply(t, factor) if k == 0 else m.Multiply(factor, t)) for s, t in terms]
-        if kind == "Divide":
-            terms = self._split(e[0])
-            if self._currents_sum(terms) and self._is_constant(e[1]):
-                return [(s, m.Divide(t, e[1])) for s, t in terms]
-        if kind == "Name" and not e.var().is_state() and not e.var().is_constant():
-            terms = self._split(e.var().rhs())   # i_ion = INa + IK + ...: open it when each term is a current
-            if self._currents_sum(terms):
-                return terms
-        return [(1, e)]
-
-    def _currents_sum(self, terms) -> bool:
-        """True for a sum of several currents (or the stimulus): ``INa + IK``, not ``g*(V + 40)``."""
-        return len(terms) > 1 and all(
-            self._current_var(t) is not None or self._deep(t, lambda u: u.is_state()) & (self.stimulus | {self.pace})
-            for _, t in terms)
-
-    def _current_var(self, e):
-        """The variable a term is (up to constant factors), if it is a non-constant variable; else None."""
-        kind = type(e).__name__
-        if kind == "Name":
-            return None if e.var().is_constant() or e.var().is_state() else e.var()
-        if kind in ("PrefixMinus", "PrefixPlus"):
-            return self._current_var(e[0])
-        if kind == "Multiply":
-            for k in (0, 1):
-                if self._is_constant(e[1 - k]):
-                    return self._current_var(e[k])
-        if kind == "Divide" and self._is_constant(e[1]):
-            return self._current_var(e[0])
-        return None
-
-    def _currents(self) -> list[tuple[str | None, object, object]]:
-        """(variable or None, expression of the current, its Myokit variable to inline) per current of dV/dt."""
-        named, lumped = [], []
-        for sign, term in self._split(self.v.rhs()):
-            used = self._deep(term, stop=lambda var: var.is_state() or var in self.stimulus)
-            if used & self.stimulus:
-                continue
-            if self.pace in used and self._is_constant(term) and term.eval() == 0:
-                continue   # the pacing's own term, zero now
-            if self.time is not None and self.time in used:
-                raise self.error("a term of dot(V) depends on the time; label the model's stimulus current "
-                                 "`label stimulus_current` or bind its pacing to `pace` so that it can be "
-                                 "switched off (optowave stimulates with light and its own currents)", self.v)
-            current = self.myokit.PrefixMinus(term) if sign > 0 else term   # I = -dV/dt's part
-            var = self._current_var(term)
-            if var is not None and var not in (n for n, _ in named):
-                named.append((var, current))
-            else:
-                lumped.append(current)
-        if not named and not lumped:
-            raise self.error("dot(V) has no ionic current (every term is the stimulus)", self.v)
-        out = [(var, expr) for var, expr in named]
-        if lumped:
-            total = lumped[0]
-            for expr in lumped[1:]:
-                total = self.myokit.Plus(total, expr)
-            out.append((None, total))
-        return out
-
     # -- the description ------------------------------------------------------------------------------------
     def description(self) -> dict:
         m, model, v = self.myokit, self.model, self.v
@@ -299,7 +120,7 @@ class _Importer:
             raise self.error(f"uses {u.qname()}, bound to {self.unsupplied[u]!r}, which optowave does not supply "
                              "(it supplies none of a Myokit simulation's inputs; pace and the stimulus are off)", user)
         intermediates = [u for u in self._order(needed) if not u.is_state() and not params(u)]
-        parameters = sorted((u for u in needed if params(u)), key=lambda u: _line(u) or 0)
+        parameters = sorted((u for u in needed if params(u)), key=lambda u: line_of(u) or 0)
         own = [var for var, _ in currents if var is not None and var not in needed]   # written in place
         self.name = self._namer([v, *others, *parameters, *intermediates, *own])
 
@@ -353,7 +174,7 @@ class _Importer:
 
     def _model_name(self) -> str:
         """The model's name as a description name (an identifier that is not a preset's name)."""
-        from . import MODELS
+        from .. import MODELS
 
         name = re.sub(r"[^A-Za-z0-9_]+", "_", self.model.name() or self.path.name.split(".")[0]).strip("_") or "model"
         name = f"m_{name}" if name[0].isdigit() else name
@@ -404,7 +225,7 @@ class _Importer:
             done.add(var)
             out.append(var)
 
-        for var in sorted(variables, key=lambda u: (_line(u) or 0, u.qname())):
+        for var in sorted(variables, key=lambda u: (line_of(u) or 0, u.qname())):
             visit(var, frozenset())
         return out
 
@@ -416,7 +237,7 @@ class _Importer:
         used, out = set(), {}
         for var in variables:
             base = var.name()
-            if count[base] > 1 or base in _RESERVED or keyword.iskeyword(base):
+            if count[base] > 1 or base in RESERVED_NAMES or keyword.iskeyword(base):
                 base = var.qname().replace(".", "_")
             out[var] = _fresh(base, used)
             used.add(out[var])
@@ -445,7 +266,6 @@ def _unit(var, default: str) -> str:
 
 def _fresh(base: str, used: set) -> str:
     name, k = base, 2
-    while name in used or name in _RESERVED:
+    while name in used or name in RESERVED_NAMES:
         name, k = f"{base}_{k}", k + 1
     return name
-
