@@ -311,6 +311,20 @@ def test_a_model_without_a_membrane_potential_is_refused_naming_the_file(tmp_pat
         load_mmt(path)
 
 
+@pytest.mark.parametrize("content,expect", [
+    (b"\x00\x80" * 100, r"not a text file \(byte 1 is not UTF-8\)"),
+    ("[[model]]\nmembrane.V = -80\n[engine]\ntime = 0 bind time\n[membrane]\ndot(V) = -" + "(" * 3000 + "V"
+     + ")" * 3000 + "\n    label membrane_potential\n", "an expression nested too deeply"),
+    (b"# " + b"x" * (4 * 2**20), r"4194306 bytes; a model file is at most 4194304 bytes"),
+])
+def test_hostile_files_get_one_line_naming_the_file(tmp_path, content, expect):
+    path = tmp_path / "hostile.mmt"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(MmtError, match=rf"^{path}: {expect}") as info:
+        load_mmt(path)
+    assert "\n" not in str(info.value)
+
+
 def test_without_myokit_the_error_names_the_optional_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "myokit", None)   # import myokit now raises ImportError
     with pytest.raises(MmtError, match=r"needs Myokit, optowave's optional extra: pip install 'optowave\[myokit\]'"):

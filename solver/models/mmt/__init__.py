@@ -31,7 +31,10 @@ from pathlib import Path
 from ._errors import MmtError
 from ._importer import LUMPED_CURRENT, Importer
 
-__all__ = ["LUMPED_CURRENT", "MmtError", "load_mmt"]
+__all__ = ["LUMPED_CURRENT", "MAX_BYTES", "MmtError", "load_mmt"]
+
+#: The largest .mmt file read (bytes): Myokit's parser holds the whole file, and hostile input is bounded.
+MAX_BYTES = 4 * 2**20
 
 
 def load_mmt(path: str | Path) -> dict:
@@ -51,9 +54,19 @@ def load_mmt(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise MmtError(path, "no such file")
+    if path.stat().st_size > MAX_BYTES:
+        raise MmtError(path, f"{path.stat().st_size} bytes; a model file is at most {MAX_BYTES} bytes here (a "
+                             "published cell model takes a few hundred kB)")
     data = path.read_bytes()
     try:
-        model = myokit.load_model(str(path.resolve()))   # absolute: Myokit reads the bare name "example" as its own
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MmtError(path, f"not a text file (byte {exc.start} is not UTF-8)") from None
+    try:   # the text read once: what is parsed is what is hashed
+        model = myokit.parse_model(myokit.split(text)[0])
+        if model is None:
+            raise MmtError(path, "no [[model]] section")
+        description = Importer(myokit, model, path).description()
     except myokit.ParseError as exc:
         raise MmtError(path, f"{exc.name}: {exc.desc}", line=exc.line) from None
     except myokit.IntegrityError as exc:
@@ -61,7 +74,9 @@ def load_mmt(path: str | Path) -> dict:
         raise MmtError(path, str(exc).splitlines()[0], line=token[2] if token else None) from None
     except myokit.MyokitError as exc:
         raise MmtError(path, str(exc).splitlines()[0]) from None
-    description = Importer(myokit, model, path).description()
+    except RecursionError:   # Myokit's parser and its expression trees recurse once per nesting level
+        raise MmtError(path, "an expression nested too deeply (or a sum of too many terms) for Myokit's parser "
+                             "and optowave's expression language") from None
     description["source"] = {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
     return description
 
