@@ -160,7 +160,9 @@ class CudaStepper:
         from ..models import cuda_kernels
 
         self._cuda = cuda
-        self._kernel = cuda_kernels.KERNELS[problem.model.name]
+        model = problem.model
+        make = getattr(model, "cuda_step_fn", None)
+        self._kernel = make() if make is not None else cuda_kernels.KERNELS[model.name]
         self._launch = cuda_kernels.launch_steps
         self._dev: dict = {}
         self._state = None  # (host array holding the device state, device current, device other)

@@ -108,6 +108,9 @@ class CellModel:
     )
     resting_conductance_fn: Callable[[dict[str, float]], float] = field(repr=False, default=None)
     ionic_current_fn: Callable = field(repr=False, default=None)
+    #: The numba.cuda step kernel, made on demand (models generated from a description); None: the
+    #: hand-written kernel of :mod:`solver.models.cuda_kernels` under the model's name.
+    cuda_step_fn: Callable[[], Callable] | None = field(repr=False, default=None)
 
     @property
     def n_state(self) -> int:

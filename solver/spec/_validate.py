@@ -351,7 +351,6 @@ def _check_model_source(c, spec: t.JobSpec, presets):
 def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     """numerics.backend and numerics.lookup_tables: what this machine and this model can run."""
     from ..engine.backends import TABULATED_MODELS, cuda_usable
-    from ..models import MODELS
 
     if n.backend not in ("cpu", "cuda"):
         c.error("numerics.backend", f"{n.backend} is not a backend; allowed: BACKEND_CPU, BACKEND_CUDA")
@@ -359,10 +358,6 @@ def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
         c.error("numerics.backend", "BACKEND_CUDA needs a CUDA GPU, and numba.cuda.is_available() is false on this "
                 "machine (numba's CUDA simulator, NUMBA_ENABLE_CUDASIM=1, is not enabled either); allowed here: "
                 "BACKEND_CPU (or leave numerics.backend unset)")
-    if n.backend == "cuda" and model is not None and model.name not in MODELS:
-        # the CUDA kernels of a described model are not generated yet: refuse rather than fail at run time
-        c.error("numerics.backend", f"BACKEND_CUDA runs the preset models only; {model.name!r} comes from "
-                "tissue.model.definition or mmt_path and runs on BACKEND_CPU (its exact kernel)")
     if n.lookup_tables and model is not None:
         if model.name not in TABULATED_MODELS:
             c.error("numerics.lookup_tables", f"true, but cell model {model.name!r} has no lookup tables (they "

@@ -168,3 +168,53 @@ def test_a_second_process_compiles_nothing(tmp_path):
     assert len(list(tmp_path.glob("model_hh_squid_axon_*.py"))) == 1
     assert list(tmp_path.glob("__pycache__/*.nbi"))  # numba's index beside the generated file
     assert times[1] < 2.0 and times[1] < times[0] / 3, times
+
+
+_CUDA = textwrap.dedent(
+    """
+    import json, sys, numpy as np
+    sys.path.insert(0, ".")
+    from solver.engine.backends import CudaStepper
+    from solver.models.codegen import model_from_dict
+    from tests.solver.hh_definition import HH_DEFINITION
+    from tests.solver.test_codegen import _sheet
+
+    class P:  # the little of a Problem that CudaStepper reads
+        def __init__(self, model): self.model = model
+
+    model = model_from_dict(HH_DEFINITION)
+    out = {}
+    for dtype in (np.float64, np.float32):
+        for order in (1, 2):
+            y0, args = _sheet(model, ny=8, nx=6)
+            y0 = y0.astype(dtype)
+            cpu_a, cpu_b, gpu_a, gpu_b = y0.copy(), y0.copy(), y0.copy(), y0.copy()
+            step = CudaStepper(P(model))
+            for n in (12, 9):
+                if model.kernel(cpu_a, cpu_b, n, 0.01, *args, order=order):
+                    cpu_a, cpu_b = cpu_b, cpu_a
+                assert step(gpu_a, gpu_b, n, 0.01, *args, order=order) == 0
+            active = args[2] != 0
+            out[f"{dtype.__name__} {order}"] = {
+                "rel": float(np.abs(gpu_a - cpu_a)[:, active].max() / np.abs(cpu_a[:, active]).max()),
+                "outside_untouched": bool(np.array_equal(gpu_a[:, ~active], y0[:, ~active])),
+                "moved": float(np.abs(cpu_a[0] - y0[0]).max()),
+            }
+    print("RESULT " + json.dumps(out))
+    """
+)
+
+
+def test_generated_cuda_kernel_matches_the_cpu_kernel_on_the_simulator(tmp_path):
+    """The numba.cuda kernel generated from the description, launched by the CUDA stepper under numba's
+    simulator (in a subprocess: the simulator must be chosen before numba.cuda is imported), against the
+    generated CPU kernel: both orders, both precisions, opsin, maps and mask."""
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "OPTOWAVE_KERNEL_CACHE": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", _CUDA], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.split("RESULT ", 1)[1])
+    assert len(out) == 4
+    for key, r in out.items():
+        assert r["moved"] > 1.0 and r["outside_untouched"], key
+        assert r["rel"] < (1e-12 if key.startswith("float64") else 1e-5), (key, r)

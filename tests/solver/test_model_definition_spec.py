@@ -1,5 +1,5 @@
 """A user's model in a job spec: ``tissue.model.definition`` runs through the whole solver path; bad
-definitions, two model sources, a missing .mmt and CUDA are refused naming the field."""
+definitions, two model sources and a missing .mmt are refused naming the field."""
 
 from __future__ import annotations
 
@@ -71,10 +71,3 @@ def test_errors_name_the_field():
 
     errs = _errors(_spec(None, mmt_path="missing.mmt"))
     assert errs[0][0] == "tissue.model.mmt_path" and "missing.mmt" in errs[0][1]
-
-
-def test_cuda_is_refused_for_a_definition():
-    spec = _spec()
-    spec["numerics"]["backend"] = "BACKEND_CUDA"
-    errs = _errors(spec)
-    assert any(f == "numerics.backend" and "runs the preset models only" in m for f, m in errs), errs

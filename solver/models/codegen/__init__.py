@@ -1,8 +1,8 @@
 """Cell models generated from a :class:`~solver.models.description.ModelDescription`.
 
 :func:`cell_model` turns a description into a :class:`~solver.models.CellModel`: the exact numba
-kernel from the template of :mod:`._exact` (cached on disk by the description's content hash, see
-:mod:`._cache`), the NumPy reference of :mod:`._reference`, and the rest state, steady states,
+kernel from the template of :mod:`._exact` and the numba.cuda kernel from that of :mod:`._cuda` (both
+written to disk by content hash, see :mod:`._cache`), the NumPy reference of :mod:`._reference`, and the rest state, steady states,
 resting conductance and ionic current evaluated from the expression trees.
 """
 
@@ -65,6 +65,13 @@ class _ReferenceStep:
         return (_ReferenceStep, (self.desc,))
 
 
+def _cuda_step(desc: ModelDescription):
+    """The generated numba.cuda step kernel of ``desc`` (importing numba.cuda only now)."""
+    from ._cuda import cuda_kernel_source
+
+    return load_generated(f"cuda_{desc.name}", cuda_kernel_source(desc)).step
+
+
 def _rest_state(desc: ModelDescription, p: Mapping) -> dict[str, float]:
     return {desc.voltage.name: desc.voltage.initial, **{s.name: s.initial for s in desc.states}}
 
@@ -119,6 +126,7 @@ def _cell_model_cached(desc: ModelDescription) -> CellModel:
         steady_state_fn=functools.partial(_steady_state_at, desc),
         resting_conductance_fn=functools.partial(_resting_conductance, desc),
         ionic_current_fn=functools.partial(_ionic_current, desc),
+        cuda_step_fn=functools.partial(_cuda_step, desc),
     )
 
 

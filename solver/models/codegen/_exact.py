@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import expr
 from ..description import ModelDescription
 
-__all__ = ["exact_kernel_source"]
+__all__ = ["exact_kernel_source", "model_lines"]
 
 _TEMPLATE = '''\
 """Generated from the cell-model description {name!r} (content hash {hash}); do not edit."""
@@ -161,47 +161,51 @@ def _local(kind: str, index: int) -> str:
     return f"z_{kind}{index}"
 
 
-def exact_kernel_source(desc: ModelDescription) -> str:
-    """Python source of a module whose ``kernel`` is the exact numba kernel of ``desc``."""
+def model_lines(desc: ModelDescription, *, target: str, old) -> tuple[list[str], list[str]]:
+    """The model's arithmetic as statements over the locals ``z_s<k>`` (states, V first) and ``z_p<k>``
+    (parameters), and the expressions of the new state; ``old(k)`` reads state ``k`` at the step's
+    start, ``drive`` is coupling − I_opsin − I_ext, ``dt`` the step. ``target``: "numba" or "cuda"."""
+    emit = expr.to_numba if target == "numba" else expr.to_cuda
     names: dict[str, str] = {}
-    lines: list[str] = []
-    n_state = len(desc.state_names)
-    for k in range(n_state):
-        names[desc.state_names[k]] = _local("s", k)
+    for k, name in enumerate(desc.state_names):
+        names[name] = _local("s", k)
     for k, p in enumerate(desc.parameters):
         names[p.name] = _local("p", k)
-        lines.append(f"{names[p.name]} = pc[i, {k}]")
+    lines: list[str] = []
     for k, x in enumerate(desc.intermediates):
-        code = expr.to_numba(desc.tree(x.name), names.__getitem__)
+        code = emit(desc.tree(x.name), names.__getitem__)
         names[x.name] = _local("x", k)
         lines.append(f"{names[x.name]} = {code}")
     total = []
     for k, c in enumerate(desc.currents):
-        code = expr.to_numba(desc.tree(c.name), names.__getitem__)
+        code = emit(desc.tree(c.name), names.__getitem__)
         names[c.name] = _local("c", k)
         lines.append(f"{names[c.name]} = {code}")
         total.append(names[c.name])
     lines.append(f"z_iion = {' + '.join(total) if total else '0.0'}")
-    outs = ["np.float64(base[0, bi, bj]) + dt * (drive - z_iion)"]
+    outs = [f"{old(0)} + dt * (drive - z_iion)"]
     for k, s in enumerate(desc.states, start=1):
-        old = f"np.float64(base[{k}, bi, bj])"
         if s.gate is None:
-            code = expr.to_numba(desc.tree(f"{s.name}.derivative"), names.__getitem__)
-            lines.append(f"z_d{k} = {code}")
-            outs.append(f"{old} + dt * z_d{k}")
+            lines.append(f"z_d{k} = {emit(desc.tree(f'{s.name}.derivative'), names.__getitem__)}")
+            outs.append(f"{old(k)} + dt * z_d{k}")
         elif s.gate.kind == "inf_tau":
-            inf = expr.to_numba(desc.tree(f"{s.name}.inf"), names.__getitem__)
-            tau = expr.to_numba(desc.tree(f"{s.name}.tau"), names.__getitem__)
-            lines.append(f"z_inf{k} = {inf}")
-            lines.append(f"z_tau{k} = {tau}")
-            outs.append(f"_rl({old}, z_inf{k}, z_tau{k}, dt)")
+            lines.append(f"z_inf{k} = {emit(desc.tree(f'{s.name}.inf'), names.__getitem__)}")
+            lines.append(f"z_tau{k} = {emit(desc.tree(f'{s.name}.tau'), names.__getitem__)}")
+            outs.append(f"_rl({old(k)}, z_inf{k}, z_tau{k}, dt)")
         else:
-            alpha = expr.to_numba(desc.tree(f"{s.name}.alpha"), names.__getitem__)
-            beta = expr.to_numba(desc.tree(f"{s.name}.beta"), names.__getitem__)
-            lines.append(f"z_a{k} = {alpha}")
-            lines.append(f"z_b{k} = {beta}")
+            lines.append(f"z_a{k} = {emit(desc.tree(f'{s.name}.alpha'), names.__getitem__)}")
+            lines.append(f"z_b{k} = {emit(desc.tree(f'{s.name}.beta'), names.__getitem__)}")
             lines.append(f"z_tau{k} = 1.0 / (z_a{k} + z_b{k})")
-            outs.append(f"_rl({old}, z_a{k} * z_tau{k}, z_tau{k}, dt)")
+            outs.append(f"_rl({old(k)}, z_a{k} * z_tau{k}, z_tau{k}, dt)")
+    return lines, outs
+
+
+def exact_kernel_source(desc: ModelDescription) -> str:
+    """Python source of a module whose ``kernel`` is the exact numba kernel of ``desc``."""
+    n_state = len(desc.state_names)
+    lines = [f"{_local('p', k)} = pc[i, {k}]" for k in range(len(desc.parameters))]
+    body, outs = model_lines(desc, target="numba", old=lambda k: f"np.float64(base[{k}, bi, bj])")
+    lines += body
     lines.append("return (" + ", ".join(outs) + ",)")
     body = "\n".join("    " + ln for ln in lines)
     state_args = ", ".join(_local("s", k) for k in range(n_state))
