@@ -96,6 +96,7 @@ def table(desc: dict, *, full: bool = False) -> list[str]:
         rows.append(("intermediate", x["name"], x.get("units", ""), "", x["expression"]))
     for c in desc.get("currents", []):
         rows.append(("current", c["name"], c.get("units", "A/F"), "", c["expression"]))
+    rows = [r[:4] + (" ".join(r[4].split()),) for r in rows]   # a multi-line description on one row
     if not full:
         rows = [r[:4] + (_cut(r[4]),) for r in rows]
     widths = [max(len(r[k]) for r in rows) for k in range(4)]

@@ -159,6 +159,7 @@ I = -0.1 * conc.ca * (V - 60)
 [conc]
 use membrane.V
 dot(ca) = -0.01 * ical.I - (ca - 0.1) / 80 + weird
+    desc: free calcium, a pool the L-type current fills
 weird = -(2^3^0.5) * 1e-3 + (ca - (ca - 0.05)) / 10 - -ca^2 / 100 + log10(1 + ca) - log(2 + ca, 3) / 5
 """
 
@@ -176,6 +177,7 @@ def test_derivative_states_summed_currents_and_the_language_s_grouping_agree_wit
     assert {"gk_g", "gna_g"} <= {p["name"] for p in desc["parameters"]}
     assert "stim" not in json.dumps(desc) and "time" not in json.dumps(desc)
     ModelDescription.from_dict(desc)   # valid: names unique, gates in V and parameters, currents not referred to
+    assert desc["states"][2]["description"] == "free calcium, a pool the L-type current fills"   # Myokit's desc:
 
     rng = np.random.default_rng(7)
     qnames, states = random_states(path, 400, rng, v_range=(-90.0, 40.0))

@@ -148,7 +148,7 @@ class Importer(DvDtTerms):
                 entry["gate"] = {k: text(e, x, inline=gate_inline) for k, e in gates[x].items()}
             else:
                 entry["derivative"] = text(x.rhs(), x)
-            states.append(entry)
+            states.append(_described(entry, x))
 
         out = {
             "name": self._model_name(),
@@ -156,8 +156,8 @@ class Importer(DvDtTerms):
             "voltage": {"name": self.name[v], "units": "mV", "initial": init[v]},
             "parameters": [self._parameter(u) for u in parameters],
             "states": states,
-            "intermediates": [{"name": self.name[u], "expression": text(u.rhs(), u), "units": _unit(u, "")}
-                              for u in intermediates],
+            "intermediates": [_described({"name": self.name[u], "expression": text(u.rhs(), u), "units": _unit(u, "")},
+                                         u) for u in intermediates],
             "currents": [],
         }
         used = set(self.name.values())
@@ -169,7 +169,8 @@ class Importer(DvDtTerms):
             else:   # also used elsewhere: an intermediate of its own name, referred to here
                 name, inline = _fresh(f"{self.name[var]}_current", used), (lambda u: None)
             used.add(name)
-            out["currents"].append({"name": name, "expression": text(expr, v if var is None else var, inline=inline), "units": "A/F"})
+            current = {"name": name, "expression": text(expr, v if var is None else var, inline=inline), "units": "A/F"}
+            out["currents"].append(current if var is None else _described(current, var))
         return out
 
     def _model_name(self) -> str:
@@ -252,11 +253,13 @@ class Importer(DvDtTerms):
             raise Unsayable(f"{var.qname()}, which the description does not hold") from None
 
     def _parameter(self, var) -> dict:
-        out = {"name": self.name[var], "value": float(var.eval()), "units": _unit(var, "")}
-        desc = var.meta.get("desc") if var.meta else None
-        if desc:
-            out["description"] = desc
-        return out
+        return _described({"name": self.name[var], "value": float(var.eval()), "units": _unit(var, "")}, var)
+
+
+def _described(entry: dict, var) -> dict:
+    """The entry with the variable's ``desc:`` meta-data as its description, where the file gives one."""
+    desc = var.meta.get("desc") if var.meta else None
+    return {**entry, "description": str(desc).strip()} if desc else entry
 
 
 def _unit(var, default: str) -> str:
