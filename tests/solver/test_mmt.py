@@ -318,6 +318,8 @@ def test_a_model_without_a_membrane_potential_is_refused_naming_the_file(tmp_pat
     ("[[model]]\nmembrane.V = -80\n[engine]\ntime = 0 bind time\n[membrane]\ndot(V) = -" + "(" * 3000 + "V"
      + ")" * 3000 + "\n    label membrane_potential\n", "an expression nested too deeply"),
     (b"# " + b"x" * (4 * 2**20), r"4194306 bytes; a model file is at most 4194304 bytes"),
+    ("[[protocol]]\n1.0 5.0 0.5 1000 0\n", r"no \[\[model\]\] section"),
+    ("", r"no \[\[model\]\] section"),
 ])
 def test_hostile_files_get_one_line_naming_the_file(tmp_path, content, expect):
     path = tmp_path / "hostile.mmt"

@@ -63,9 +63,10 @@ def load_mmt(path: str | Path) -> dict:
     except UnicodeDecodeError as exc:
         raise MmtError(path, f"not a text file (byte {exc.start} is not UTF-8)") from None
     try:   # the text read once: what is parsed is what is hashed
-        model = myokit.parse_model(myokit.split(text)[0])
-        if model is None:
-            raise MmtError(path, "no [[model]] section")
+        section = myokit.split(text)[0]
+        if not section.strip():
+            raise MmtError(path, "no [[model]] section (a protocol or script alone holds no model)")
+        model = myokit.parse_model(section)
         description = Importer(myokit, model, path).description()
     except myokit.ParseError as exc:
         raise MmtError(path, f"{exc.name}: {exc.desc}", line=exc.line) from None
