@@ -86,6 +86,22 @@ def test_imported_squid_axon_is_myokit_s_model_and_the_hand_written_one():
             np.testing.assert_allclose(got[q.split(".")[-1]], reference[:, k], rtol=1e-9, atol=1e-12, err_msg=q)
 
 
+def test_the_description_is_the_same_in_every_process(tmp_path):
+    """Same file, same description text (so the same content hash and the kernel cache hit), whatever the order
+    Python's hashing gives sets of variables in a process."""
+    import os
+    import subprocess
+
+    path = tmp_path / "features.mmt"
+    path.write_text(FEATURES_MMT)
+    code = "import json, sys; from solver.models.mmt import load_mmt; print(json.dumps(load_mmt(sys.argv[1])))"
+    root = Path(__file__).resolve().parents[2]
+    outs = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": f"{root}:{root / 'protos'}"},
+                           cwd=root).stdout for seed in ("1", "2", "3")]
+    assert outs[0] == outs[1] == outs[2] == json.dumps(load_mmt(path)) + "\n"
+
+
 def test_an_unlabelled_pacing_term_is_dropped_like_the_labelled_stimulus(tmp_path):
     """``i_stim = pace * amplitude`` without its label: zero once the pacing is, so dropped, not a current."""
     path = tmp_path / "hh_unlabelled.mmt"
