@@ -91,5 +91,6 @@ def test_the_client_names_the_field_and_the_line_of_a_bad_mmt(tmp_path):
     path = _spec_file(tmp_path)
     mmt = path.parent / "models" / "squid.mmt"
     mmt.write_text(mmt.read_text().replace("beta_n = 0.125 *", "beta_n = sin(0.125) *"))
-    with pytest.raises(ValueError, match=r"^tissue\.model\.mmt_path: .*squid\.mmt line 65: ik\.n\.beta_n: uses sin\(\)"):
+    where = r"^tissue\.model\.mmt_path: .*squid\.mmt line 65: ik\.n\.beta_n: uses sin\(\)"
+    with pytest.raises(ValueError, match=where):
         spec_message(path)

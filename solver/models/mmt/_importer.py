@@ -89,7 +89,7 @@ class Importer(DvDtTerms):
 
     # -- the description ------------------------------------------------------------------------------------
     def description(self) -> dict:
-        m, model, v = self.myokit, self.model, self.v
+        model, v = self.model, self.v
         others = [x for x in model.states() if x is not v]
         params = lambda var: var.is_literal() and var is not v and not var.is_state()   # noqa: E731
         keep = lambda var: var is v or params(var)   # noqa: E731  (what a gate may refer to)
