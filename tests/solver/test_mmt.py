@@ -86,6 +86,23 @@ def test_imported_squid_axon_is_myokit_s_model_and_the_hand_written_one():
             np.testing.assert_allclose(got[q.split(".")[-1]], reference[:, k], rtol=1e-9, atol=1e-12, err_msg=q)
 
 
+def test_a_four_gate_model_has_every_state_a_gate_and_myokit_s_derivatives():
+    """``hh_m_current.mmt`` (the squid axon plus a slow M-type K+ gate): four gates of V alone, the model a lookup
+    table takes whole, imported with Myokit's meaning."""
+    path = DATA / "hh_m_current.mmt"
+    desc = load_mmt(path)
+    ModelDescription.from_dict(desc)
+    assert [(s["name"], sorted(s["gate"])) for s in desc["states"]] == [
+        ("m", ["alpha", "beta"]), ("h", ["inf", "tau"]), ("n", ["alpha", "beta"]), ("w", ["inf", "tau"])]
+    assert [c["name"] for c in desc["currents"]] == ["INa", "IK", "IM", "IL"]
+    qnames, states = random_states(path, 200, np.random.default_rng(5))
+    states = states[np.abs(states[:, 0] + 50) > 1e-3]
+    reference = myokit_rates(path, states)
+    got = rates(desc, {q.split(".")[-1]: states[:, k] for k, q in enumerate(qnames)})
+    for k, q in enumerate(qnames):
+        np.testing.assert_allclose(got[q.split(".")[-1]], reference[:, k], rtol=1e-9, atol=1e-12, err_msg=q)
+
+
 def test_the_description_is_the_same_in_every_process(tmp_path):
     """Same file, same description text (so the same content hash and the kernel cache hit), whatever the order
     Python's hashing gives sets of variables in a process."""
