@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     from clients import model_cmd  # model import/show: the cell models users bring (Myokit .mmt)
 
     model_cmd.register(sub)
+    from clients import cell_cmd  # cell: the patch-clamp bench on one cell of a spec
+
+    cell_cmd.register(sub)
     return p
 
 
@@ -302,6 +305,16 @@ def cmd_plot(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     ds = xr.open_zarr(args.store, consolidated=False)
+    from solver.pictures.cell_plot import is_cell_result, plot_cell
+
+    if is_cell_result(ds):            # a patch-clamp bench result (optowave cell): traces, I-V, continuation
+        if args.movie:
+            print(f"error: --movie {args.movie}: a cell-bench result has no movie (one cell, no sheet)",
+                  file=sys.stderr)
+            return 1
+        plot_cell(ds.load(), args.output)
+        print(f"figure: {Path(args.output).resolve()}")
+        return 0
     movie = _figure(ds, Path(args.output), movie=args.movie)
     print(f"figure: {Path(args.output).resolve()}")
     if movie is not None:

@@ -112,18 +112,7 @@ def build(spec: JobSpec) -> Problem:
 
     active = (rasterise(spec.tissue.mask, ny, nx, dx, base_dir=base_dir) >= 0.5).astype(np.uint8)
 
-    # parameters: preset, then ions (Nernst), then explicit overrides
-    values = dict(model.defaults)
-    given = dict(spec.tissue.model.parameters)
-    ions = spec.tissue.model.ions.given()
-    if ions and "E_K" in values:
-        preset_t = PRESET_TEMPERATURE_C.get(model.name, 35.0)
-        e_na, e_k, k_o = reversal_potentials(ions, preset_t, model.defaults["E_Na"], model.defaults["E_K"])
-        values.update(E_Na=e_na, E_K=e_k, K_o=k_o)
-        if ions.get("temperature_c", preset_t) != preset_t:
-            # the gating kinetics follow the temperature too (Q10 per current, solver.models.hek)
-            values = hek.temperature_scaled(values, preset_t, ions["temperature_c"])
-    values.update(given)
+    values = model_values(model, spec.tissue.model.parameters, spec.tissue.model.ions.given())
     params = model.params_array(values)
     pidx = np.full(len(model.param_names), -1, dtype=np.int64)
     maps = []
@@ -208,6 +197,21 @@ def build(spec: JobSpec) -> Problem:
         light_drive=np.array([_drive(opsin_name, s.wavelength_nm) for s in spec.light], dtype=np.float64),
         background_drive=_drive(opsin_name, spec.readout.camera.imaging_wavelength_nm),
     )
+
+
+def model_values(model: CellModel, parameters, ions: dict[str, float]) -> dict[str, float]:
+    """The model's parameter values for a spec: the preset, then the bath (``ions``: Nernst, and the
+    temperature's Q10 on the gating kinetics), then the explicit ``parameters`` overrides (pairs or a mapping)."""
+    values = dict(model.defaults)
+    if ions and "E_K" in values:
+        preset_t = PRESET_TEMPERATURE_C.get(model.name, 35.0)
+        e_na, e_k, k_o = reversal_potentials(ions, preset_t, model.defaults["E_Na"], model.defaults["E_K"])
+        values.update(E_Na=e_na, E_K=e_k, K_o=k_o)
+        if ions.get("temperature_c", preset_t) != preset_t:
+            # the gating kinetics follow the temperature too (Q10 per current, solver.models.hek)
+            values = hek.temperature_scaled(values, preset_t, ions["temperature_c"])
+    values.update(dict(parameters))
+    return values
 
 
 def _drive(opsin_name: str, wavelength_nm: float) -> float:
