@@ -111,6 +111,9 @@ class CellModel:
     #: The numba.cuda step kernel, made on demand (models generated from a description); None: the
     #: hand-written kernel of :mod:`solver.models.cuda_kernels` under the model's name.
     cuda_step_fn: Callable[[], Callable] | None = field(repr=False, default=None)
+    #: The lookup-table path of a model generated from a description (``gate_params``, ``stepper()``:
+    #: see :class:`solver.models.codegen.GeneratedLut`); None: the presets' tables, if any.
+    lookup_tables: object | None = field(repr=False, default=None)
 
     @property
     def n_state(self) -> int:

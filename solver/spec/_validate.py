@@ -350,7 +350,7 @@ def _check_model_source(c, spec: t.JobSpec, presets):
 
 def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     """numerics.backend and numerics.lookup_tables: what this machine and this model can run."""
-    from ..engine.backends import TABULATED_MODELS, cuda_usable
+    from ..engine.backends import TABULATED_MODELS, cuda_usable, has_lookup_tables, tabulated_params
 
     if n.backend not in ("cpu", "cuda"):
         c.error("numerics.backend", f"{n.backend} is not a backend; allowed: BACKEND_CPU, BACKEND_CUDA")
@@ -359,17 +359,17 @@ def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
                 "machine (numba's CUDA simulator, NUMBA_ENABLE_CUDASIM=1, is not enabled either); allowed here: "
                 "BACKEND_CPU (or leave numerics.backend unset)")
     if n.lookup_tables and model is not None:
-        if model.name not in TABULATED_MODELS:
+        if not has_lookup_tables(model):
             c.error("numerics.lookup_tables", f"true, but cell model {model.name!r} has no lookup tables (they "
-                    f"tabulate the voltage-dependent gates of {', '.join(sorted(TABULATED_MODELS))}); allowed: false "
+                    f"tabulate the voltage-dependent gates of {', '.join(sorted(TABULATED_MODELS))} and of models in mV "
+                    "given by tissue.model.definition or mmt_path); allowed: false "
                     "or unset")
         elif n.backend == "cuda":
             c.error("numerics.lookup_tables", "true, but lookup tables are a CPU path (the CUDA kernels evaluate "
                     "the gates exactly); allowed with BACKEND_CUDA: false or unset")
         else:
-            from ..models.lut import GATE_PARAMS
-
-            mapped = [m.parameter for m in spec.tissue.model.maps if m.parameter in GATE_PARAMS]
+            gate_params = tabulated_params(model)
+            mapped = [m.parameter for m in spec.tissue.model.maps if m.parameter in gate_params]
             if mapped:
                 c.error("numerics.lookup_tables", f"true, but tissue.model.maps varies the gate parameter(s) "
                         f"{', '.join(mapped)} from cell to cell, and a table holds one value; allowed with such "

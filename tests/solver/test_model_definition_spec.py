@@ -71,3 +71,10 @@ def test_errors_name_the_field():
 
     errs = _errors(_spec(None, mmt_path="missing.mmt"))
     assert errs[0][0] == "tissue.model.mmt_path" and "missing.mmt" in errs[0][1]
+
+
+def test_the_patch_clamp_bench_refuses_a_definition_naming_the_field():
+    from solver.cell.run import cell_from_spec
+
+    with pytest.raises(ValueError, match=r"tissue.model.definition: the patch-clamp bench runs the preset models only"):
+        cell_from_spec(solver.load_spec(_spec()))

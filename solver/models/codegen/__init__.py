@@ -1,8 +1,9 @@
 """Cell models generated from a :class:`~solver.models.description.ModelDescription`.
 
 :func:`cell_model` turns a description into a :class:`~solver.models.CellModel`: the exact numba
-kernel from the template of :mod:`._exact` and the numba.cuda kernel from that of :mod:`._cuda` (both
-written to disk by content hash, see :mod:`._cache`), the NumPy reference of :mod:`._reference`, and the rest state, steady states,
+kernel from the template of :mod:`._exact`, the lookup-table kernel (:mod:`._lut`, the same template
+with the gates read from tables) and the numba.cuda kernel (:mod:`._cuda`), all written to disk by
+content hash (:mod:`._cache`), the NumPy reference of :mod:`._reference`, and the rest state, steady states,
 resting conductance and ionic current evaluated from the expression trees.
 """
 
@@ -19,8 +20,9 @@ from ..description import ModelDescription
 from . import _reference
 from ._cache import cache_dir, load_generated
 from ._exact import exact_kernel_source
+from ._lut import GeneratedLut
 
-__all__ = ["cache_dir", "cell_model", "exact_kernel_source", "model_from_dict"]
+__all__ = ["GeneratedLut", "cache_dir", "cell_model", "exact_kernel_source", "model_from_dict"]
 
 #: Time steps of a user's model in mV (its own dt is not part of the description): the HEK limits.
 DT_MAX_MS = 0.05
@@ -127,6 +129,7 @@ def _cell_model_cached(desc: ModelDescription) -> CellModel:
         resting_conductance_fn=functools.partial(_resting_conductance, desc),
         ionic_current_fn=functools.partial(_ionic_current, desc),
         cuda_step_fn=functools.partial(_cuda_step, desc),
+        lookup_tables=GeneratedLut(desc, load_generated) if mv else None,
     )
 
 

@@ -161,10 +161,11 @@ def _local(kind: str, index: int) -> str:
     return f"z_{kind}{index}"
 
 
-def model_lines(desc: ModelDescription, *, target: str, old) -> tuple[list[str], list[str]]:
+def model_lines(desc: ModelDescription, *, target: str, old, gates: bool = True) -> tuple[list[str], list[str]]:
     """The model's arithmetic as statements over the locals ``z_s<k>`` (states, V first) and ``z_p<k>``
     (parameters), and the expressions of the new state; ``old(k)`` reads state ``k`` at the step's
-    start, ``drive`` is coupling − I_opsin − I_ext, ``dt`` the step. ``target``: "numba" or "cuda"."""
+    start, ``drive`` is coupling − I_opsin − I_ext, ``dt`` the step. ``target``: "numba" or "cuda".
+    ``gates=False`` leaves the gates' new values as ``None`` for the caller (the lookup tables)."""
     emit = expr.to_numba if target == "numba" else expr.to_cuda
     names: dict[str, str] = {}
     for k, name in enumerate(desc.state_names):
@@ -188,6 +189,8 @@ def model_lines(desc: ModelDescription, *, target: str, old) -> tuple[list[str],
         if s.gate is None:
             lines.append(f"z_d{k} = {emit(desc.tree(f'{s.name}.derivative'), names.__getitem__)}")
             outs.append(f"{old(k)} + dt * z_d{k}")
+        elif not gates:
+            outs.append(None)
         elif s.gate.kind == "inf_tau":
             lines.append(f"z_inf{k} = {emit(desc.tree(f'{s.name}.inf'), names.__getitem__)}")
             lines.append(f"z_tau{k} = {emit(desc.tree(f'{s.name}.tau'), names.__getitem__)}")
