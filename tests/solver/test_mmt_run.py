@@ -117,3 +117,20 @@ def test_a_sheet_of_the_mmt_conducts(tmp_path):
     assert cv > 50.0
     residual = x_um[middle] - np.polyval(np.polyfit(row[middle], x_um[middle], 1), row[middle])
     assert np.abs(residual).max() < 0.5 * 20.0   # a steady speed: within half a cell of a straight line
+
+
+@pytest.mark.parametrize("name", ["hh_squid.mmt", "hh_m_current.mmt"])
+def test_the_lookup_table_kernel_of_an_mmt_keeps_the_single_cell_figures_within_half_a_percent(name):
+    """Every gate of the imported model tabulated over V (the four-gate model whole): peak, max dV/dt and APD90
+    of one stimulated cell within 0.5 % of the model's exact kernel (MODEL.md's single-cell figures)."""
+    from solver.models.codegen import model_from_dict
+    from solver.models.mmt import load_mmt
+    from tests.solver.test_codegen_lut import _single_cell
+
+    model = model_from_dict(load_mmt(DATA / name))
+    exact = _single_cell(model, model.kernel)
+    tabulated = _single_cell(model, model.lookup_tables.stepper())
+    assert exact["peak"] > 25.0 and exact["apd90"] > 1.0   # an action potential
+    for key in ("peak", "dvdt", "apd90"):
+        assert abs(tabulated[key] - exact[key]) <= 0.005 * abs(exact[key]), (key, tabulated[key], exact[key])
+    assert tabulated != exact   # the tables ran, not the exact kernel
