@@ -115,10 +115,10 @@ def _preset(name: str) -> dict:
 
     if name not in MODELS:
         raise ValueError(f"{name}: not a .mmt file, a .json description or a preset; presets: {', '.join(MODELS)}")
+    described = _described_preset(name)
+    if described is not None:
+        return described
     model = MODELS[name]
-    desc = getattr(model, "description", None)   # a preset written as a description carries it
-    if desc is not None and hasattr(desc, "to_dict"):
-        return desc.to_dict()
     rest = model.rest_state()   # the defaults' resting state
     v, *states = zip(model.state_names, model.state_units, model.state_long_names)
     return {
@@ -130,6 +130,23 @@ def _preset(name: str) -> dict:
                         "min": model.param_bounds[p][0], "max": model.param_bounds[p][1]}
                        for p in model.param_names],
     }
+
+
+def _described_preset(name: str) -> dict | None:
+    """The preset written as a description (its equations too), where a module of ``solver.models.presets``
+    describes it; else None."""
+    import importlib
+    import pkgutil
+
+    try:
+        import solver.models.presets as presets
+    except ImportError:
+        return None
+    for info in pkgutil.iter_modules(presets.__path__):
+        module = importlib.import_module(f"{presets.__name__}.{info.name}")
+        if name in getattr(module, "PRESETS", ()):
+            return {**module.description(name), "name": name}
+    return None
 
 
 def _read_json(path: Path) -> dict:

@@ -57,16 +57,22 @@ def test_import_without_output_writes_beside_the_mmt(tmp_path, capsys):
     assert json.loads((tmp_path / "squid.model.json").read_text())["name"] == "hh_squid_axon"
 
 
-def test_show_of_a_preset_lists_its_parameters_with_the_registry_s_units_and_bounds(capsys):
+@pytest.mark.parametrize("preset", ["hek_bistable", "hek_gokhale2017_35c", "fitzhugh_nagumo"])
+def test_show_of_a_preset_lists_its_parameters_with_the_registry_s_units_values_and_bounds(capsys, preset):
+    """A preset by name (written as a description where one exists, with its equations): every parameter row
+    holds the registry's units, default and lower bound."""
     from solver.models import MODELS
 
-    assert main(["model", "show", "hek_bistable"]) == 0
+    assert main(["model", "show", preset]) == 0
     rows = _rows(capsys.readouterr().out)
-    model = MODELS["hek_bistable"]
-    for p in model.param_names:
-        lo, hi = model.param_bounds[p]
-        assert rows[p][:4] == ["parameter", model.param_units[p], f"{model.defaults[p]:.6g}", f"[{lo:.6g},"]
-    assert rows[model.state_names[0]][:2] == ["voltage", "mV"]
+    model = MODELS[preset]
+    shown = [name for name, row in rows.items() if row[0] == "parameter"]
+    assert shown and set(shown) <= set(model.param_names)
+    for p in shown:
+        lo, _ = model.param_bounds[p]
+        units = model.param_units[p] or "1"
+        assert rows[p][:4] == ["parameter", units, f"{model.defaults[p]:.6g}", f"[{lo:.6g},"], p
+    assert rows[model.state_names[0]][:2] == ["voltage", model.state_units[0]]
 
 
 @pytest.mark.parametrize("content,suffix,expect", [
