@@ -134,3 +134,27 @@ def test_the_lookup_table_kernel_of_an_mmt_keeps_the_single_cell_figures_within_
     for key in ("peak", "dvdt", "apd90"):
         assert abs(tabulated[key] - exact[key]) <= 0.005 * abs(exact[key]), (key, tabulated[key], exact[key])
     assert tabulated != exact   # the tables ran, not the exact kernel
+
+
+def test_a_result_of_an_mmt_holds_the_model_that_ran(tmp_path):
+    """``optowave run`` on a spec naming a .mmt: the store's ``model_definition`` attribute is the description the
+    file gave (the spec names only the file), and a preset's store has none."""
+    import xarray as xr
+
+    from clients.cli import main
+    from solver.models.mmt import load_mmt
+
+    shutil.copy(HH_MMT, tmp_path / "squid.mmt")
+    spec = _cell_spec({"mmt_path": "squid.mmt"})
+    spec["numerics"]["duration_ms"] = 2.0
+    (tmp_path / "job.json").write_text(json.dumps(spec))
+    assert main(["run", str(tmp_path / "job.json"), "-o", str(tmp_path / "out.zarr"), "--quiet"]) == 0
+    attrs = xr.open_zarr(tmp_path / "out.zarr", consolidated=False).attrs
+    assert json.loads(attrs["model_definition"]) == load_mmt(tmp_path / "squid.mmt")
+    assert json.loads(attrs["spec"])["tissue"]["model"]["mmt_path"] == "squid.mmt"
+
+    preset = _cell_spec({"preset": "hek_gokhale2017_35c"})
+    preset["numerics"]["duration_ms"] = 1.0
+    (tmp_path / "preset.json").write_text(json.dumps(preset))
+    assert main(["run", str(tmp_path / "preset.json"), "-o", str(tmp_path / "preset.zarr"), "--quiet"]) == 0
+    assert "model_definition" not in xr.open_zarr(tmp_path / "preset.zarr", consolidated=False).attrs
