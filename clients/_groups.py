@@ -22,7 +22,7 @@ from google.protobuf import json_format
 
 from optowave.v1 import service_pb2
 
-from .client import TERMINAL, Client, JobError, ServiceError
+from ._errors import TERMINAL, JobError, ServiceError
 
 
 def _state(value: int) -> str:
@@ -35,7 +35,7 @@ class _Remote:
     kind = ""
     _message_field = ""
 
-    def __init__(self, client: Client, message):
+    def __init__(self, client, message):     # client: the clients.Client that made it
         self.client = client
         self._set(message)
 
@@ -190,7 +190,7 @@ class Design(_Remote):
 
     kind, _message_field, _unit = "design", "design", "rounds"
 
-    def __init__(self, client: Client, message):
+    def __init__(self, client, message):     # client: the clients.Client that made it
         self.last_runs: list[dict] = []
         super().__init__(client, message)
 

@@ -30,9 +30,11 @@ import grpc
 import numpy as np
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from grpc_status import rpc_status
 
+from optowave import files
 from optowave.v1 import service_pb2, service_pb2_grpc, spec_pb2
+
+from ._errors import TERMINAL, JobError, ServiceError
 
 MiB = 2**20
 _SERVICE = "optowave.v1.SimulationService"
@@ -58,37 +60,6 @@ CHANNEL_OPTIONS = [
 #: Status codes after which a stream is resumed (the connection dropped, the server restarted).
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED,
                        grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN})
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
-
-
-class ServiceError(Exception):
-    """An error status from the server; ``violations`` are the ``(field, description)`` pairs of its
-    ``google.rpc.BadRequest`` or ``QuotaFailure`` details."""
-
-    def __init__(self, code: grpc.StatusCode, message: str, violations=()):
-        self.code, self.message, self.violations = code, message, tuple(violations)
-        super().__init__(f"{code.name}: {message}")
-
-    @classmethod
-    def from_rpc(cls, err: grpc.RpcError) -> "ServiceError":
-        from google.rpc import error_details_pb2
-
-        violations = []
-        status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
-        for detail in status.details if status is not None else ():
-            for kind, attr, pair in ((error_details_pb2.BadRequest, "field_violations", ("field", "description")),
-                                     (error_details_pb2.QuotaFailure, "violations", ("subject", "description"))):
-                if detail.Is(kind.DESCRIPTOR):
-                    msg = kind()
-                    detail.Unpack(msg)
-                    violations += [(getattr(v, pair[0]), getattr(v, pair[1])) for v in getattr(msg, attr)]
-        return cls(err.code(), err.details() or "", violations)
-
-
-class JobError(RuntimeError):
-    """A job that ended without a result (FAILED or CANCELLED)."""
-
-
 @dataclass(frozen=True)
 class TLS:
     """TLS settings: the CA that signed the server's certificate (None: the system's roots), and for
@@ -248,39 +219,46 @@ def _read_png(file: Path, where: str) -> np.ndarray:
 
 
 def design_message(design) -> service_pb2.DesignSpec:
-    """A ``DesignSpec`` message from a design file, its text, a dict (the file's form) or a message. The base
-    (a file name relative to the design file, or inline) is read into a ``JobSpec``; the server checks the rest."""
+    """A ``DesignSpec`` message from a design file, its text, a dict (the file's form) or a message, read as
+    ``optowave design`` reads it here (:mod:`optowave.files`); the base (a file name relative to the design file,
+    or inline) is sent as a ``JobSpec`` with its files inlined. Raises ``optowave.files.FileError`` listing
+    every problem of the file; the server checks the rest."""
     if isinstance(design, service_pb2.DesignSpec):
         return design
-    base_dir = Path(".")
-    if isinstance(design, (str, os.PathLike)):
-        design, found = _read_mapping(design, "design")
-        base_dir = found or base_dir
-    if not isinstance(design, dict):
-        raise ValueError(f"a design must be a path, text, a dict or a DesignSpec message; got {type(design).__name__}")
-    doc = dict(design)
-    base = doc.pop("base", None)
-    if base is None:
-        raise ValueError("base: missing; give the base job spec (a file name or the spec itself)")
-    if isinstance(base, str):
-        base = base_dir / base if not Path(base).is_absolute() else Path(base)
-    return service_pb2.DesignSpec(base=spec_message(base), design_json=json.dumps(doc))
+    return _file_message(design, "design", files.design_message)
 
 
 def sweep_message(sweep) -> service_pb2.SweepSpec:
-    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message
-    (:func:`clients.sweep_file.sweep_message`: every problem named, nothing replaced by a default)."""
-    from clients.sweep_file import sweep_message as convert
-
+    """A ``SweepSpec`` message from a sweep file, text, dict (the sweep file's form) or message, read as
+    ``optowave sweep`` reads it here (:mod:`optowave.files`: every problem named, nothing replaced by a default);
+    raises ``optowave.files.FileError``."""
     if isinstance(sweep, service_pb2.SweepSpec):
         return sweep
-    base_dir = Path(".")
-    if isinstance(sweep, (str, os.PathLike)):
-        sweep, found = _read_mapping(sweep, "sweep")
-        base_dir = found or base_dir
-    if not isinstance(sweep, dict):
-        raise ValueError(f"a sweep must be a path, text, a dict or a SweepSpec message; got {type(sweep).__name__}")
-    return convert(sweep, base_dir=base_dir, spec_message=spec_message)
+    return _file_message(sweep, "sweep", files.sweep_message)
+
+
+def _file_message(source, what: str, convert):
+    doc_dir = Path(".")
+    if isinstance(source, (str, os.PathLike)):
+        source, found = _read_mapping(source, what)
+        doc_dir = found or doc_dir
+    msg, _, problems = convert(source, doc_dir=str(doc_dir), read_base=_sent_base)
+    if problems:
+        raise files.FileError(problems, what="sweep spec" if what == "sweep" else what)
+    return msg
+
+
+def _sent_base(raw, doc_dir: str):
+    """The base job spec of a sweep or design file as the server gets it (files inlined), for optowave.files."""
+    if isinstance(raw, str):
+        raw = Path(raw) if Path(raw).is_absolute() else Path(doc_dir) / raw
+    try:
+        return spec_message(raw), doc_dir, []
+    except (ValueError, FileNotFoundError) as exc:
+        found = getattr(exc, "violations", None)
+        if found:
+            return None, doc_dir, [("base" if v.field == "spec" else f"base.{v.field}", v.description) for v in found]
+        return None, doc_dir, [("base", str(exc))]
 
 
 # ---------------------------------------------------------------- the client

@@ -1,8 +1,8 @@
 """Proto <-> Python helpers of the service beyond :func:`solver.load_spec` (the one spec conversion).
 
 Job rows -> ``Job`` messages, violations -> ``google.rpc.BadRequest``, checks that only a spec
-sent over the wire needs (unknown fields, file references), the sweep message -> the sweep
-file's form (which :func:`service.sweep.load_sweep` reads).
+sent over the wire needs (unknown fields, file references). Sweep and design messages are read by
+:mod:`optowave.files`, the reading of their files.
 """
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ def sweep_message(rec, *, with_spec: bool = True) -> service_pb2.Sweep:
         failure = sweep.failed_runs.add(error=f["error"])
         for name, value in f["parameters"].items():
             json_format.ParseDict(value, failure.parameters[name])
-    if with_spec:
-        json_format.Parse(rec.spec_json, sweep.spec)
+    if with_spec:   # shown as far as today's schema reads it (a sweep stored by an older server may hold more)
+        json_format.Parse(rec.spec_json, sweep.spec, ignore_unknown_fields=True)
     sweep.create_time.CopyFrom(timestamp(rec.create_time))
     if rec.end_time is not None:
         sweep.end_time.CopyFrom(timestamp(rec.end_time))
@@ -225,54 +225,7 @@ def _type_name(fd: FieldDescriptor) -> str:
     return names.get(fd.type, "scalar")
 
 
-# ---------------------------------------------------------------- sweeps
-
-
-def sweep_dict(msg: service_pb2.SweepSpec) -> dict:
-    """The sweep file's form of a ``SweepSpec`` message (what ``service.sweep.load_sweep`` reads)."""
-    combine = {service_pb2.SWEEP_COMBINE_UNSPECIFIED: "product", service_pb2.SWEEP_COMBINE_PRODUCT: "product",
-               service_pb2.SWEEP_COMBINE_ZIP: "zip"}.get(msg.combine, f"enum value {msg.combine}")
-    axes = []
-    for a in msg.axes:
-        axis: dict = {"path": a.path}
-        if len(a.values):
-            axis["values"] = list(a.values)
-        for kind in ("linspace", "logspace"):
-            if a.HasField(kind):
-                r = getattr(a, kind)
-                axis[kind] = {"start": r.start, "stop": r.stop, "num": r.num}
-        axes.append(axis)
-    metrics: list = []
-    for name in msg.metrics:
-        if name == "activation_time":
-            metrics.append({"name": name, "points_um": [[p.x, p.y] for p in msg.probes_um]})
-        else:
-            metrics.append(name)
-    return {"name": msg.name or "sweep", "base": json_format.MessageToDict(msg.base, preserving_proto_field_name=True),
-            "axes": axes, "combine": combine, "metrics": metrics, "keep_fields": msg.keep_fields}
-
-
 # ---------------------------------------------------------------- designs
-
-
-def design_dict(msg: service_pb2.DesignSpec) -> dict:
-    """The design file's form of a ``DesignSpec`` message (what ``solver.design.load_design`` reads).
-
-    Raises :class:`solver.spec.SpecError` naming ``design_json`` when it is not a JSON object or names its own base.
-    """
-    import json
-
-    from solver.spec import SpecError
-
-    try:
-        doc = json.loads(msg.design_json or "{}")
-    except json.JSONDecodeError as exc:
-        raise SpecError([FieldViolation("design_json", f"not valid JSON: {exc}")]) from None
-    if not isinstance(doc, dict):
-        raise SpecError([FieldViolation("design_json", f"must be a JSON object; got {type(doc).__name__}")])
-    if "base" in doc:
-        raise SpecError([FieldViolation("design_json.base", "give the base job spec in the base field, not here")])
-    return {**doc, "base": json_format.MessageToDict(msg.base, preserving_proto_field_name=True)}
 
 
 def design_message(rec, *, with_spec: bool = True) -> service_pb2.Design:
@@ -286,8 +239,8 @@ def design_message(rec, *, with_spec: bool = True) -> service_pb2.Design:
     for b in p.get("brackets") or ():
         design.brackets.add(parameter=b["parameter"], fixed=b["fixed"], low=b["low"], high=b["high"],
                             status=b["status"])
-    if with_spec:
-        json_format.Parse(rec.spec_json, design.spec)
+    if with_spec:   # as for sweeps: a design stored by an older server is shown as far as it can be read
+        json_format.Parse(rec.spec_json, design.spec, ignore_unknown_fields=True)
     design.create_time.CopyFrom(timestamp(rec.create_time))
     if rec.end_time is not None:
         design.end_time.CopyFrom(timestamp(rec.end_time))

@@ -19,10 +19,12 @@ from .engine.problem import Problem, build
 from .engine.result import __version__, write_zarr
 from .engine.run import SimulationError, State, Tracker, advance, initial_state
 from .engine.simulate import prepare, simulate
+from .session import Session, SessionError
 from .spec import FieldViolation, JobSpec, Report, SpecError, check, load_spec, validate
 
 __all__ = [
-    "Cost", "FieldViolation", "JobSpec", "Problem", "Report", "SimulationError", "SpecError", "State", "Tracker",
+    "Cost", "FieldViolation", "JobSpec", "Problem", "Report", "Session", "SessionError", "SimulationError", "SpecError",
+    "State", "Tracker",
     "__version__", "advance", "build", "check", "estimate", "initial_state", "load_spec", "prepare", "simulate",
     "validate", "write_zarr",
 ]

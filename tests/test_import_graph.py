@@ -68,10 +68,12 @@ def test_the_graph_sees_lazy_imports():
     graph = _graph()
     assert "solver.analysis" in graph["solver.pictures.plot"]          # imported inside plot_dataset only
     assert "clients.options" in graph["clients.design_cmd"]    # imported inside register only
+    assert "clients._groups" in graph["clients.client"]         # imported at the end of the module
 
 
 @pytest.mark.parametrize("a,b", [("clients.cli", "clients.design_cmd"), ("service.convert", "service.jobs"),
-                                 ("solver.analysis.metrics", "solver.pictures.plot")])
+                                 ("solver.analysis.metrics", "solver.pictures.plot"),
+                                 ("clients._groups", "clients.client")])
 def test_no_import_circle(a, b):
     graph = _graph()
     there, back = _reaches(graph, a, b), _reaches(graph, b, a)

@@ -80,7 +80,6 @@ class DesignManager(RunGroups):
 def _check(msg, limits):
     """The design a message describes, checked as a submission is (errors name ``base.<field>`` or the design's
     own field)."""
-    from service.convert import design_dict
     from solver.design import load_design
     from solver.spec import FieldViolation, SpecError
 
@@ -90,7 +89,7 @@ def _check(msg, limits):
         raise SpecError([FieldViolation(f"base.{v.field}", v.description) for v in exc.violations]) from None
     except QuotaExceeded as exc:
         raise QuotaExceeded([(f"base.{s}", d) for s, d in exc.violations]) from None
-    return load_design(design_dict(msg))
+    return load_design(msg)
 
 
 def drive_design(spec_json: str, root: Path, *, client, stop: threading.Event, stop_file: Path,
@@ -100,13 +99,12 @@ def drive_design(spec_json: str, root: Path, *, client, stop: threading.Event, s
     from google.protobuf import json_format
 
     from optowave.v1 import service_pb2
-    from service.convert import design_dict
     from service.sweep import RunsStopped, SweepEvaluator
     from solver.design import DesignError, load_design, run_design, write_report
 
     try:
         msg = json_format.Parse(spec_json, service_pb2.DesignSpec())
-        design = load_design(design_dict(msg))
+        design = load_design(msg)
         ev = SweepEvaluator(root / "runs", client=client, base_dir=design.base_dir,
                             analysis=design.doc.get("analysis"), stop_file=str(stop_file), stop=stop)
         result = run_design(design, ev, on_round=on_round)

@@ -103,7 +103,7 @@ def drive_job(spec_json: str, store: Path, *, client, stop_file: Path, stop: thr
     return Outcome("failed", "the job could not be run")  # pragma: no cover
 
 
-def drive_sweep(sweep: dict, store: Path, *, client, stop: threading.Event, stop_file: Path,
+def drive_sweep(sweep, store: Path, *, client, stop: threading.Event, stop_file: Path,
                 on_progress: Callable) -> Outcome:
     """Run a sweep's remaining runs (a re-run skips the runs already done) and write its summary.
 

@@ -39,7 +39,6 @@ class SweepManager(RunGroups):
         return self.dir(sweep_id) / "summary.zarr"
 
     async def submit(self, client: str, msg, request_id: str = "") -> SweepRecord:
-        from service.convert import sweep_dict
         from solver.spec import FieldViolation, SpecError
 
         from service.sweep import load_sweep
@@ -59,7 +58,7 @@ class SweepManager(RunGroups):
                 raise SpecError([FieldViolation(f"base.{v.field}", v.description) for v in exc.violations]) from None
             except QuotaExceeded as exc:
                 raise QuotaExceeded([(f"base.{s}", d) for s, d in exc.violations]) from None
-            return load_sweep(sweep_dict(msg))
+            return load_sweep(msg)
 
         sweep = await self.jobs.io(check)
         from ._manager import new_id
@@ -73,13 +72,17 @@ class SweepManager(RunGroups):
         from google.protobuf import json_format
 
         from optowave.v1 import service_pb2
-        from service.convert import sweep_dict
 
         jobs, sweep_id = self.jobs, rec.id
         rec = await self._running(rec)
         if rec is None:
             return
-        msg = json_format.Parse(rec.spec_json, service_pb2.SweepSpec())
+        try:
+            msg = json_format.Parse(rec.spec_json, service_pb2.SweepSpec())
+        except json_format.ParseError as exc:   # stored by a server whose sweep schema differed
+            await self._finish(sweep_id, Outcome("failed", f"this sweep was stored by another version of optowave "
+                                                             f"and cannot be resumed ({exc}); submit its file again"))
+            return
         store = self.store_path(sweep_id)
         store.parent.mkdir(parents=True, exist_ok=True)
 
@@ -96,7 +99,7 @@ class SweepManager(RunGroups):
 
         try:
             outcome: Outcome = await jobs.run_in_driver(
-                drive_sweep, sweep_dict(msg), store, client=jobs.backend.client, stop=stop,
+                drive_sweep, msg, store, client=jobs.backend.client, stop=stop,
                 stop_file=self.stop_file(sweep_id), on_progress=lambda e: jobs.call_from_driver(progressed(e)))
         except Exception as exc:  # noqa: BLE001
             outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+from solver.spec import closest
 from solver.analysis.metrics import METRIC_OPTIONS, METRICS, MetricSpec, compute_metrics
 
 __all__ = ["ANALYSIS_OPTIONS", "METRICS", "MetricSpec", "check_metric", "compute_metrics", "metric_dims",
@@ -26,7 +27,7 @@ def check_metric(where: str, raw, base: dict | None, err) -> MetricSpec | None:
         return None
     name = raw["name"]
     if name not in METRICS:
-        err(where, f"unknown metric {name!r}; allowed: {', '.join(METRICS)}")
+        err(where, f"unknown metric {name!r}{closest(name, METRICS)}; allowed: {', '.join(METRICS)}")
         return None
     allowed = METRIC_OPTIONS.get(name, {})
     ok = True

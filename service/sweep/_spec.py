@@ -1,6 +1,8 @@
 """Sweep specs: a base job spec, axes over parameter paths, how to combine them, what to keep.
 
-A sweep file (JSON or YAML)::
+A sweep file is the JSON form of the ``SweepSpec`` message (YAML accepted), read by :mod:`optowave.files`
+as the client reads it for a server; its fields and shorthands are documented in ``service.proto`` and the
+README. For example::
 
     name: gna-vs-light
     base: planar_wave.json                 # a job spec file (relative to this file) or the spec inline
@@ -28,13 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, closest, from_proto, parse_proto, read_base, read_mapping, validate
+from optowave import files
+from optowave.v1 import service_pb2
+from solver.spec import (FieldViolation, SpecError, base_message, closest, from_proto, parse_proto, read_base,
+                         read_mapping, validate)
 
 from ._metrics import METRICS, ANALYSIS_OPTIONS, MetricSpec, check_metric
 from solver.spec.paths import PathError, ResolvedPath, assign, resolve
 
 COMBINE = ("product", "zip")
-TOP_LEVEL = ("name", "base", "axes", "combine", "metrics", "keep_fields", "analysis", "zip_dim")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = {"probe", "failed", "error", "run_seconds", "run_store"}
 #: Most runs of a sweep read here (a server sets its own, lower limit: ``optowave serve --max-sweep-runs``);
@@ -110,21 +114,26 @@ class SweepSpec:
         return out
 
 
-def load_sweep(source) -> SweepSpec:
-    """Read and validate a sweep spec (path, JSON/YAML text or dict); raise :class:`SweepSpecError`."""
+def load_sweep(source, *, base_dir: str = ".") -> SweepSpec:
+    """Read and validate a sweep spec (path, JSON/YAML text, dict or ``SweepSpec`` message); raise
+    :class:`SweepSpecError` listing every problem of the file. ``base_dir``: where a message's base resolves."""
     if isinstance(source, SweepSpec):
         return source
-    source, base_dir = read_mapping(source, what="sweep", error=SweepSpecError)
-    return _build(source, base_dir)
+    if isinstance(source, service_pb2.SweepSpec):
+        return _build(files.to_document(source), base_dir, [])
+    doc, doc_dir = read_mapping(source, what="sweep", error=SweepSpecError)
+    msg, base_dir, problems = files.sweep_message(doc, doc_dir=doc_dir, read_base=base_message)
+    return _build(files.to_document(msg), base_dir, [FieldViolation(*v) for v in problems])
 
 
-def _build(d: dict, sweep_dir: str) -> SweepSpec:
+def _build(d: dict, sweep_dir: str, prior: list[FieldViolation]) -> SweepSpec:
+    """The sweep of a file's form ``d`` (:func:`optowave.files.to_document`); ``prior``: the problems its
+    reading found, reported with these."""
     errors: list[FieldViolation] = []
     err = lambda f, msg: errors.append(FieldViolation(f, msg))  # noqa: E731
 
-    for key in d:
-        if key not in TOP_LEVEL:
-            err(key, f"unknown field {key!r}{closest(key, TOP_LEVEL)}; allowed: {', '.join(TOP_LEVEL)}")
+    def refuse(found: list[FieldViolation]):
+        return SweepSpecError(prior + files.without_named(found, prior))
 
     # base: a job spec file or the spec inline
     base, spec, base_dir, base_errors = read_base(d.get("base"), sweep_dir)
@@ -144,8 +153,9 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
 
     n_runs = planned_runs(d.get("axes"), combine)
     if n_runs > MAX_RUNS:
-        raise SweepSpecError([("axes", f"{n_runs:,} runs ({' × '.join(map(str, axis_lengths(d.get('axes'))))}); the "
-                                       f"limit is {MAX_RUNS:,} runs per sweep")])
+        lengths = " × ".join(map(str, axis_lengths(d.get("axes"))))
+        raise refuse([FieldViolation("axes", f"{n_runs:,} runs ({lengths}); the limit is {MAX_RUNS:,} runs per "
+                                             "sweep")])
     axes = _axes(d.get("axes"), base, model, err)
     if combine == "zip" and len(axes) > 1:
         n0 = len(axes[0].values)
@@ -177,7 +187,8 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
         analysis = {}
     for key, value in analysis.items():
         if key not in ANALYSIS_OPTIONS:
-            err(f"analysis.{key}", f"unknown option; allowed: {', '.join(ANALYSIS_OPTIONS)}")
+            err(f"analysis.{key}", f"unknown option{closest(key, ANALYSIS_OPTIONS)}; allowed: "
+                f"{', '.join(ANALYSIS_OPTIONS)}")
         elif not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
             err(f"analysis.{key}", f"{value!r} is not a finite number")
     names = [a.name for a in axes] + [m.name for m in metrics] + ([zip_dim] if combine == "zip" else [])
@@ -189,8 +200,8 @@ def _build(d: dict, sweep_dir: str) -> SweepSpec:
     if not isinstance(name, str):
         err("name", f"{name!r} is not a string")
 
-    if errors:
-        raise SweepSpecError(errors)
+    if errors or prior:
+        raise refuse(errors)
     sweep = SweepSpec(name=name or "sweep", base=base, base_dir=base_dir, axes=tuple(axes), combine=combine,
                       metrics=tuple(metrics), keep_fields=keep, analysis=dict(analysis), zip_dim=zip_dim)
     canonical = json.dumps({
@@ -262,8 +273,11 @@ def _axes(raw, base, model, err) -> list[Axis]:
 
 def _values(where: str, a: dict, resolved: ResolvedPath | None, err) -> list | None:
     given = [key for key in ("values", "linspace", "logspace") if key in a]
+    if not given:       # an empty list of values is no values (the message cannot tell them apart)
+        err(where, "no values: give a list of values, or linspace or logspace {start, stop, num}")
+        return None
     if len(given) != 1:
-        err(where, "give exactly one of values, linspace, logspace" + (f" (got {', '.join(given)})" if given else ""))
+        err(where, f"give only one of values, linspace, logspace (got {', '.join(given)})")
         return None
     key = given[0]
     if key == "values":
@@ -304,12 +318,19 @@ def _values(where: str, a: dict, resolved: ResolvedPath | None, err) -> list | N
                 bad = "a whole number"
             else:
                 v = int(v) if kind == "integer" else float(v)
-        elif kind == "bool" and not isinstance(v, bool):
-            bad = "true or false"
-        elif kind == "string" and not isinstance(v, str):
-            bad = "a string"
-        elif kind == "enum" and v not in resolved.enum_names():
-            bad = f"one of {', '.join(resolved.enum_names())}"
+        elif kind == "bool":            # a sweep's values are numbers (SweepAxis.values): 0 and 1 for a bool
+            if v in (0, 1) and not isinstance(v, str):
+                v = bool(v)
+            else:
+                bad = "0 or 1 (false or true)"
+        elif kind == "string":
+            bad = "a number, and this field holds text (a sweep axis holds numbers)"
+        elif kind == "enum":            # an enum is swept by its numbers
+            numbers = {val.number: val.name for val in resolved.leaf.enum_type.values}
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v in numbers:
+                v = numbers[int(v)]
+            else:
+                bad = f"the number of one of {', '.join(f'{n} ({name})' for n, name in numbers.items())}"
         if bad:
             err(f"{where}.values[{j}]" if key == "values" else f"{where}.{key}",
                 f"{v!r} is not allowed at {resolved.path}; must be {bad}")

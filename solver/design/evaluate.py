@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from solver.analysis.metrics import METRIC_OPTIONS, METRICS, MetricSpec
+from solver.spec import closest
 
 __all__ = ["Criterion", "Evaluator", "LocalEvaluator", "RunResult", "parse_criteria"]
 
@@ -79,10 +80,12 @@ def parse_criteria(raw, where: str = "criterion") -> tuple[Criterion, ...]:
             opts = {k2: v for k2, v in metric.items() if k2 != "name"}
             metric = metric.get("name")
         if metric not in METRICS:
-            raise ValueError(f"{here}.metric = {metric!r} is not a metric; allowed: {', '.join(METRICS)}")
+            raise ValueError(f"{here}.metric = {metric!r} is not a metric{closest(str(metric), METRICS)}; allowed: "
+                             f"{', '.join(METRICS)}")
         for key in opts:
             if key not in METRIC_OPTIONS.get(metric, {}):
-                raise ValueError(f"{here}.metric.{key}: not an option of {metric}; allowed: "
+                raise ValueError(f"{here}.metric.{key}: not an option of {metric}"
+                                 f"{closest(key, METRIC_OPTIONS.get(metric, {}))}; allowed: "
                                  f"{', '.join(METRIC_OPTIONS.get(metric, {})) or 'none'}")
         op, value = item.get("op"), item.get("value")
         if op not in _OPS:

@@ -1,6 +1,7 @@
 """Design files: a search written down (JSON or YAML), checked field by field, then run.
 
-A design file::
+A design file is the JSON form of the ``DesignSpec`` message (YAML accepted), read by :mod:`optowave.files`
+as the client reads it for a server; its fields are documented in ``service.proto`` and the README::
 
     name: least irradiance that paces from a 200 µm spot
     base: planar_wave.json              # a job spec file (relative to this file) or the spec inline
@@ -27,7 +28,9 @@ import math
 from dataclasses import dataclass, field
 import numpy as np
 
-from solver.spec import FieldViolation, SpecError, read_base, read_mapping
+from optowave import files
+from optowave.v1 import service_pb2
+from solver.spec import FieldViolation, SpecError, base_message, closest, read_base, read_mapping
 
 from .evaluate import Evaluator, parse_criteria
 from .protocols import PROTOCOLS, apply_protocol, protocol_parameters
@@ -36,10 +39,6 @@ from .search import DesignResult, find_threshold, find_window, minimise, spec_ma
 __all__ = ["DesignSpec", "DesignSpecError", "load_design", "run_design"]
 
 SEARCHES = ("threshold", "strength_duration", "window", "minimise")
-TOP_LEVEL = ("name", "base", "set", "protocol", "protocol_parameters", "search", "parameter", "range", "tolerance", "scale",
-             "criterion", "analysis", "durations", "duration_parameter", "values", "space", "log", "objective",
-             "maximise", "points", "rounds", "expand")
-
 #: Most runs in one round of a search (a window's values, a strength-duration curve's durations, a
 #: minimisation's grid), and most rounds: checked before any round is planned.
 MAX_ROUND_RUNS = 1000
@@ -61,26 +60,32 @@ class DesignSpec:
     doc: dict = field(repr=False)
 
 
-def load_design(source) -> DesignSpec:
-    """Read and check a design file (path, text or dict); raise :class:`DesignSpecError` naming every field."""
+def load_design(source, *, base_dir: str = ".") -> DesignSpec:
+    """Read and check a design (file path, text, dict or ``DesignSpec`` message); raise :class:`DesignSpecError`
+    naming every problem of the file. ``base_dir``: where a message's base resolves."""
     if isinstance(source, DesignSpec):
         return source
-    d, doc_dir = read_mapping(source, what="design", error=DesignSpecError)
+    prior: list[FieldViolation] = []
+    if isinstance(source, service_pb2.DesignSpec):
+        msg, doc_dir = source, base_dir
+    else:
+        doc, doc_dir = read_mapping(source, what="design", error=DesignSpecError)
+        msg, doc_dir, problems = files.design_message(doc, doc_dir=doc_dir, read_base=base_message)
+        prior = [FieldViolation(*v) for v in problems]
+    d = files.to_document(msg)
     errors: list[FieldViolation] = []
     err = lambda f, msg: errors.append(FieldViolation(f, msg))  # noqa: E731
-    for key in d:
-        if key not in TOP_LEVEL:
-            err(key, f"unknown field {key!r}; allowed: {', '.join(TOP_LEVEL)}")
     base, _, base_dir, base_errors = read_base(d.get("base"), doc_dir)
     errors += base_errors
     if base is not None and "set" in d:
         base = _apply_set(base, d["set"], err, base_dir)
     search = d.get("search")
     if search not in SEARCHES:
-        err("search", f"{search!r} is not allowed; allowed: {', '.join(SEARCHES)}")
+        err("search", f"missing; give one of {', '.join(SEARCHES)}")
     protocol = d.get("protocol")
     if protocol is not None and protocol not in PROTOCOLS:
-        err("protocol", f"{protocol!r} is not a protocol; allowed: {', '.join(PROTOCOLS)}")
+        err("protocol", f"{protocol!r} is not a protocol{closest(protocol, PROTOCOLS)}; allowed: "
+            f"{', '.join(PROTOCOLS)}")
         protocol = None
     fixed = d.get("protocol_parameters", {})
     if not isinstance(fixed, dict):
@@ -92,7 +97,8 @@ def load_design(source) -> DesignSpec:
         allowed = protocol_parameters(protocol)
         for k in fixed:
             if k not in allowed:
-                err(f"protocol_parameters.{k}", f"not a parameter of {protocol}; allowed: {', '.join(allowed)}")
+                err(f"protocol_parameters.{k}", f"not a parameter of {protocol}{closest(k, allowed)}; allowed: "
+                    f"{', '.join(allowed)}")
     try:
         parse_criteria(d.get("criterion", "propagated >= 1"))
     except ValueError as exc:
@@ -101,8 +107,8 @@ def load_design(source) -> DesignSpec:
     if base is not None and not errors:
         _check_parameters(base, base_dir, protocol, fixed, names, err)
     _check_numbers(d, search, err)
-    if errors:
-        raise DesignSpecError(errors)
+    if errors or prior:
+        raise DesignSpecError(prior + files.without_named(errors, prior))
     return DesignSpec(str(d.get("name", "design")), base, base_dir, search, copy.deepcopy(d))
 
 
@@ -221,7 +227,8 @@ def _check_numbers(d: dict, search, err) -> None:
         from solver.analysis.metrics import METRICS
 
         if d.get("objective") not in METRICS:
-            err("objective", f"{d.get('objective')!r} is not a metric; allowed: {', '.join(METRICS)}")
+            err("objective", f"{d.get('objective')!r} is not a metric{closest(d.get('objective', ''), METRICS)}; "
+                f"allowed: {', '.join(METRICS)}")
         for k, lo in (("points", 2), ("rounds", 1)):
             v = d.get(k, 4 if k == "points" else 3)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= lo):

@@ -78,18 +78,29 @@ class Problem:
 
     def irradiance(self, light_factors: np.ndarray) -> np.ndarray:
         """Irradiance map (mW/mm²) for one row of light factors, crosstalk included."""
-        irr = np.tensordot(light_factors, self.light_weights, axes=(0, 0)) if len(light_factors) \
-            else np.zeros((self.ny, self.nx))
-        return irr + self.background_irradiance
+        return self._lit(np.asarray(light_factors, dtype=np.float64)) + self.background_irradiance
 
     def opsin_irradiance(self, light_factors: np.ndarray) -> np.ndarray:
         """What the opsin sees (mW/mm² of 470 nm light): :meth:`irradiance` with each stimulus and the
         imaging light weighted by the opsin's action spectrum at its wavelength."""
         drive = self.light_drive if self.light_drive is not None else np.ones(len(light_factors))
         factors = np.asarray(light_factors, dtype=np.float64) * drive
-        irr = np.tensordot(factors, self.light_weights, axes=(0, 0)) if len(factors) \
-            else np.zeros((self.ny, self.nx))
-        return irr + self.background_irradiance * self.background_drive
+        return self._lit(factors) + self.background_irradiance * self.background_drive
+
+    def light_weight(self, k: int) -> np.ndarray:
+        """Stimulus ``k``'s irradiance map (mW/mm²) at factor 1 (a live session's program overrides this)."""
+        return self.light_weights[k]
+
+    def _lit(self, factors: np.ndarray) -> np.ndarray:
+        """``Σ factor_k · weight_k`` over the stimuli that are on, added in stimulus order.
+
+        Stimuli that are off add nothing, not even a rounding: a light program with more stimuli that are off
+        (a live session's, whose later commands are still to come) gives the same bits.
+        """
+        irr = np.zeros((self.ny, self.nx))
+        for k in np.flatnonzero(factors):
+            irr += factors[k] * self.light_weight(int(k))
+        return irr
 
     def current(self, current_factors: np.ndarray) -> np.ndarray:
         """External current density map for one row of current factors."""

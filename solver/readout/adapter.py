@@ -97,6 +97,11 @@ class RunLoopCamera:
     def take(self, *, final: bool) -> list[tuple[str, int, np.ndarray]]:
         """``(variable, first frame, frames)`` to store: whole store chunks, and all the rest when ``final``."""
         k, counts = self.tracker.drain()
+        return self.hand_over(k, counts, final=final)
+
+    def hand_over(self, k: np.ndarray, counts: list[np.ndarray], *, final: bool) -> list[tuple[str, int, np.ndarray]]:
+        """:meth:`take` for frames ``k`` filmed elsewhere (a live session's camera): their counts, ΔF/F once F0
+        is known, in whole store chunks (all the rest when ``final``)."""
         if counts:
             stack = np.stack(counts)
             self._held.extend(counts)

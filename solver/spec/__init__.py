@@ -13,13 +13,14 @@ from ._proto import from_proto, parse_pattern, parse_proto, pattern_from_proto, 
 from ._limits import DEFAULT_SPEC_LIMITS, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_VALUES, SpecLimits
 from ._schema import closest
 from ._types import JobSpec
-from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, accuracy_of, validate, validate_pattern
+from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, accuracy_note, accuracy_of, validate, validate_pattern
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT_BYTES", "DEFAULT_SPEC_LIMITS", "MAX_DOCUMENT_DEPTH", "MAX_DOCUMENT_VALUES", "SpecLimits",
     "closest", "FieldViolation", "JobSpec", "Report", "SpecError", "check", "from_proto",
-    "load_spec", "parse_pattern", "read_base", "parse_proto", "pattern_from_proto", "read_mapping", "to_dict", "to_json", "types",
-    "validate", "validate_pattern", "accuracy_of",
+    "load_spec", "parse_pattern", "read_base", "base_message", "parse_proto", "pattern_from_proto", "read_mapping",
+    "to_dict", "to_json", "types",
+    "validate", "validate_pattern", "accuracy_of", "accuracy_note",
 ]
 
 
@@ -68,3 +69,20 @@ def read_base(raw, doc_dir: str, where: str = "base") -> tuple[dict | None, JobS
         return to_dict(msg), (None if errors else spec), base_dir, errors
     except SpecError as exc:
         return None, None, base_dir, [FieldViolation(f"{where}.{v.field}", v.description) for v in exc.violations]
+
+
+def base_message(raw, doc_dir: str, where: str = "base"):
+    """The job spec inside a sweep or design file as a ``JobSpec`` message, for :mod:`optowave.files`:
+    ``(message or None, its base_dir, violations named <where>.<field>)``; the schema only (the sweep's and the
+    design's checks validate the spec afterwards, with :func:`read_base`)."""
+    if isinstance(raw, str):
+        path = Path(raw) if Path(raw).is_absolute() else Path(doc_dir) / raw
+        if not path.exists():
+            return None, doc_dir, [FieldViolation(where, f"file {raw!r} does not exist (looked in {path.parent})")]
+        raw = str(path)
+    try:
+        msg, found = parse_proto(raw)
+    except SpecError as exc:
+        return None, doc_dir, [FieldViolation(where if v.field == "spec" else f"{where}.{v.field}", v.description)
+                               for v in exc.violations]
+    return msg, (found if isinstance(raw, str) else doc_dir), []

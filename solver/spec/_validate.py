@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _types as t
-from ._accuracy import check_accuracy, estimate_cv_error
+from ._accuracy import NO_CV_MODEL, SINGLE_CELL_NOTE, check_accuracy, estimate_cv_error
 from ._errors import FieldViolation
 from ._limits import DEFAULT_SPEC_LIMITS, MAX_MAGNITUDE, SpecLimits
 from ._schema import closest
@@ -312,6 +312,18 @@ def accuracy_of(spec: t.JobSpec, model=None, diffusivity: float | None = None, d
     gj = spec.coupling.gap_junction
     discrete = gj is not None and math.isclose(gj.cell_size_um, g.dx_um, rel_tol=1e-9)
     return estimate_cv_error(model.name, time_order_of(spec.numerics), dt, g.dx_um, diffusivity, discrete=discrete)
+
+
+def accuracy_note(spec: t.JobSpec) -> str | None:
+    """Why a (valid) spec has no CV error estimate: a single cell, or a preset without a CV error
+    model (:data:`._accuracy.NO_CV_MODEL`); None where it has one or no model was measured."""
+    g = spec.grid
+    if g.nx * g.ny <= 1:
+        return SINGLE_CELL_NOTE
+    name = spec.tissue.model.preset
+    if name in NO_CV_MODEL:
+        return f"{name} has no CV error model: {NO_CV_MODEL[name]}"
+    return None
 
 
 def validate_pattern(pattern: t.Pattern, grid: t.Grid, *, path: str = "pattern", base_dir: str = ".") -> Report:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from google.protobuf.descriptor import FieldDescriptor
 
+from optowave.files import closest
 from optowave.v1 import spec_pb2
 
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
@@ -94,7 +95,8 @@ def resolve(path: str, base: dict, *, parameter_names: tuple[str, ...] = (),
         f = desc.fields_by_name.get(name)
         if f is None:
             allowed = ", ".join(sorted(desc.fields_by_name))
-            raise PathError(f"{here}: {desc.name} has no field {name!r}; allowed: {allowed}")
+            raise PathError(f"{here}: {desc.name} has no field {name!r}{closest(name, desc.fields_by_name)}; "
+                            f"allowed: {allowed}")
         last = i == len(parts) - 1
         if _is_map(f):
             if index is not None:
@@ -110,7 +112,8 @@ def resolve(path: str, base: dict, *, parameter_names: tuple[str, ...] = (),
             if allowed and key not in allowed:
                 what = ("parameter of the base spec's model" if prefix == "tissue.model.parameters"
                         else "opsin parameter")
-                raise PathError(f"{path}: {key!r} is not a {what}; allowed: {', '.join(allowed)}")
+                raise PathError(f"{path}: {key!r} is not a {what}{closest(key, allowed)}; allowed: "
+                                f"{', '.join(allowed)}")
             value_field = f.message_type.fields_by_name["value"]
             if value_field.message_type is not None:
                 raise PathError(f"{path}: the values of {here} are messages; name one of their fields")

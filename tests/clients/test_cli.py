@@ -35,9 +35,28 @@ def test_run_writes_a_zarr_v3_store_equal_to_the_in_process_result(spec_file, tm
 
 
 def test_validate_reports_ok_with_a_cost_estimate(spec_file, capsys):
+    """The cost counted by hand: 12 x 10 cells x (2 ms / 0.02 ms) steps; v and irradiance at 0, 0.5, ... 2 ms,
+    5 samples of 120 float32 values each."""
     assert main(["validate", str(spec_file)]) == 0
     out = capsys.readouterr().out
-    assert "ok:" in out and "cell-steps" in out
+    assert f"ok: {12 * 10 * 100:.3e} cell-steps" in out
+    assert main(["validate", str(spec_file), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["errors"] == []
+    assert report["cost"]["cell_steps"] == 12 * 10 * 100
+    assert report["cost"]["output_bytes"] == 2 * 5 * 120 * 4
+
+
+@pytest.mark.parametrize("name, says", [("single_cell", "a single cell: no conduction velocity"),
+                                        ("bistable_domains", "hek_bistable has no CV error model"),
+                                        ("ring", "one node per cell: the grid is the tissue")])  # fmt: skip
+def test_validate_says_what_its_accuracy_estimate_means_or_why_there_is_none(name, says, capsys):
+    assert main(["validate", str(EXAMPLES / f"{name}.json")]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("accuracy: ")]
+    assert says in line
+    assert main(["validate", str(EXAMPLES / f"{name}.json"), "--json"]) == 0
+    acc = json.loads(capsys.readouterr().out)["accuracy"]
+    assert (says in acc["note"]) if "note" in acc else acc["one_node_per_cell"]
 
 
 def test_validate_json_names_every_bad_field(tmp_path, capsys):
@@ -112,7 +131,8 @@ def test_plot_movie_writes_what_its_extension_says_or_refuses(spec_file, tmp_pat
     rc = main(["plot", str(out), "-o", str(tmp_path / "fig.png"), "--movie", str(tmp_path / "x.mp4")])
     captured = capsys.readouterr()
     if _have_ffmpeg():
-        assert rc == 0 and f"movie: {tmp_path / 'x.mp4'}" in captured.out and (tmp_path / "x.mp4").is_file()
+        assert rc == 0 and f"movie: {tmp_path / 'x.mp4'}" in captured.out
+        assert (tmp_path / "x.mp4").read_bytes()[4:8] == b"ftyp"       # an MP4 container, not a GIF renamed
     else:
         assert rc == 1 and "writing MP4 needs imageio's ffmpeg plugin" in captured.err
         assert not (tmp_path / "x.gif").exists() and not (tmp_path / "fig.png").exists()

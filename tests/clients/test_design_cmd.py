@@ -40,6 +40,15 @@ def test_design_here_writes_the_report_and_a_rerun_reuses_the_runs(tmp_path, cap
     assert "threshold of irradiance_mw_per_mm2" in first and "0 from earlier records" in first
     for name in ("report.json", "found.json", "runs.csv", "report.png"):
         assert (tmp_path / "out" / name).exists()
+    # the threshold the report names is the least irradiance seen to pace, every weaker flash failed, and the
+    # bracket [highest failure, threshold] is within the file's 5 %
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    threshold, (low, high) = report["summary"]["threshold"], report["summary"]["bracket"]
+    paced = [r["irradiance_mw_per_mm2"] for r in report["runs"] if r["success"]]
+    failed = [r["irradiance_mw_per_mm2"] for r in report["runs"] if not r["success"]]
+    assert paced and failed and threshold == high == min(paced) and low == max(failed) < threshold
+    assert threshold / low - 1 <= 0.05
+    assert json.loads((tmp_path / "out" / "found.json").read_text())["light"][0]["irradiance_mw_per_mm2"] == threshold
     assert main(args) == 0
     assert "(0 simulated," in capsys.readouterr().out
 

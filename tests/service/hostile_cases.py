@@ -212,7 +212,8 @@ def request_cases(pb, spec_pb2) -> list[RequestCase]:
         from google.protobuf import json_format
 
         json_format.ParseDict(nagumo_spec(), base)
-        msg = pb.SweepSpec(base=base, metrics=["propagated"], **{k: v for k, v in kw.items() if k != "axes"})
+        msg = pb.SweepSpec(base=base, metrics=[pb.SweepMetric(name="propagated")],
+                           **{k: v for k, v in kw.items() if k != "axes"})
         for a in kw.get("axes", []):
             msg.axes.add().CopyFrom(a)
         return pb.SubmitSweepRequest(spec=msg)

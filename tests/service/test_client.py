@@ -134,11 +134,12 @@ def test_sweep_files_become_messages(tmp_path):
     (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
     msg = sweep_message(tmp_path / "sweep.yaml")
     assert msg.base == message(nagumo_spec()) and msg.combine == service_pb2.SWEEP_COMBINE_ZIP
-    assert list(msg.metrics) == ["propagated", "activation_time"] and [(p.x, p.y) for p in msg.probes_um] == \
-        [(1, 2), (3, 4)]
+    assert [m.name for m in msg.metrics] == ["propagated", "activation_time"]
+    assert [(p.x, p.y) for p in msg.metrics[1].points_um] == [(1, 2), (3, 4)]
     assert msg.axes[1].logspace.num == 2
-    with pytest.raises(ValueError, match="analysis"):
-        sweep_message({**sweep, "base": nagumo_spec(), "analysis": {"threshold": 0.5}})
+    with_options = sweep_message({**sweep, "base": nagumo_spec(), "analysis": {"threshold": 0.5},
+                                  "zip_dim": "point"})
+    assert dict(with_options.analysis) == {"threshold": 0.5} and with_options.zip_dim == "point"
 
 
 def _stream(tmp_path) -> list[service_pb2.StreamResultsResponse]:

@@ -20,6 +20,8 @@ import yaml
 import solver
 from clients import Client, JobError, ServiceError
 from clients.cli import main as cli_main
+from clients.client import design_message
+from optowave.files import FileError
 from service.server import embedded
 from service.sweep import compute_metrics, load_sweep
 from tests.service.test_server import ALICE, BOB, TOKENS, nagumo_spec
@@ -193,11 +195,17 @@ def test_example_threshold_design_through_the_server_equals_the_local_one(server
 
 def test_bad_design_is_invalid_argument_naming_the_field(server, alice, tmp_path):
     path = example_design(tmp_path, search="bisect")
-    with pytest.raises(ServiceError) as err:
+    with pytest.raises(FileError) as err:           # the file's schema: refused before anything is sent
         alice.design(path)
-    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert ("spec.search", "'bisect' is not allowed; allowed: threshold, strength_duration, window, minimise") in \
+    assert ("search", "'bisect' is not allowed; allowed: threshold, strength_duration, window, minimise") in \
         err.value.violations
+    msg = design_message(example_design(tmp_path))
+    msg.protocol = "pacin"                          # a message that passes the schema: the server checks the rest
+    with pytest.raises(ServiceError) as err:
+        alice.design(msg)
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("spec.protocol", "'pacin' is not a protocol (did you mean 'pacing'?); allowed: "
+            "pacing, s1s2_spiral, conduction_block, domain_flip, ring_oscillator") in err.value.violations
     doc = json.loads(path.read_text())
     doc.update(search="threshold", base={**json.loads((tmp_path / "sheet.json").read_text()),
                                          "grid": {"nx": 0, "ny": 48, "dx_um": 10.0}})
@@ -295,3 +303,30 @@ def test_watch_draws_on_a_tqdm_like_bar_and_ctrl_c_on_the_command_line_cancels_t
     assert rc == 130
     sweep_id = capsys.readouterr().out.split()[0]
     assert alice.get_sweep(sweep_id).state == "CANCELLED"
+
+
+def test_a_sweep_stored_by_another_schema_fails_with_its_reason_and_stays_readable(tmp_path):
+    """A sweep whose stored file holds a field today's schema does not know (the metric names and probes of
+    an older server) is not resumed with that field dropped: it ends FAILED saying why, and GetSweep still
+    answers with what can be read of it."""
+    from service.jobs import JobTable
+
+    data = tmp_path / "data"
+    data.mkdir()
+    from google.protobuf import json_format
+
+    from optowave.files import sweep_message
+
+    msg, _, problems = sweep_message(slow_sweep(2))
+    assert problems == []
+    doc = json_format.MessageToDict(msg, preserving_proto_field_name=True)
+    doc["probes"] = [{"name": "centre", "x_um": 10.0, "y_um": 10.0}]      # field 7 of an older SweepSpec
+    table = JobTable(data / "jobs.sqlite")
+    table.insert_sweep(sweep_id="old-sweep", client="alice", request_id="", spec_json=json.dumps(doc),
+                       spec_sha256="0" * 64, runs_total=2)
+    table.close()
+    with embedded(data, workers=0, tokens=TOKENS) as address, Client(address, token=ALICE) as client:
+        sweep = client.get_sweep("old-sweep").wait(timeout=60)
+        assert sweep.state == "FAILED"
+        assert "stored by another version of optowave" in sweep.error and "probes" in sweep.error
+        assert sweep.runs_done == 0

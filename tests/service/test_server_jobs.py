@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from service import jobs
-from service.convert import file_reference_violations, job_message, sweep_dict, unknown_field_violations
+from service.convert import file_reference_violations, job_message, unknown_field_violations
 from service.jobs import JobTable, NewJob
 from optowave.v1 import service_pb2, spec_pb2
 from tests.service.test_server import field_bytes, message, nagumo_spec, varint
@@ -137,18 +137,3 @@ def test_wire_checks_name_the_field():
         "opsin.region.difference.patterns[1].checkerboard.region.sum.terms[0].pattern.image.png_path":
             "'/etc/secret.png': a spec sent to a server cannot name a file; give the image's pixels inline (a raster: "
             "shape [rows, columns] and values in [0, 1]); the Python client does this itself"}
-
-
-def test_sweep_message_to_the_sweep_file_form():
-    msg = service_pb2.SweepSpec(name="s", metrics=["activation_time", "propagated"], keep_fields=True,
-                                combine=service_pb2.SWEEP_COMBINE_ZIP)
-    msg.base.CopyFrom(message(nagumo_spec()))
-    msg.axes.add(path="coupling.diffusivity_um2_per_ms", values=[1, 2])
-    msg.axes.add(path="tissue.model.parameters.a").linspace.CopyFrom(service_pb2.Range(start=0.1, stop=0.2, num=2))
-    msg.probes_um.add(x=1, y=2)
-    d = sweep_dict(msg)
-    assert d["combine"] == "zip" and d["keep_fields"] is True
-    assert d["axes"] == [{"path": "coupling.diffusivity_um2_per_ms", "values": [1.0, 2.0]},
-                         {"path": "tissue.model.parameters.a", "linspace": {"start": 0.1, "stop": 0.2, "num": 2}}]
-    assert d["metrics"] == [{"name": "activation_time", "points_um": [[1.0, 2.0]]}, "propagated"]
-    assert d["base"]["grid"] == {"nx": 16, "ny": 16, "dx_um": 0.5}

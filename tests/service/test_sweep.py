@@ -167,7 +167,7 @@ BAD = [
      "Tissue has no field 'modle'"),
     (_with(axes=[_axis("coupling", values=[1.0])]), "axes[0].path", "coupling is a message (Coupling)"),
     (_with(axes=[_axis("current[0].amplitude_a_per_f", values=A0), _axis("numerics.dt_ms", values=[])]),
-     "axes[1].values", "empty axis"),
+     "axes[1]", "no values: give a list of values"),
     (_with(axes=[_axis("numerics.dt_ms", linspace={"start": 0.01, "stop": 0.02, "num": 0})]),
      "axes[0].linspace.num", "empty axis"),
     (_with(axes=[], metrics=["propagated"]), "axes", "empty"),

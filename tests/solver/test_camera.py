@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,11 +52,34 @@ def test_brightness_map_must_match_the_grid():
             RunInfo(ny=8, nx=8, dx_um=10.0, dt_ms=0.01, n_steps=10, mask=np.ones((8, 8), np.uint8)))
 
 
-def test_defaults_mirror_the_wire_spec():
-    cam, dye = Camera(), Dye()
-    assert (cam.frame_rate_hz, cam.exposure_time_ms, cam.psf_sigma_um, cam.binning) == (500.0, 2.0, 0.0, 1)
-    assert (cam.photons_per_pixel, cam.read_noise_e, cam.crosstalk_fraction) == (1000.0, 2.0, 0.0)
-    assert (dye.sensitivity_per_100mv, dye.v_ref_mv, dye.bleach_tau_ms, dye.brightness) == (0.24, -70.0, 0.0, None)
+def _documented_defaults(message: str) -> dict[str, float]:
+    """``field -> default`` as the wire contract's comments state them (``// ... default 500``)."""
+    text = (Path(__file__).resolve().parents[2] / "protos/optowave/v1/spec.proto").read_text()
+    body = re.search(r"message %s \{(.*?)\n\}" % message, text, re.S).group(1)
+    out = {}
+    for name, comment in re.findall(r"optional \w+ (\w+) = \d+;[^\n]*?//(.*)", body):
+        found = (re.search(r"default \(?([−-]?[\d.]+)(?![\d./])", comment)
+                 or re.search(r"([\d.]+)[^\n]*\(default\)", comment))
+        if found:
+            out[name] = float(found.group(1).replace("−", "-"))
+    return out
+
+
+def test_defaults_are_the_wire_specs_documented_defaults():
+    """What a spec file that leaves a camera or dye field out gets (spec.proto's comments) is what Camera() and
+    Dye() hold here, and what a spec object holds."""
+    from solver.spec import types
+
+    camera, dye = _documented_defaults("Camera"), _documented_defaults("Dye")
+    assert set(camera) >= {"frame_rate_hz", "psf_sigma_um", "binning", "photons_per_pixel", "read_noise_e",
+                           "crosstalk_fraction", "imaging_irradiance_mw_per_mm2"}
+    assert set(dye) == {"sensitivity_per_100mv", "v_ref_mv", "bleach_tau_ms"}
+    for name, value in camera.items():
+        assert getattr(Camera(), name) == value == getattr(types.CameraSpec(), name), name
+    for name, value in dye.items():
+        assert getattr(Dye(), name) == value == getattr(types.DyeSpec(), name), name
+    assert Camera().exposure_time_ms == 1000.0 / camera["frame_rate_hz"]     # default 1000/frame_rate_hz
+    assert Dye().brightness is None                                         # relative brightness 1 everywhere
 
 
 # ---------------------------------------------------------------- noise

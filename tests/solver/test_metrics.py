@@ -50,9 +50,13 @@ def test_light_energy_metric_is_area_times_irradiance_times_on_time():
 
 @pytest.mark.parametrize(("metric", "field", "fragment"), [
     ({"name": "fraction_above", "box_um": [10, 0, 5, 10]}, "metrics[0].box_um", "x0 < x1"),
-    ({"name": "fraction_above", "threshold_mv": "high"}, "metrics[0].threshold_mv", "potential in mV"),
+    ({"name": "fraction_above", "threshold_mv": "high"}, "metrics[0].threshold_mv",
+     "'high' is not allowed; must be a number"),
     ({"name": "spiral_rotations", "max_gap_ms": 0}, "metrics[0].max_gap_ms", "> 0"),
-    ({"name": "spiral_lifetime", "gap": 3}, "metrics[0].gap", "allowed: max_gap_ms"),
+    ({"name": "spiral_lifetime", "gap": 3}, "metrics[0].gap", "unknown field 'gap'; allowed here: name, points_um"),
+    ({"name": "spiral_lifetime", "min_fraction": 0.5}, "metrics[0].min_fraction",
+     "unknown option of spiral_lifetime; allowed: max_gap_ms"),
+    ({"name": "propagated", "min_fraction": 1.5}, "metrics[0].min_fraction", "must be in (0, 1]"),
 ])
 def test_bad_metric_options_name_the_field(metric, field, fragment):
     with pytest.raises(SweepSpecError) as err:

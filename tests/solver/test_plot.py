@@ -43,11 +43,22 @@ def _not_blank(rgb: np.ndarray) -> None:
     assert rgb[..., :3].std() > 0.1
 
 
-def test_plot_dataset_writes_a_full_figure(result, tmp_path):
+def test_plot_dataset_writes_a_full_figure(result, tmp_path, monkeypatch):
+    """The traces drawn are V at the pixels holding the circled points (x = 85 µm: column 8 of 10 µm pixels
+    centred at 5, 15, ...; y = 95 µm: row 9), and the light-on band covers the 0-5 ms flash."""
+    made = _kept_figures(monkeypatch)
     path = plot_dataset(result, tmp_path / "fig.png", points=[(85.0, 95.0), (250.0, 250.0)])
     img = mpimg.imread(path)
     assert img.shape[0] >= 600 and img.shape[1] >= 1000
     _not_blank(img)
+    traces = next(ax for fig in made for ax in fig.axes if ax.get_title() == "traces at the circled points")
+    solid = [line for line in traces.get_lines() if line.get_linestyle() == "-"]
+    assert [line.get_label() for line in solid] == ["(85, 95) µm", "(250, 250) µm"]
+    for line, (row, col) in zip(solid, [(9, 8), (24, 24)]):
+        np.testing.assert_array_equal(line.get_xdata(), result["time"].values)
+        np.testing.assert_array_equal(line.get_ydata(), result["v"].values[:, row, col])
+    band = traces.collections[0].get_paths()[0].vertices[:, 0]
+    assert band.min() == 0.0 and band.max() == pytest.approx(4.5)   # the last sample with the light on
 
 
 def test_plot_dataset_of_a_camera_movie_only(result, tmp_path):

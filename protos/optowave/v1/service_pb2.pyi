@@ -26,6 +26,20 @@ class SweepCombine(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SWEEP_COMBINE_UNSPECIFIED: _ClassVar[SweepCombine]
     SWEEP_COMBINE_PRODUCT: _ClassVar[SweepCombine]
     SWEEP_COMBINE_ZIP: _ClassVar[SweepCombine]
+
+class DesignSearch(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DESIGN_SEARCH_UNSPECIFIED: _ClassVar[DesignSearch]
+    DESIGN_SEARCH_THRESHOLD: _ClassVar[DesignSearch]
+    DESIGN_SEARCH_STRENGTH_DURATION: _ClassVar[DesignSearch]
+    DESIGN_SEARCH_WINDOW: _ClassVar[DesignSearch]
+    DESIGN_SEARCH_MINIMISE: _ClassVar[DesignSearch]
+
+class DesignScale(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DESIGN_SCALE_UNSPECIFIED: _ClassVar[DesignScale]
+    DESIGN_SCALE_LOG: _ClassVar[DesignScale]
+    DESIGN_SCALE_LINEAR: _ClassVar[DesignScale]
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_QUEUED: JobState
 JOB_STATE_RUNNING: JobState
@@ -35,6 +49,14 @@ JOB_STATE_CANCELLED: JobState
 SWEEP_COMBINE_UNSPECIFIED: SweepCombine
 SWEEP_COMBINE_PRODUCT: SweepCombine
 SWEEP_COMBINE_ZIP: SweepCombine
+DESIGN_SEARCH_UNSPECIFIED: DesignSearch
+DESIGN_SEARCH_THRESHOLD: DesignSearch
+DESIGN_SEARCH_STRENGTH_DURATION: DesignSearch
+DESIGN_SEARCH_WINDOW: DesignSearch
+DESIGN_SEARCH_MINIMISE: DesignSearch
+DESIGN_SCALE_UNSPECIFIED: DesignScale
+DESIGN_SCALE_LOG: DesignScale
+DESIGN_SCALE_LINEAR: DesignScale
 
 class Progress(_message.Message):
     __slots__ = ("simulated_ms", "duration_ms", "chunks_committed", "chunks_total", "cell_steps_per_second", "eta_seconds")
@@ -317,16 +339,18 @@ class StreamResultsResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[ResultChunk, _Mapping]] = ..., stored: _Optional[_Union[StoredChunk, _Mapping]] = ..., chunk_sent: _Optional[_Union[ChunkSent, _Mapping]] = ..., added: _Optional[_Union[ResultLayout, _Mapping]] = ...) -> None: ...
 
 class SweepAxis(_message.Message):
-    __slots__ = ("path", "values", "linspace", "logspace")
+    __slots__ = ("path", "values", "linspace", "logspace", "name")
     PATH_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     LINSPACE_FIELD_NUMBER: _ClassVar[int]
     LOGSPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     path: str
     values: _containers.RepeatedScalarFieldContainer[float]
     linspace: Range
     logspace: Range
-    def __init__(self, path: _Optional[str] = ..., values: _Optional[_Iterable[float]] = ..., linspace: _Optional[_Union[Range, _Mapping]] = ..., logspace: _Optional[_Union[Range, _Mapping]] = ...) -> None: ...
+    name: str
+    def __init__(self, path: _Optional[str] = ..., values: _Optional[_Iterable[float]] = ..., linspace: _Optional[_Union[Range, _Mapping]] = ..., logspace: _Optional[_Union[Range, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Range(_message.Message):
     __slots__ = ("start", "stop", "num")
@@ -338,23 +362,50 @@ class Range(_message.Message):
     num: int
     def __init__(self, start: _Optional[float] = ..., stop: _Optional[float] = ..., num: _Optional[int] = ...) -> None: ...
 
+class SweepMetric(_message.Message):
+    __slots__ = ("name", "points_um", "min_fraction", "max_gap_ms", "threshold_mv", "box_um", "time_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POINTS_UM_FIELD_NUMBER: _ClassVar[int]
+    MIN_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    MAX_GAP_MS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_MV_FIELD_NUMBER: _ClassVar[int]
+    BOX_UM_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    points_um: _containers.RepeatedCompositeFieldContainer[_spec_pb2.Point]
+    min_fraction: float
+    max_gap_ms: float
+    threshold_mv: float
+    box_um: _containers.RepeatedScalarFieldContainer[float]
+    time_ms: float
+    def __init__(self, name: _Optional[str] = ..., points_um: _Optional[_Iterable[_Union[_spec_pb2.Point, _Mapping]]] = ..., min_fraction: _Optional[float] = ..., max_gap_ms: _Optional[float] = ..., threshold_mv: _Optional[float] = ..., box_um: _Optional[_Iterable[float]] = ..., time_ms: _Optional[float] = ...) -> None: ...
+
 class SweepSpec(_message.Message):
-    __slots__ = ("name", "base", "axes", "combine", "metrics", "keep_fields", "probes_um")
+    __slots__ = ("name", "base", "axes", "combine", "keep_fields", "analysis", "zip_dim", "metrics")
+    class AnalysisEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
     AXES_FIELD_NUMBER: _ClassVar[int]
     COMBINE_FIELD_NUMBER: _ClassVar[int]
-    METRICS_FIELD_NUMBER: _ClassVar[int]
     KEEP_FIELDS_FIELD_NUMBER: _ClassVar[int]
-    PROBES_UM_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    ZIP_DIM_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
     name: str
     base: _spec_pb2.JobSpec
     axes: _containers.RepeatedCompositeFieldContainer[SweepAxis]
     combine: SweepCombine
-    metrics: _containers.RepeatedScalarFieldContainer[str]
     keep_fields: bool
-    probes_um: _containers.RepeatedCompositeFieldContainer[_spec_pb2.Point]
-    def __init__(self, name: _Optional[str] = ..., base: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ..., axes: _Optional[_Iterable[_Union[SweepAxis, _Mapping]]] = ..., combine: _Optional[_Union[SweepCombine, str]] = ..., metrics: _Optional[_Iterable[str]] = ..., keep_fields: _Optional[bool] = ..., probes_um: _Optional[_Iterable[_Union[_spec_pb2.Point, _Mapping]]] = ...) -> None: ...
+    analysis: _containers.ScalarMap[str, float]
+    zip_dim: str
+    metrics: _containers.RepeatedCompositeFieldContainer[SweepMetric]
+    def __init__(self, name: _Optional[str] = ..., base: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ..., axes: _Optional[_Iterable[_Union[SweepAxis, _Mapping]]] = ..., combine: _Optional[_Union[SweepCombine, str]] = ..., keep_fields: _Optional[bool] = ..., analysis: _Optional[_Mapping[str, float]] = ..., zip_dim: _Optional[str] = ..., metrics: _Optional[_Iterable[_Union[SweepMetric, _Mapping]]] = ...) -> None: ...
 
 class SweepRunFailure(_message.Message):
     __slots__ = ("parameters", "error")
@@ -496,12 +547,66 @@ class StreamSweepSummaryResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[ResultChunk, _Mapping]] = ...) -> None: ...
 
 class DesignSpec(_message.Message):
-    __slots__ = ("base", "design_json")
+    __slots__ = ("base", "name", "set", "protocol", "protocol_parameters", "search", "parameter", "range", "tolerance", "scale", "criterion", "analysis", "durations", "duration_parameter", "values", "space", "log", "objective", "maximise", "points", "rounds", "expand")
+    class AnalysisEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class SpaceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _struct_pb2.ListValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ...) -> None: ...
     BASE_FIELD_NUMBER: _ClassVar[int]
-    DESIGN_JSON_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SET_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    CRITERION_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    DURATIONS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_PARAMETER_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    MAXIMISE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    EXPAND_FIELD_NUMBER: _ClassVar[int]
     base: _spec_pb2.JobSpec
-    design_json: str
-    def __init__(self, base: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ..., design_json: _Optional[str] = ...) -> None: ...
+    name: str
+    set: _struct_pb2.Struct
+    protocol: str
+    protocol_parameters: _struct_pb2.Struct
+    search: DesignSearch
+    parameter: str
+    range: _containers.RepeatedScalarFieldContainer[float]
+    tolerance: float
+    scale: DesignScale
+    criterion: _struct_pb2.Value
+    analysis: _containers.ScalarMap[str, float]
+    durations: _containers.RepeatedScalarFieldContainer[float]
+    duration_parameter: str
+    values: _struct_pb2.Value
+    space: _containers.MessageMap[str, _struct_pb2.ListValue]
+    log: _containers.RepeatedScalarFieldContainer[str]
+    objective: str
+    maximise: bool
+    points: int
+    rounds: int
+    expand: int
+    def __init__(self, base: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ..., name: _Optional[str] = ..., set: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., protocol: _Optional[str] = ..., protocol_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., search: _Optional[_Union[DesignSearch, str]] = ..., parameter: _Optional[str] = ..., range: _Optional[_Iterable[float]] = ..., tolerance: _Optional[float] = ..., scale: _Optional[_Union[DesignScale, str]] = ..., criterion: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., analysis: _Optional[_Mapping[str, float]] = ..., durations: _Optional[_Iterable[float]] = ..., duration_parameter: _Optional[str] = ..., values: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., space: _Optional[_Mapping[str, _struct_pb2.ListValue]] = ..., log: _Optional[_Iterable[str]] = ..., objective: _Optional[str] = ..., maximise: _Optional[bool] = ..., points: _Optional[int] = ..., rounds: _Optional[int] = ..., expand: _Optional[int] = ...) -> None: ...
 
 class DesignBracket(_message.Message):
     __slots__ = ("parameter", "fixed", "low", "high", "status")
