@@ -114,6 +114,17 @@ class CellModel:
     #: The lookup-table path of a model generated from a description (``gate_params``, ``stepper()``:
     #: see :class:`solver.models.codegen.GeneratedLut`); None: the presets' tables, if any.
     lookup_tables: object | None = field(repr=False, default=None)
+    #: The :class:`~solver.models.description.ModelDescription` a generated model comes from; None: a preset.
+    description: object | None = field(repr=False, default=None)
+
+    def __reduce_ex__(self, protocol):
+        # a generated model travels as its description (to Dask workers, say): the receiving process
+        # rebuilds it and loads the kernels from its own cache rather than unpickling compiled code
+        if self.description is not None:
+            from .codegen import cell_model
+
+            return (cell_model, (self.description,))
+        return object.__reduce_ex__(self, protocol)
 
     @property
     def n_state(self) -> int:

@@ -218,3 +218,34 @@ def test_generated_cuda_kernel_matches_the_cpu_kernel_on_the_simulator(tmp_path)
     for key, r in out.items():
         assert r["moved"] > 1.0 and r["outside_untouched"], key
         assert r["rel"] < (1e-12 if key.startswith("float64") else 1e-5), (key, r)
+
+
+_UNPICKLE = textwrap.dedent(
+    """
+    import pickle, sys, numpy as np
+    sys.path.insert(0, ".")
+    model, y0, args = pickle.load(sys.stdin.buffer)
+    ya, yb = y0.copy(), y0.copy()
+    parity = model.kernel(ya, yb, 7, 0.01, *args, order=2)
+    np.save(sys.stdout.buffer, yb if parity else ya)
+    """
+)
+
+
+def test_a_generated_model_travels_as_its_description(tmp_path):
+    """Pickled (as Dask ships a Problem to its workers), a generated model is rebuilt from its description
+    in the receiving process, whose kernel gives the same state to the bit."""
+    import io
+    import pickle
+
+    model = model_from_dict(HH_DEFINITION)
+    assert pickle.loads(pickle.dumps(model)) is model  # rebuilt: the same cached object in this process
+    y0, args = _sheet(model, ny=6, nx=5)
+    env = {**os.environ, "OPTOWAVE_KERNEL_CACHE": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", _UNPICKLE], cwd=ROOT, env=env, input=pickle.dumps((model, y0, args)),
+                          capture_output=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    ya, yb = y0.copy(), y0.copy()
+    here = yb if model.kernel(ya, yb, 7, 0.01, *args, order=2) else ya
+    np.testing.assert_array_equal(np.load(io.BytesIO(proc.stdout)), here)
+    assert list(tmp_path.glob("model_hh_squid_axon_*.py"))  # generated there, not unpickled as code

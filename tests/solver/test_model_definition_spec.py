@@ -73,8 +73,35 @@ def test_errors_name_the_field():
     assert errs[0][0] == "tissue.model.mmt_path" and "missing.mmt" in errs[0][1]
 
 
-def test_the_patch_clamp_bench_refuses_a_definition_naming_the_field():
-    from solver.cell.run import cell_from_spec
+def test_the_patch_clamp_bench_finds_the_rest_of_a_definition_as_an_ode_solver_does():
+    """solver.cell on the HH definition: its one fixed point (gates at steady state, the ca pool solved by
+    Newton's method) against a 4 s solve_ivp of the hand-written equations (the pool relaxes in 80 ms), stable by its eigenvalues."""
+    from scipy.integrate import solve_ivp
 
-    with pytest.raises(ValueError, match=r"tissue.model.definition: the patch-clamp bench runs the preset models only"):
-        cell_from_spec(solver.load_spec(_spec()))
+    from solver import cell
+    from tests.solver.hh_definition import hh_rhs
+
+    system = cell.cell_from_spec(solver.load_spec(_spec()))
+    assert system.channel_names == ("I_Na", "I_K", "I_L", "I_opsin")
+    fps = cell.fixed_points(system)
+    y0 = np.array([-65.0, 0.05, 0.6, 0.32, 1e-4])
+    ref = solve_ivp(lambda _t, y: hh_rhs(y), (0, 4000.0), y0, method="Radau", rtol=1e-11, atol=1e-13).y[:, -1]
+    assert len(fps) == 1 and fps[0].stable
+    np.testing.assert_allclose(fps[0].state[:5], ref, rtol=1e-6, atol=1e-9)
+
+
+def test_the_described_hek_preset_has_the_presets_fixed_point_and_iv_on_the_bench():
+    """The HEK 35 C description (solver.models.presets) and the preset, both through solver.cell: the same
+    rest (MODEL.md: -74.2 mV), the same stability, the same steady-state I-V (two independent codes)."""
+    from solver import cell
+    from solver.models.presets import hek_gokhale2017
+
+    spec = small_hek_spec()
+    preset = cell.cell_from_spec(solver.load_spec(spec))
+    spec["tissue"]["model"] = {"definition": hek_gokhale2017.description()}
+    described = cell.cell_from_spec(solver.load_spec(spec))
+    a, b = cell.fixed_points(preset), cell.fixed_points(described)
+    assert [f.stable for f in a] == [f.stable for f in b] and abs(a[0].v - (-74.2)) < 0.05
+    np.testing.assert_allclose([f.v for f in b], [f.v for f in a], atol=1e-9)
+    v = np.linspace(-100.0, 40.0, 29)
+    np.testing.assert_allclose(described.steady_current(v), preset.steady_current(v), rtol=1e-12, atol=1e-12)

@@ -130,6 +130,7 @@ def _cell_model_cached(desc: ModelDescription) -> CellModel:
         ionic_current_fn=functools.partial(_ionic_current, desc),
         cuda_step_fn=functools.partial(_cuda_step, desc),
         lookup_tables=GeneratedLut(desc, load_generated) if mv else None,
+        description=desc,
     )
 
 

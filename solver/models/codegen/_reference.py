@@ -16,7 +16,7 @@ from .. import expr
 from .. import reference as ref
 from ..description import ModelDescription
 
-__all__ = ["currents", "gate_inf_tau", "reference_step_of"]
+__all__ = ["currents", "environment", "gate_inf_tau", "reference_step_of"]
 
 TAU_MIN = 0.01  # ms, as the kernels
 
@@ -25,6 +25,14 @@ def _env(desc: ModelDescription, state: Mapping, p: Mapping) -> dict:
     env = {**p, **state}
     for x in desc.intermediates:
         env[x.name] = expr.evaluate(desc.tree(x.name), env)
+    return env
+
+
+def environment(desc: ModelDescription, state: Mapping, p: Mapping) -> dict:
+    """Every name's value for a state: parameters, states, intermediates and currents."""
+    env = _env(desc, state, p)
+    for c in desc.currents:
+        env[c.name] = expr.evaluate(desc.tree(c.name), env)
     return env
 
 
