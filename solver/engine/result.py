@@ -120,15 +120,13 @@ def attributes(problem: Problem) -> dict[str, object]:
 
 
 def _model_definition(problem: Problem) -> str:
-    """A user's model as JSON (its definition, or what its .mmt file says), so that a result names what ran:
+    """A user's model as JSON (its definition, or what its .mmt file said), so that a result names what ran:
     a spec holding ``mmt_path`` names only a file, which can change or be lost. "" for a preset."""
-    model = problem.spec.tissue.model
-    if not (model.definition or model.mmt_path):
+    given = problem.spec.tissue.model
+    description = getattr(problem.model, "description", None)
+    if not (given.definition or given.mmt_path) or description is None:
         return ""
-    from ..models.resolve import description_dict_of
-
-    definition, _ = description_dict_of(model, problem.spec.base_dir)
-    return json.dumps(definition, sort_keys=True)
+    return json.dumps(description.to_dict(), sort_keys=True)
 
 
 def write_zarr(ds: xr.Dataset, path, *, time_chunk: int | None = None) -> None:

@@ -47,25 +47,6 @@ class _LazyKernel:
     def __call__(self, *args, **kwargs) -> int:
         return self.module(*args, **kwargs)
 
-    def __reduce__(self):
-        # a Dask worker gets the description and imports the generated module from the disk cache (keyed by the
-        # content hash), as the module's functions cannot be pickled by reference
-        return (_LazyKernel, (self.desc,))
-
-
-class _ReferenceStep:
-    """The NumPy reference step of a description; pickled as the description, rebuilt where it lands."""
-
-    def __init__(self, desc: ModelDescription) -> None:
-        self.desc = desc
-        self._step = _reference.reference_step_of(desc)
-
-    def __call__(self, *args, **kwargs):
-        return self._step(*args, **kwargs)
-
-    def __reduce__(self):
-        return (_ReferenceStep, (self.desc,))
-
 
 def _cuda_step(desc: ModelDescription):
     """The generated numba.cuda step kernel of ``desc`` (importing numba.cuda only now)."""
@@ -123,7 +104,7 @@ def _cell_model_cached(desc: ModelDescription) -> CellModel:
         default_dt_ms=DEFAULT_DT_MS,
         default_diffusivity_um2_per_ms=DEFAULT_DIFFUSIVITY_UM2_PER_MS if mv else 1.0,
         kernel=_LazyKernel(desc),
-        reference_step=_ReferenceStep(desc),
+        reference_step=_reference.reference_step_of(desc),
         rest_state_fn=functools.partial(_rest_state, desc),
         steady_state_fn=functools.partial(_steady_state_at, desc),
         resting_conductance_fn=functools.partial(_resting_conductance, desc),
