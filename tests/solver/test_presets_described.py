@@ -72,6 +72,6 @@ def test_described_generic_media_equal_the_hand_written_kernels(preset, order):
                 ya, yb = yb, ya
         out.append(ya)
     active = a["active"] != 0
-    assert np.abs(out[0] - y0)[:, active].max() > 0.05  # the sheet moved
+    assert np.abs(out[0] - y0)[:, active].max() > 0.5  # the sheet moved (an excited corner spreads)
     rel = np.abs(out[1] - out[0])[:, active].max() / np.abs(out[0][:, active]).max()
     assert rel < 1e-12

@@ -1,4 +1,4 @@
-"""FitzHugh–Nagumo and Aliev–Panfilov (MODEL.md 3.4) as model descriptions, dimensionless.
+"""Nagumo, FitzHugh–Nagumo and Aliev–Panfilov (MODEL.md 3.4) as model descriptions, dimensionless.
 
 The equations of :mod:`solver.models.generic` in the expression language, with the presets'
 parameters and bounds; u is the membrane variable (units "1": no opsin), w a derivative state.
@@ -10,10 +10,11 @@ from .. import generic
 
 __all__ = ["description", "PRESETS"]
 
-PRESETS = ("fitzhugh_nagumo", "aliev_panfilov")
+PRESETS = ("nagumo", "fitzhugh_nagumo", "aliev_panfilov")
 
 _EQUATIONS = {
-    # name -> (I_ion, dw/dt)
+    # name -> (I_ion, dw/dt or None: no recovery variable)
+    "nagumo": ("-k*u*(1 - u)*(u - a)", None),
     "fitzhugh_nagumo": ("-(u - u^3/3 - w)", "eps*(u + a - b*w)"),
     "aliev_panfilov": ("k*u*(u - a)*(u - 1) + u*w", "(eps0 + mu1*w/(u + mu2))*(-w - k*u*(u - a - 1))"),
 }
@@ -35,6 +36,6 @@ def description(preset: str) -> dict:
             for n, v in spec["defaults"].items()
         ],
         "states": [{"name": "w", "units": "1", "initial": float(rest["w"]), "derivative": dw,
-                    "description": spec["state_long_names"][1]}],
+                    "description": spec["state_long_names"][1]}] if dw is not None else [],
         "currents": [{"name": "I_ion", "expression": i_ion, "units": "1"}],
     }  # fmt: skip
