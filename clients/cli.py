@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     from clients import design_cmd  # protocol, design: write a protocol's light, search for the pattern that works
 
     design_cmd.register(sub)
+    from clients import model_cmd  # model import/show: the cell models users bring (Myokit .mmt)
+
+    model_cmd.register(sub)
     from clients import cell_cmd  # cell: the patch-clamp bench on one cell of a spec
 
     cell_cmd.register(sub)

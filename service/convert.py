@@ -23,6 +23,7 @@ _WIRE_TYPES = {0: "varint", 1: "64-bit", 2: "length-delimited", 5: "32-bit"}
 _FILE_FIELDS = {
     "npy_path": "give the raster's shape and values inline",
     "png_path": "give the image's pixels inline (a raster: shape [rows, columns] and values in [0, 1])",
+    "mmt_path": "give the model as tissue.model.definition (`optowave model import FILE.mmt` writes one)",
 }
 
 
