@@ -22,8 +22,8 @@ import numpy as np
 
 from .. import expr
 from ..description import ModelDescription
-from ._exact import _TEMPLATE as _EXACT_TEMPLATE
 from ._exact import _local, model_lines
+from ._template import MODULE_TEMPLATE
 
 __all__ = ["GeneratedLut", "INTERPOLATION_FLOOR", "LutTable", "MAX_INTERPOLATION_ERROR", "gate_parameters", "lut_kernel_source",
            "lut_table"]
@@ -131,33 +131,8 @@ def lut_table(desc: ModelDescription, params: np.ndarray, dt: float) -> LutTable
     return _build(desc, tuple(float(x) for x in params), float(dt))
 
 
-_LOOKUP = '''
-
-@njit(inline="always", cache=True)
-def _row(v, lut_s):
-    x = (v - lut_s[0]) * lut_s[1]
-    if x < 0.0:
-        x = 0.0
-    elif x > lut_s[2]:
-        x = lut_s[2]
-    k = int(x)
-    return k, x - k
-
-
-@njit(inline="always", cache=True)
-def _at(tab, k, f, col):
-    return tab[k, col] + f * (tab[k + 1, col] - tab[k, col])
-'''
-
-
-def _sub(src: str, old: str, new: str) -> str:
-    if old not in src:  # the exact template changed: fail loudly rather than emit a half-converted kernel
-        raise AssertionError(f"lookup-table kernel: {old!r} not found in the exact kernel's template")
-    return src.replace(old, new)
-
-
 def lut_kernel_source(desc: ModelDescription) -> str:
-    """Python source of a module whose ``kernel(..., tab, tab_half, lut_s)`` is the lookup-table kernel."""
+    """Python source of a module whose ``kernel_tabulated(..., tab, tab_half, lut_s)`` is the lookup-table kernel."""
     n_state = len(desc.state_names)
     gates = [k for k, s in enumerate(desc.states, start=1) if s.gate is not None]
     col = {k: 2 * q for q, k in enumerate(gates)}
@@ -165,36 +140,16 @@ def lut_kernel_source(desc: ModelDescription) -> str:
     body, outs = model_lines(desc, target="numba", old=lambda k: f"np.float64(base[{k}, bi, bj])",
                              gates=False)  # fmt: skip
     lines += body
-    lines.append("z_k, z_f = _row(z_s0, lut_s)")
+    lines.append("z_k, z_f = _lut_index(z_s0, lut_s)")
     for k in gates:
         lines.append(f"z_old{k} = np.float64(base[{k}, bi, bj])")
-        outs[k] = f"z_old{k} - z_old{k} * _at(tab, z_k, z_f, {col[k]}) + _at(tab, z_k, z_f, {col[k] + 1})"
+        outs[k] = f"z_old{k} - z_old{k} * _lut_at(tab, z_k, z_f, {col[k]}) + _lut_at(tab, z_k, z_f, {col[k] + 1})"
     lines.append("return (" + ", ".join(outs) + ",)")
-    src = _EXACT_TEMPLATE.format(
+    return MODULE_TEMPLATE.format(
         name=desc.name, hash=desc.content_hash[:16], n_state=n_state, n_params=len(desc.parameters),
         state_args=", ".join(_local("s", k) for k in range(n_state)), body="\n".join("    " + ln for ln in lines),
         src_args=", ".join(f"np.float64(src[{k}, i, j])" for k in range(n_state)),
     )  # fmt: skip
-    # the template's exact kernel, with the tables threaded through to the cell update
-    src = _sub(src, "def _update(pc, i, ", "def _update(tab, lut_s, pc, i, ")
-    src = _sub(src, "new = _update(pc, i, ", "new = _update(tab, lut_s, pc, i, ")
-    src = _sub(src, "def _cell(src, base, dst, i, j, dt,", "def _cell(tab, lut_s, src, base, dst, i, j, dt,")
-    src = _sub(src, "_cell(src, ya if midpoint", "_cell(tab_half if midpoint and sweep % 2 == 0 else tab, lut_s, "
-                                                    "src, ya if midpoint")
-    src = _sub(src, "def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, "
-                      "gop, flux, order=1):",
-                      "def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, "
-                      "gop, flux, tab, tab_half, lut_s, order=1):")
-    src = _sub(src, "return _kernel(ya, yb, mid, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, "
-                      "oparams, gop,\n                   flux, order == 2)",
-                      "return _kernel(ya, yb, mid, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, "
-                      "oparams, gop,\n                   flux, tab, tab_half, lut_s, order == 2)")
-    src = _sub(src, "def _kernel(ya, yb, mid, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, "
-                      "oparams, gop, flux,\n            midpoint):",
-                      "def _kernel(ya, yb, mid, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, "
-                      "oparams, gop, flux,\n            tab, tab_half, lut_s, midpoint):")
-    src = _sub(src, "@njit(cache=True)\ndef _update(", _LOOKUP.lstrip("\n") + "\n\n@njit(cache=True)\ndef _update(")
-    return src
 
 
 class GeneratedLut:
@@ -214,7 +169,7 @@ class GeneratedLut:
                  order=1):  # fmt: skip
             tab = lut_table(desc, params, dt)
             half = lut_table(desc, params, 0.5 * dt) if order == 2 else tab
-            return module.kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams,
-                                 gop, flux, tab.table, half.table, tab.scalars, order=order)  # fmt: skip
+            return module.kernel_tabulated(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
+                                           oparams, gop, flux, tab.table, half.table, tab.scalars, order=order)  # fmt: skip
 
         return step
