@@ -23,13 +23,17 @@ def _local(kind: str, index: int) -> str:
     return f"z_{kind}{index}"
 
 
-def model_lines(desc: ModelDescription, *, target: str, old, gates: bool = True) -> tuple[list[str], list[str]]:
+def model_lines(desc: ModelDescription, *, target: str, old, gates: bool = True, trees=None,
+                extra_names=None) -> tuple[list[str], list[str]]:
     """The model's arithmetic as statements over the locals ``z_s<k>`` (states, V first) and ``z_p<k>``
     (parameters), and the expressions of the new state; ``old(k)`` reads state ``k`` at the step's
     start, ``drive`` is coupling − I_opsin − I_ext, ``dt`` the step. ``target``: "numba" or "cuda".
-    ``gates=False`` leaves the gates' new values as ``None`` for the caller (the lookup tables)."""
+    ``gates=False`` leaves the gates' new values as ``None`` for the caller (the lookup tables);
+    ``trees`` replaces some of ``desc.tree``'s, whose extra names ``extra_names`` says how to emit."""
     emit = expr.to_numba if target == "numba" else expr.to_cuda
-    names: dict[str, str] = {}
+    names: dict[str, str] = dict(extra_names or {})
+    if trees:
+        desc = _Retreed(desc, trees)
     for k, name in enumerate(desc.state_names):
         names[name] = _local("s", k)
     for k, p in enumerate(desc.parameters):
@@ -63,6 +67,19 @@ def model_lines(desc: ModelDescription, *, target: str, old, gates: bool = True)
             lines.append(f"z_tau{k} = 1.0 / (z_a{k} + z_b{k})")
             outs.append(f"_rl({old(k)}, z_a{k} * z_tau{k}, z_tau{k}, dt)")
     return lines, outs
+
+
+class _Retreed:
+    """``desc`` with some of its trees replaced (the lookup-table kernel's columns of V alone)."""
+
+    def __init__(self, desc: ModelDescription, trees) -> None:
+        self._desc, self._trees = desc, trees
+
+    def __getattr__(self, name):
+        return getattr(self._desc, name)
+
+    def tree(self, key: str):
+        return self._trees.get(key) or self._desc.tree(key)
 
 
 def exact_kernel_source(desc: ModelDescription) -> str:

@@ -3,8 +3,9 @@
 A gate is a function of V and parameters only, so for one parameter set and one step ``dt`` its step
 ``x_new = x + (x∞ − x)·c`` with ``c = 1 − exp(−dt/τ)`` needs two numbers per V: ``c`` and ``b = x∞·c``.
 Both are tabulated on a uniform grid (:data:`V_LO_MV` to :data:`V_HI_MV` by :data:`STEP_MV`, the
-HEK tables' grid), and interpolated linearly by the kernel; everything else (currents, intermediates,
-derivative states, the opsin) is computed exactly.
+HEK tables' grid), and interpolated linearly by the kernel. So is every costly expression of V alone
+inside the intermediates, currents and derivatives (:mod:`._vonly`): one column each after the
+gates'; the rest (the states' products, the opsin) is computed exactly.
 The tables are evaluated from the expression trees (:func:`solver.models.expr.evaluate`), never
 from the kernel's source. Accuracy check on every table: each column interpolated at the midpoints
 of the rows must stay within :data:`MAX_INTERPOLATION_ERROR` of its exact value there (relative), else the
@@ -24,6 +25,8 @@ from .. import expr
 from ..description import ModelDescription
 from ._exact import _local, model_lines
 from ._template import MODULE_TEMPLATE
+from ._vonly import PLACEHOLDER
+from ._vonly import plan as vonly_plan
 
 __all__ = ["GeneratedLut", "INTERPOLATION_FLOOR", "LutTable", "MAX_INTERPOLATION_ERROR", "gate_parameters", "lut_kernel_source",
            "lut_table"]
@@ -49,8 +52,9 @@ class LutTable:
 
 
 def gate_parameters(desc: ModelDescription) -> frozenset[str]:
-    """The parameters the gates depend on (a per-cell map of one of them needs the exact kernel)."""
-    out: set[str] = set()
+    """The parameters the tables depend on (the gates' and the other expressions of V alone: a per-cell
+    map of one of them needs the exact kernel)."""
+    out: set[str] = set(vonly_plan(desc).parameters)
     for s in desc.states:
         if s.gate is not None:
             for key in ("inf", "tau") if s.gate.kind == "inf_tau" else ("alpha", "beta"):
@@ -76,7 +80,20 @@ def _gate_columns(desc: ModelDescription, v: np.ndarray, p: Mapping, dt: float) 
             c = -np.expm1(-dt / np.maximum(tau, TAU_MIN))
             cols[f"{s.name}.c"] = np.broadcast_to(c, v.shape).astype(np.float64)
             cols[f"{s.name}.b"] = np.broadcast_to(inf * c, v.shape).astype(np.float64)
+        columns = vonly_plan(desc).columns
+        if columns:
+            for x in desc.intermediates:
+                tree = desc.tree(x.name)
+                if expr.names(tree) <= env.keys():
+                    env[x.name] = expr.evaluate(tree, env)
+            for q, (label, tree) in enumerate(columns):
+                cols[f"{label}.t{q}"] = np.broadcast_to(expr.evaluate(tree, env), v.shape).astype(np.float64)
     return cols
+
+
+def _what(key: str) -> str:
+    name, kind = key.rsplit(".", 1)
+    return f"gate {name!r}" if kind in ("c", "b") else f"the expression of V alone in {name!r}"
 
 
 def _columns(desc, v, p, dt) -> dict[str, np.ndarray]:
@@ -96,7 +113,7 @@ def _columns(desc, v, p, dt) -> dict[str, np.ndarray]:
     for key, col in cols.items():
         if not np.isfinite(col).all():
             at = v[~np.isfinite(col)][0]
-            raise ValueError(f"gate {key.split('.')[0]!r}: its lookup table is not finite at V = {at:g} mV "
+            raise ValueError(f"{_what(key)}: its lookup table is not finite at V = {at:g} mV "
                              f"(allowed: finite gate kinetics over [{V_LO_MV:g}, {V_HI_MV:g}] mV; use the exact "
                              "kernel)")
     return cols
@@ -117,7 +134,7 @@ def _build(desc: ModelDescription, params: tuple, dt: float) -> LutTable:
         excess = np.abs(interp - col) - (MAX_INTERPOLATION_ERROR * np.abs(col) + INTERPOLATION_FLOOR)
         worst = int(np.argmax(excess))
         if excess[worst] > 0:
-            raise ValueError(f"gate {key.split('.')[0]!r}: linear interpolation on a {STEP_MV:g} mV grid is off by "
+            raise ValueError(f"{_what(key)}: linear interpolation on a {STEP_MV:g} mV grid is off by "
                              f"{abs(interp[worst] - col[worst]):.2g} at V = {mid[worst]:g} mV, where the value is "
                              f"{col[worst]:.3g} (allowed: {MAX_INTERPOLATION_ERROR:g} of it + {INTERPOLATION_FLOOR:g}); "
                              "this model needs the exact kernel (numerics.lookup_tables: false)")
@@ -137,10 +154,13 @@ def lut_kernel_source(desc: ModelDescription) -> str:
     gates = [k for k, s in enumerate(desc.states, start=1) if s.gate is not None]
     col = {k: 2 * q for q, k in enumerate(gates)}
     lines = [f"{_local('p', k)} = pc[i, {k}]" for k in range(len(desc.parameters))]
+    vp = vonly_plan(desc)
+    first = 2 * len(gates)
+    extra = {f"{PLACEHOLDER}{q}": f"_lut_at(tab, z_k, z_f, {first + q})" for q in range(len(vp.columns))}
     body, outs = model_lines(desc, target="numba", old=lambda k: f"np.float64(base[{k}, bi, bj])",
-                             gates=False)  # fmt: skip
-    lines += body
+                             gates=False, trees=vp.trees, extra_names=extra)  # fmt: skip
     lines.append("z_k, z_f = _lut_index(z_s0, lut_s)")
+    lines += body
     for k in gates:
         lines.append(f"z_old{k} = np.float64(base[{k}, bi, bj])")
         outs[k] = f"z_old{k} - z_old{k} * _lut_at(tab, z_k, z_f, {col[k]}) + _lut_at(tab, z_k, z_f, {col[k] + 1})"
