@@ -2,9 +2,10 @@
 
     python benchmarks/model_codegen_bench.py [--n 256] [--big 1024] [--rounds 5] [--json]
 
-1. Cell-steps/s of the HEK 35 °C preset on its hand-written exact kernel and on the exact kernel
-   generated from its description (solver.models.presets.hek_gokhale2017), same sheet (n × n, CheRiff
-   lit on the left half), float64, interleaved round by round: the ratio generated / hand-written.
+1. Cell-steps/s of the HEK 35 °C preset on its hand-written kernels and on the kernels generated
+   from its description (solver.models.presets.hek_gokhale2017), same sheet (n × n, CheRiff lit on
+   the left half): exact and lookup-table, float64 and float32, 1 and 2 threads, interleaved round by
+   round; the median of the ratios generated / hand-written.
 2. Cold compile (a fresh kernel cache, in a subprocess) of the HEK description and of a user's model
    (a Hodgkin-Huxley axon with an A-type potassium current: four gates), then the first call of a
    second process on the same cache (numba's machine code loaded, nothing compiled).
@@ -25,11 +26,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from solver.engine.backends import CpuLutStepper  # noqa: E402
 from solver.models import get_model  # noqa: E402
 from solver.models.codegen import model_from_dict  # noqa: E402
 from solver.models.presets import hek_gokhale2017  # noqa: E402
@@ -115,26 +118,37 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--big", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--skip-compile", action="store_true", help="leave out the cold-compile subprocesses")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     out: dict = {}
 
     hand = get_model("hek_gokhale2017_35c")
     gen = model_from_dict(hek_gokhale2017.description())
-    y, args = sheet(hand, a.n, True)
+    y64, args = sheet(hand, a.n, True)
     args_gen = args[:3] + (args[3][: len(gen.param_names)].copy(), args[4][: len(gen.param_names)].copy()) + args[5:]
-    steps = 20
-    rate(hand.kernel, y, args, 1), rate(gen.kernel, y, args_gen, 1)  # compile / load
-    r_hand, r_gen = [], []
-    for _ in range(a.rounds):
-        r_hand.append(rate(hand.kernel, y, args, steps))
-        r_gen.append(rate(gen.kernel, y, args_gen, steps))
-    out["hek_exact_cell_steps_per_s"] = {"hand_written": float(np.median(r_hand)), "generated": float(np.median(r_gen))}
-    out["hek_exact_generated_over_hand_written"] = float(np.median(np.array(r_gen) / np.array(r_hand)))
+    paths = {"exact": (hand.kernel, gen.kernel), "lut": (CpuLutStepper(), gen.lookup_tables.stepper())}
+    threads_before = numba.get_num_threads()
+    for path, (k_hand, k_gen) in paths.items():
+        for dtype in (np.float64, np.float32):
+            y = y64.astype(dtype)
+            for n_threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+                numba.set_num_threads(n_threads)
+                rate(k_hand, y, args, 1), rate(k_gen, y, args_gen, 1)  # compile / load
+                r_hand, r_gen = [], []
+                for _ in range(a.rounds):  # interleaved: the machine's load falls on both alike
+                    r_hand.append(rate(k_hand, y, args, a.steps))
+                    r_gen.append(rate(k_gen, y, args_gen, a.steps))
+                key = f"hek_{path}_{np.dtype(dtype).name}_{n_threads}t"
+                out[key] = {"hand_written": float(np.median(r_hand)), "generated": float(np.median(r_gen)),
+                            "generated_over_hand_written": float(np.median(np.array(r_gen) / np.array(r_hand)))}
+    numba.set_num_threads(threads_before)
 
-    cold, warm = compile_times()
-    out["cold_compile_s"] = cold
-    out["second_process_first_call_s"] = warm
+    if not a.skip_compile:
+        cold, warm = compile_times()
+        out["cold_compile_s"] = cold
+        out["second_process_first_call_s"] = warm
 
     user = model_from_dict(four_gate_model())
     step = user.lookup_tables.stepper()

@@ -27,6 +27,7 @@ import math
 import numpy as np
 from numba import njit
 
+from solver.models.generic_kernels import NoAliasCompiler
 from solver.models.threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles,
                                    step_in_pairs, team_next, team_start, team_wait)
 
@@ -86,21 +87,20 @@ def _lut_at(tab, k, f, col):
     return tab[k, col] + f * (tab[k + 1, col] - tab[k, col])
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True, error_model="numpy")
 def _update(tab, lut_s, pc, i, {state_args}, drive, dt, base, bi, bj):
 {body}
 
 
 @njit(inline="always", cache=True)
 def _cell(tab, lut_s, src, base, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext, has_opsin, gop, ga, gr,
-          opc, ny, nx):
+          fv70, e_op, v0, v1, gd, ny, nx):
     for q in range(mapped.size):
         k = mapped[q]
         pc[i, k] = pmaps[pidx[k], i, j]
     v = np.float64(src[0, i, j])
     drive = _coupling(src, i, j, wx, wy, ny, nx) - iext[i, j]
     if has_opsin:
-        fv70, e_op, v0, v1, gd = opc[0], opc[1], opc[2], opc[3], opc[4]
         o_op = np.float64(src[N_STATE, i, j])
         d_op = np.float64(src[N_STATE + 1, i, j])
         drive -= gop[i, j] * o_op * _fv_raw(v, e_op, v0, v1) / fv70 * (v - e_op)
@@ -111,14 +111,20 @@ def _cell(tab, lut_s, src, base, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps,
         dst[k, i, j] = new[k]
 
 
-@njit(inline="always", cache=True)
-def _sweep_row(tab, lut_s, src, base, dst, i, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin, gop,
-               ga, gr, opc):
+# a function of its own (not inlined into _block's five row sites): with one call site of _update,
+# LLVM inlines the model's arithmetic into the column loop
+@njit(nogil=True, cache=True, error_model="numpy", pipeline_class=NoAliasCompiler)
+def _sweep_row(tab, lut_s, src, dst, from_dst, i, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
+               gop, ga, gr, opc):
+    """One step of row ``i``, ``src -> dst``, from the state in ``src`` (``from_dst``: the old state still in
+    ``dst``, the full step of a midpoint step). No two array arguments are one array: they are ``noalias``."""
     ny, nx = active.shape
+    base = dst if from_dst else src
+    fv70, e_op, v0, v1, gd = opc[0], opc[1], opc[2], opc[3], opc[4]
     for j in range(nx):
         if active[i, j] != 0:
             _cell(tab, lut_s, src, base, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext, has_opsin, gop, ga,
-                  gr, opc, ny, nx)
+                  gr, fv70, e_op, v0, v1, gd, ny, nx)
 
 
 @njit(nogil=True, cache=True)
@@ -131,30 +137,30 @@ def _block(ya, yb, task, r0, r1, n_steps, dt, midpoint, wx, wy, active, pc, mapp
         for _ in range(n_steps // 2):
             for t in range(r0, r1 + 1):
                 if t < r1:
-                    _sweep_row(t1, lut_s, ya, ya, yb, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext,
+                    _sweep_row(t1, lut_s, ya, yb, False, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext,
                                has_opsin, gop, ga, gr, opc)
                 if t > r0:
-                    _sweep_row(tab, lut_s, yb, ya if midpoint else yb, ya, t - 1, dt, wx, wy, active, pc, mapped,
+                    _sweep_row(tab, lut_s, yb, ya, midpoint, t - 1, dt, wx, wy, active, pc, mapped,
                                pidx, pmaps, iext, has_opsin, gop, ga, gr, opc)
         if n_steps % 2:
             for t in range(r0, r1):
-                _sweep_row(tab, lut_s, ya, ya, yb, t, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
+                _sweep_row(tab, lut_s, ya, yb, False, t, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
                            gop, ga, gr, opc)
     elif task == TASK_EDGES:
         # step 1 of the rows the neighbouring blocks read in their step 2
         for t in (r0, r1 - 1):
-            _sweep_row(t1, lut_s, ya, ya, yb, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin, gop,
+            _sweep_row(t1, lut_s, ya, yb, False, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin, gop,
                        ga, gr, opc)
     elif task == TASK_PAIRS:
         for t in range(r0 + 1, r1 + 1):
             if t < r1 - 1:
-                _sweep_row(t1, lut_s, ya, ya, yb, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
+                _sweep_row(t1, lut_s, ya, yb, False, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
                            gop, ga, gr, opc)
-            _sweep_row(tab, lut_s, yb, ya if midpoint else yb, ya, t - 1, dt, wx, wy, active, pc, mapped, pidx,
+            _sweep_row(tab, lut_s, yb, ya, midpoint, t - 1, dt, wx, wy, active, pc, mapped, pidx,
                        pmaps, iext, has_opsin, gop, ga, gr, opc)
     else:
         for t in range(r0, r1):
-            _sweep_row(tab, lut_s, ya, ya, yb, t, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin, gop,
+            _sweep_row(tab, lut_s, ya, yb, False, t, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin, gop,
                        ga, gr, opc)
 
 
