@@ -307,6 +307,23 @@ def test_a_stream_cut_while_writes_lag_resumes_after_the_last_written_time_chunk
     xr.testing.assert_identical(ds.load(), xr.open_zarr(on_server, consolidated=False).load())
 
 
+def test_a_stored_piece_is_encoded_byte_for_byte_as_protobuf_encodes_its_message():
+    """The stream's pieces are encoded without building their messages; protobuf's own encoding of the same
+    message is the reference (empty and multi-piece chunks, multi-byte varints, a CRC32C of 0 that is left out)."""
+    import os
+
+    from service.server._results import PIECE_BYTES, stored_piece
+
+    for size, k, key, crc in ((0, 0, "v/c", 0), (5, 1, "v/c/1/0/0", 0xFFFFFFFF), (3 * PIECE_BYTES + 7, 300,
+                                                                                      "dff/c/300/0/0", 0x1234)):
+        data = os.urandom(size)
+        for off in range(0, size, PIECE_BYTES) if size else [0]:
+            expected = service_pb2.StreamResultsResponse(stored=service_pb2.StoredChunk(
+                chunk_index=k, key=key, byte_offset=off, total_bytes=size, data=data[off:off + PIECE_BYTES],
+                crc32c=crc)).SerializeToString()
+            assert stored_piece(k, key, off, memoryview(data), crc) == expected, (size, off)
+
+
 def test_every_message_is_at_most_one_mib(server, tmp_path):
     """Camera counts carry shot and read noise: a time chunk of 80 frames of 64² is a stored chunk of about
     1.3 MB that Zstandard cannot shrink much, so it travels in pieces; together they are the stored file."""
