@@ -546,8 +546,8 @@ class Job:
 class _StoreWriter:
     """Copies a server's result store into a local one (:mod:`optowave.store`), stored chunk by stored chunk.
 
-    The bytes of each stored chunk are written unchanged under their key once their CRC32C checks. The writes
-    and the bookkeeping run on one writer thread, in the order the stream gave them, while the receiving
+    The bytes of each stored chunk are written unchanged under their key once their CRC32C checks. The writes,
+    the laying out of a new store and the bookkeeping run on one writer thread, in the order the stream gave them, while the receiving
     thread goes on taking messages (also across time chunks: a ``ChunkSent`` marker queues its time chunk's
     commit behind its writes); at most :data:`WRITES_IN_FLIGHT` bytes wait to be written. A time chunk counts
     as fetched once its writes are done, and that count is kept in ``<store>.fetch.json`` so that a later call
@@ -568,6 +568,7 @@ class _StoreWriter:
         self.next_chunk = state["next_chunk"] if state else 0     # time chunks fetched (whose writes are done)
         self.chunks_total = state.get("chunks_total", 0) if state else 0
         self._laid_out = bool(state and state.get("laid_out"))
+        self._headed = False                # a header was taken (the stream's layout is known)
         self._receiving = self.next_chunk   # the time chunk the stream is sending
         self._key: str | None = None        # the stored chunk being received, its pieces, their bytes and CRC32C
         self._parts: list[bytes] = []
@@ -619,9 +620,15 @@ class _StoreWriter:
         kind = message.WhichOneof("kind")
         if kind == "header":
             self.settle()
-            self._lay_out(message.header.layout)
             self.chunks_total = message.header.chunks_total
-            self._save()
+            self._headed = True
+            if self._laid_out:
+                self._lay_out(message.header.layout)
+                self._save()
+            else:       # a new store is laid out on the writer thread while the first chunks arrive
+                from optowave.store import from_proto
+
+                self._submit(self._create, 0, from_proto(message.header.layout))
         elif kind == "added":
             self.settle()                   # the new arrays' metadata is written while no write is in flight
             self._lay_out(message.added)
@@ -637,11 +644,6 @@ class _StoreWriter:
         from optowave.store import from_proto
 
         layout = from_proto(msg)
-        if not self._laid_out:
-            self.store.create(layout)
-            self._laid_out = True
-            self._save()
-            return
         have = {a.name: a for a in self.store.layout().arrays}
         for a in layout.arrays:
             old = have.get(a.name)
@@ -653,7 +655,7 @@ class _StoreWriter:
             self.store.add_arrays(new)
 
     def _stored(self, c: service_pb2.StoredChunk) -> None:
-        if not self._laid_out or c.chunk_index != self._receiving:
+        if not self._headed or c.chunk_index != self._receiving:
             raise _Resync(f"a stored chunk of time chunk {c.chunk_index} arrived, {self._receiving} was expected")
         if c.byte_offset == 0:
             self._key, self._parts, self._got, self._crc = c.key, [], 0, 0
@@ -700,6 +702,11 @@ class _StoreWriter:
         except BaseException as exc:
             self._failed = exc
             raise
+
+    def _create(self, layout) -> None:
+        self.store.create(layout)
+        self._laid_out = True
+        self._save()
 
     def _commit(self, k: int) -> None:
         """Time chunk ``k`` is fetched: its writes (queued before) are done."""

@@ -283,7 +283,7 @@ def test_a_stream_cut_while_writes_lag_resumes_after_the_last_written_time_chunk
             for m in self.call:
                 yield m
                 if m.HasField("chunk_sent") and m.chunk_sent.chunk_index == 2 and not at_cut:
-                    at_cut.append(json.loads(fetch_state.read_text())["next_chunk"])
+                    at_cut.append(json.loads(fetch_state.read_text())["next_chunk"] if fetch_state.exists() else 0)
                     raise Broken()
 
         def cancel(self):
