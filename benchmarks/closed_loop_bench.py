@@ -1,6 +1,6 @@
 """Benchmark: the closed loop (issue 20): loop latency and simulated time against wall time.
 
-    python benchmarks/closed_loop_bench.py [--frames 100] [--sizes 64 128] [--json]
+    python benchmarks/closed_loop_bench.py [--frames 100] [--sizes 64 128] [--backend cpu|cuda] [--json]
 
 1. Loop latency on a 64² HEK sheet filmed at 200 frames/s: for every frame, the time from the frame leaving the
    solver (``frame.attrs["left_solver_ns"]``, ``time.monotonic_ns()``) to the command it provoked joining the
@@ -35,8 +35,9 @@ FRAME_RATE_HZ = 200.0
 DISK = {"disk": {"center_um": {"x": 320.0, "y": 320.0}, "radius_um": 100.0}}
 
 
-def loop_spec(size: int, frames: int, *, dx_um: float = 10.0) -> dict:
-    """A ``size``² HEK sheet filmed at 200 frames/s for ``frames`` frames; beaten once from its left edge."""
+def loop_spec(size: int, frames: int, *, dx_um: float = 10.0, backend: str = "cpu") -> dict:
+    """A ``size``² HEK sheet filmed at 200 frames/s for ``frames`` frames; beaten once from its left edge.
+    ``backend`` "cuda" steps it on the GPU (the camera and the loop stay on the host)."""
     side = size * dx_um
     return {
         "name": f"closed-loop benchmark {size}²",
@@ -49,7 +50,7 @@ def loop_spec(size: int, frames: int, *, dx_um: float = 10.0) -> dict:
         "readout": {"enabled": True, "camera": {"frame_rate_hz": FRAME_RATE_HZ}},
         "output": {"variables": ["v"], "sample_interval_ms": 1.0},
         "analysis": {"enabled": False},
-        "numerics": {"dt_ms": 0.02, "duration_ms": frames * 1000.0 / FRAME_RATE_HZ},
+        "numerics": {"dt_ms": 0.02, "duration_ms": frames * 1000.0 / FRAME_RATE_HZ, "backend": f"BACKEND_{backend.upper()}"},
     }
 
 
@@ -143,12 +144,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=100, help="frames per size (128² runs a quarter as many)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--backend", choices=["cpu", "cuda"], default="cpu", help="where the sheet is stepped")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
     args = ap.parse_args()
     results = []
     for size in args.sizes:
         frames = max(10, args.frames * 64 * 64 // (size * size)) if size > 64 else args.frames
-        spec = loop_spec(size, frames)
+        spec = loop_spec(size, frames, backend=args.backend)
         m = measure_loop(in_process, spec, frames=frames)
         bare = bare_rate(spec, steps=min(5000, frames * 250))
         results.append(report("in process", m, bare, size))

@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     from clients import design_cmd  # protocol, design: write a protocol's light, search for the pattern that works
 
     design_cmd.register(sub)
+    from clients import model_cmd  # model import/show: the cell models users bring (Myokit .mmt)
+
+    model_cmd.register(sub)
     from clients import cell_cmd  # cell: the patch-clamp bench on one cell of a spec
 
     cell_cmd.register(sub)
@@ -216,15 +219,16 @@ def cmd_validate(args) -> int:
         return _print_report(args, list(exc.violations), [], None)
     report = solver.validate(spec)
     cost = solver.estimate(solver.build(spec)) if report.ok else None
-    accuracy = None
+    accuracy = note = None
     if report.ok:
-        from solver.spec import accuracy_of
+        from solver.spec import accuracy_note, accuracy_of
 
         accuracy = accuracy_of(spec)
-    return _print_report(args, list(report.errors), list(report.warnings), cost, accuracy)
+        note = accuracy_note(spec) if accuracy is None else None
+    return _print_report(args, list(report.errors), list(report.warnings), cost, accuracy, note)
 
 
-def _print_report(args, errors, warnings, cost, accuracy=None) -> int:
+def _print_report(args, errors, warnings, cost, accuracy=None, note=None) -> int:
     if args.json:
         out = {"ok": not errors, "errors": [e.__dict__ for e in errors], "warnings": [w.__dict__ for w in warnings]}
         if cost is not None:
@@ -232,6 +236,8 @@ def _print_report(args, errors, warnings, cost, accuracy=None) -> int:
         if accuracy is not None:
             out["accuracy"] = {"cv_error": accuracy.total, "cv_error_time": accuracy.time, "cv_error_grid": accuracy.grid,
                                "one_node_per_cell": accuracy.discrete, "suggested_dt_ms": accuracy.suggested_dt_ms}
+        elif note is not None:
+            out["accuracy"] = {"note": note}
         print(json.dumps(out, indent=2))
     else:
         for e in errors:
@@ -242,6 +248,8 @@ def _print_report(args, errors, warnings, cost, accuracy=None) -> int:
             print(f"ok: {cost.describe()}")
         if accuracy is not None:
             print(f"accuracy: {accuracy.describe()}")
+        elif note is not None:
+            print(f"accuracy: {note}")
     return 1 if errors else 0
 
 

@@ -89,8 +89,9 @@ class Validation:
 
 def spec_message(spec) -> spec_pb2.JobSpec:
     """A ``JobSpec`` message from a file path, JSON/YAML text, a dict, a message or a spec object
-    (anything with the spec's JSON in ``.json``). Rasters given as ``.npy`` files and images given as PNG files
-    are read (relative to the spec file) and sent inline: a server never reads files named by a client."""
+    (anything with the spec's JSON in ``.json``). Rasters given as ``.npy`` files, images given as PNG files and a
+    Myokit model given as ``tissue.model.mmt_path`` are read (relative to the spec file) and sent inline (the
+    model as ``tissue.model.definition``): a server never reads files named by a client."""
     base_dir = Path(".")
     if isinstance(spec, spec_pb2.JobSpec):
         msg = spec_pb2.JobSpec()
@@ -169,10 +170,31 @@ def _inline_files(msg: Message, base_dir: Path, path: str = "") -> Message:
                 raise ValueError(f"{path}: give pixels or png_path, not both")
             _set_raster(msg.pixels, _read_png(Path(base_dir) / value, where))
             msg.png_path = ""
+        elif fd.name == "mmt_path" and value and msg.DESCRIPTOR.name == "CellModel":
+            if msg.HasField("definition"):
+                raise ValueError(f"{path}: give definition or mmt_path, not both")
+            json_format.ParseDict(_read_mmt(Path(base_dir) / value, where), msg.definition)
+            msg.mmt_path = ""
         elif fd.message_type is not None and not fd.message_type.GetOptions().map_entry:
             for k, item in enumerate(value) if fd.is_repeated else [(None, value)]:
                 _inline_files(item, base_dir, where if k is None else f"{where}[{k}]")
     return msg
+
+
+def _read_mmt(file: Path, where: str) -> dict:
+    """The description of a Myokit model file (``solver.models.mmt``, here on the client's machine)."""
+    if not file.exists():
+        raise FileNotFoundError(f"{where}: model file {str(file)!r} does not exist")
+    try:
+        from solver.models.mmt import load_mmt
+    except ImportError:
+        raise ValueError(f"{where}: reading a Myokit .mmt file needs optowave's solver and Myokit on this machine "
+                         "(pip install 'optowave[myokit]'); or send the model as tissue.model.definition "
+                         "(`optowave model import FILE.mmt` writes one)") from None
+    try:
+        return load_mmt(file)
+    except ValueError as exc:   # MmtError: the file, the line and the variable
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _set_raster(raster: spec_pb2.Raster, values: np.ndarray) -> None:
@@ -332,6 +354,15 @@ class Client:
             token = r.next_page_token
             if not token or (limit and len(out) >= limit):
                 return out
+
+    def interact(self, spec, include_v: bool = False, *, request_id: str | None = None,
+                 reconnect_timeout: float | None = None) -> "RemoteSession":
+        """A live session on the server (``Interact``) with the methods of :class:`solver.Session`: ``next_frame``,
+        ``set_light``, ``clear_light``, ``commands``, ``recorded_spec``, ``finish``; a context manager. A dropped
+        connection is taken up again for up to ``reconnect_timeout`` seconds (default: the server's grace period)."""
+        from .interact import RemoteSession
+
+        return RemoteSession(self, spec, include_v, request_id=request_id, reconnect_timeout=reconnect_timeout)
 
     # ------------------------------------------------------------ sweeps
 

@@ -58,6 +58,17 @@ def register(sub) -> None:
                    help="largest request or response message (default 16)")
     s.add_argument("--grace", type=float, default=10.0, metavar="S",
                    help="seconds streams get to finish at shut-down (default 10)")
+    s.add_argument("--max-sessions", type=int, default=4, metavar="N",
+                   help="live sessions (Interact) at once (default 4)")
+    s.add_argument("--max-session-frames", type=int, default=1_000_000, metavar="N",
+                   help="frames one live session may film (default 1000000)")
+    s.add_argument("--interact-queue-frames", type=int, default=8, metavar="N",
+                   help="frames a live session films ahead of its stream before it pauses (default 8)")
+    s.add_argument("--interact-buffer-frames", type=int, default=64, metavar="N",
+                   help="sent frames a live session keeps for a resume after a dropped stream (default 64)")
+    s.add_argument("--interact-grace-s", type=float, default=30.0, metavar="S",
+                   help="seconds a live session whose stream dropped waits for a resume before it is stored as "
+                        "a job (default 30)")
     s.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("submit", help="submit a spec to a server; --follow to watch it, -o to fetch its result")
@@ -141,6 +152,7 @@ def _errors(func):
 
 
 def cmd_serve(args) -> int:
+    from service.interact import InteractLimits
     from service.jobs import Limits, StartupError
     from service.server import InsecureListenError, ServerConfig, TokenFileError, serve
     from solver.spec import SpecLimits
@@ -148,13 +160,17 @@ def cmd_serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for flag in ("max_cell_steps", "max_memory_gib", "max_output_gib", "max_sweep_runs", "max_pattern_leaves",
                  "max_pattern_depth", "max_polygon_vertices", "max_label_bytes", "max_request_mib",
-                 "max_queued_per_client", "max_concurrent"):
+                 "max_queued_per_client", "max_concurrent", "max_sessions", "max_session_frames",
+                 "interact_queue_frames", "interact_buffer_frames"):
         if not getattr(args, flag) > 0:
-            print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be > 0", file=sys.stderr)
+            print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be > 0",
+                  file=sys.stderr)
             return 2
-    if not args.disk_reserve_gib >= 0:
-        print(f"error: --disk-reserve-gib {args.disk_reserve_gib} is not allowed; must be >= 0", file=sys.stderr)
-        return 2
+    for flag in ("disk_reserve_gib", "interact_grace_s"):
+        if not getattr(args, flag) >= 0:
+            print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be >= 0",
+                  file=sys.stderr)
+            return 2
     spec_limits = SpecLimits(max_pattern_depth=args.max_pattern_depth, max_pattern_leaves=args.max_pattern_leaves,
                              max_polygon_vertices=args.max_polygon_vertices, max_label_bytes=args.max_label_bytes)
     limits = Limits(max_cell_steps=int(args.max_cell_steps), max_memory_bytes=int(args.max_memory_gib * GiB),
@@ -165,7 +181,11 @@ def cmd_serve(args) -> int:
                           token_file=args.token_file, tls_cert=args.tls_cert, tls_key=args.tls_key,
                           tls_client_ca=args.tls_client_ca, insecure=args.insecure,
                           max_concurrent=args.max_concurrent, limits=limits, grace_s=args.grace,
-                          max_message_bytes=int(args.max_request_mib * 2**20))
+                          max_message_bytes=int(args.max_request_mib * 2**20),
+                          interact=InteractLimits(max_sessions=args.max_sessions, max_frames=args.max_session_frames,
+                                                  queue_frames=args.interact_queue_frames,
+                                                  buffer_frames=args.interact_buffer_frames,
+                                                  grace_s=args.interact_grace_s))
     try:
         return serve(config, announce=lambda text: print(text, flush=True))
     except (InsecureListenError, TokenFileError, StartupError, ValueError, OSError) as exc:

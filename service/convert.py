@@ -23,6 +23,7 @@ _WIRE_TYPES = {0: "varint", 1: "64-bit", 2: "length-delimited", 5: "32-bit"}
 _FILE_FIELDS = {
     "npy_path": "give the raster's shape and values inline",
     "png_path": "give the image's pixels inline (a raster: shape [rows, columns] and values in [0, 1])",
+    "mmt_path": "give the model as tissue.model.definition (`optowave model import FILE.mmt` writes one)",
 }
 
 
@@ -90,8 +91,8 @@ def sweep_message(rec, *, with_spec: bool = True) -> service_pb2.Sweep:
         failure = sweep.failed_runs.add(error=f["error"])
         for name, value in f["parameters"].items():
             json_format.ParseDict(value, failure.parameters[name])
-    if with_spec:
-        json_format.Parse(rec.spec_json, sweep.spec)
+    if with_spec:   # shown as far as today's schema reads it (a sweep stored by an older server may hold more)
+        json_format.Parse(rec.spec_json, sweep.spec, ignore_unknown_fields=True)
     sweep.create_time.CopyFrom(timestamp(rec.create_time))
     if rec.end_time is not None:
         sweep.end_time.CopyFrom(timestamp(rec.end_time))
@@ -238,8 +239,8 @@ def design_message(rec, *, with_spec: bool = True) -> service_pb2.Design:
     for b in p.get("brackets") or ():
         design.brackets.add(parameter=b["parameter"], fixed=b["fixed"], low=b["low"], high=b["high"],
                             status=b["status"])
-    if with_spec:
-        json_format.Parse(rec.spec_json, design.spec)
+    if with_spec:   # as for sweeps: a design stored by an older server is shown as far as it can be read
+        json_format.Parse(rec.spec_json, design.spec, ignore_unknown_fields=True)
     design.create_time.CopyFrom(timestamp(rec.create_time))
     if rec.end_time is not None:
         design.end_time.CopyFrom(timestamp(rec.end_time))

@@ -274,8 +274,10 @@ class JobManager:
             await self.io(remove_job_files, scratch)
         return [], list(prepared.warnings), prepared.cost
 
-    async def submit(self, client: str, msg, request_id: str = "") -> tuple[JobRecord, tuple]:
-        """Queue a job; the same ``request_id`` and spec return the same job (and no warnings)."""
+    async def submit(self, client: str, msg, request_id: str = "", *,
+                     job_id: str | None = None) -> tuple[JobRecord, tuple]:
+        """Queue a job; the same ``request_id`` and spec return the same job (and no warnings). ``job_id``: the id
+        to give it (a live session's, stored as a job), instead of a new one."""
         if self.draining:
             raise ShuttingDown("the server is shutting down; submit again once it is back")
         if len(request_id) > MAX_REQUEST_ID:
@@ -286,7 +288,7 @@ class JobManager:
             if existing is not None:
                 return self._same_request(existing, sha, request_id), ()
         await self._check_queue(client)
-        job_id = new_id()
+        job_id = job_id or new_id()
         prepared: Prepared = await self.io(prepare_job, msg, self.store_path(job_id), self.limits)
         async with self._submit_lock:
             try:

@@ -77,7 +77,12 @@ class SweepManager(RunGroups):
         rec = await self._running(rec)
         if rec is None:
             return
-        msg = json_format.Parse(rec.spec_json, service_pb2.SweepSpec())
+        try:
+            msg = json_format.Parse(rec.spec_json, service_pb2.SweepSpec())
+        except json_format.ParseError as exc:   # stored by a server whose sweep schema differed
+            await self._finish(sweep_id, Outcome("failed", f"this sweep was stored by another version of optowave "
+                                                             f"and cannot be resumed ({exc}); submit its file again"))
+            return
         store = self.store_path(sweep_id)
         store.parent.mkdir(parents=True, exist_ok=True)
 

@@ -22,6 +22,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service.interact import InteractLimits, SessionManager
 from service.jobs import Backend, JobManager, Limits, StartupError
 
 from ._auth import AuthInterceptor, read_token_file
@@ -65,6 +66,7 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     grace_s: float = 10.0                  # how long streams may take to finish at shut-down
+    interact: InteractLimits = field(default_factory=InteractLimits)   # live sessions (Interact)
 
 
 def check_tls_material(cert: str | Path, key: str | Path, client_ca: str | Path | None = None) -> None:
@@ -141,6 +143,7 @@ class Server:
         self.config = config
         self.address: str | None = None
         self.manager: JobManager | None = None
+        self.sessions: SessionManager | None = None
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
 
@@ -189,7 +192,8 @@ class Server:
                 options=KEEPALIVE_OPTIONS + [("grpc.max_receive_message_length", c.max_message_bytes),
                                              ("grpc.max_send_message_length", c.max_message_bytes),
                                              ("grpc.so_reuseport", 0)])
-            server.add_generic_rpc_handlers([generic_handler(SimulationServicer(self.manager))])
+            self.sessions = SessionManager(self.manager, c.interact)
+            server.add_generic_rpc_handlers([generic_handler(SimulationServicer(self.manager, self.sessions))])
             self._health = health.aio.HealthServicer()
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
             reflection.enable_server_reflection(
@@ -234,6 +238,8 @@ class Server:
         grace = self.config.grace_s if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
+        if self.sessions is not None:      # live sessions are stored as jobs while the queue still takes them
+            await self.sessions.stop()
         if self.manager is not None:
             await self.manager.drain()
         if self._server is not None:

@@ -136,7 +136,16 @@ def _with_client(handler: grpc.RpcMethodHandler, name: str | None) -> grpc.RpcMe
                 yield message
 
         return grpc.unary_stream_rpc_method_handler(stream, handler.request_deserializer, handler.response_serializer)
-    return handler  # no client-streaming methods in SimulationService
+    if handler.stream_stream is not None:     # Interact
+        inner_bidi = handler.stream_stream
+
+        async def bidi(requests, context):
+            CLIENT.set(_peer_name(context) if name is None else name)
+            async for message in inner_bidi(requests, context):
+                yield message
+
+        return grpc.stream_stream_rpc_method_handler(bidi, handler.request_deserializer, handler.response_serializer)
+    raise TypeError(f"no client for a handler of this kind: {handler!r}")   # every kind of call is named above
 
 
 def _deny(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler:
@@ -147,6 +156,12 @@ def _deny(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler
             yield  # pragma: no cover - makes this an async generator
 
         return grpc.unary_stream_rpc_method_handler(stream, None, None)
+    if handler.stream_stream is not None:
+        async def bidi(requests, context):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+            yield  # pragma: no cover - makes this an async generator
+
+        return grpc.stream_stream_rpc_method_handler(bidi, None, None)
 
     async def unary(request, context):
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)

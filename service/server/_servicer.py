@@ -25,18 +25,23 @@ from service.jobs import JobManager
 from . import _results as results
 from ._auth import CLIENT
 from ._groups import GroupHandlers
+from ._interact import InteractHandler
 from ._status import make_status, status_for
 
 log = logging.getLogger("optowave.server")
 SERVICE = service_pb2.DESCRIPTOR.services_by_name["SimulationService"]
 
 
-class SimulationServicer(GroupHandlers):
-    """One method per RPC (sweeps and designs: :class:`._groups.GroupHandlers`); ``request`` is the parsed
-    message, the caller is :data:`CLIENT`."""
+class SimulationServicer(GroupHandlers, InteractHandler):
+    """One method per RPC (sweeps and designs: :class:`._groups.GroupHandlers`; the live sessions of
+    ``Interact``: :class:`._interact.InteractHandler`); ``request`` is the parsed message, the caller is
+    :data:`CLIENT`."""
 
-    def __init__(self, manager: JobManager):
+    def __init__(self, manager: JobManager, sessions=None):
+        from service.interact import SessionManager
+
         self.jobs = manager
+        self.sessions = sessions if sessions is not None else SessionManager(manager)
 
     # ------------------------------------------------------------ jobs
 
@@ -181,7 +186,11 @@ def generic_handler(servicer: SimulationServicer) -> grpc.GenericRpcHandler:
         response_cls = getattr(service_pb2, method.output_type.name)
         impl = getattr(servicer, method.name)
         spec_prefix = "spec"
-        if method.server_streaming:
+        if method.client_streaming:      # Interact: requests are parsed by the handler as they come
+            handlers[method.name] = grpc.stream_stream_rpc_method_handler(
+                _stream(impl, None, "start.spec"), request_deserializer=None,
+                response_serializer=response_cls.SerializeToString)
+        elif method.server_streaming:
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
                 _stream(impl, request_cls, spec_prefix), request_deserializer=None,
                 response_serializer=_serialize)
@@ -224,9 +233,10 @@ def _unary(impl, request_cls, spec_prefix: str):
 
 
 def _stream(impl, request_cls, spec_prefix: str):
-    async def behavior(raw: bytes, context: grpc.aio.ServicerContext):
+    """A server-streaming handler; with ``request_cls`` None a bidirectional one, handed the request iterator."""
+    async def behavior(raw, context: grpc.aio.ServicerContext):
         try:
-            async for message in impl(_parse(request_cls, raw), context):
+            async for message in impl(raw if request_cls is None else _parse(request_cls, raw), context):
                 yield message
             return
         except grpc.aio.AbortError:

@@ -12,6 +12,7 @@ a deleted job, deleting a running one      FAILED_PRECONDITION  PreconditionFail
 (the same for sweeps and designs, naming sweep_id / design_id and their resource type)
 the summary or report of a failed one      FAILED_PRECONDITION  PreconditionFailure
 a request_id reused with another spec      ALREADY_EXISTS       ResourceInfo
+resuming a live session that has ended     FAILED_PRECONDITION  PreconditionFailure
 the server shutting down                   UNAVAILABLE          RetryInfo
 =========================================  ===================  ==========================
 """
@@ -27,6 +28,7 @@ from grpc_status import rpc_status
 
 from service import jobs
 from service.convert import bad_request
+from service.interact import SessionEnded
 from optowave.store import StoreIntegrityError
 from service.runner import IntegrityError
 from solver.spec import SpecError
@@ -38,7 +40,8 @@ MESSAGE_VIOLATIONS = 5
 JOB_RESOURCE = "optowave.v1.Job"
 SWEEP_RESOURCE = "optowave.v1.Sweep"
 DESIGN_RESOURCE = "optowave.v1.Design"
-_RESOURCES = {"job": JOB_RESOURCE, "sweep": SWEEP_RESOURCE, "design": DESIGN_RESOURCE}
+SESSION_RESOURCE = "optowave.v1.Session"
+_RESOURCES = {"job": JOB_RESOURCE, "sweep": SWEEP_RESOURCE, "design": DESIGN_RESOURCE, "session": SESSION_RESOURCE}
 
 
 def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.Status:
@@ -71,6 +74,10 @@ def status_for(exc: BaseException, *, spec_prefix: str = "spec") -> status_pb2.S
             pf = error_details_pb2.PreconditionFailure()
             pf.violations.add(type=kind, subject=f"{exc.kind}/{exc.ident}", description=str(exc))
             return _status(code_pb2.FAILED_PRECONDITION, f"{exc.kind}_id: {exc}", pf)
+    if isinstance(exc, SessionEnded):
+        pf = error_details_pb2.PreconditionFailure()
+        pf.violations.add(type="ENDED", subject="session", description=str(exc))
+        return _status(code_pb2.FAILED_PRECONDITION, f"session_id: {exc}", pf)
     if isinstance(exc, jobs.RequestConflict):
         info = error_details_pb2.ResourceInfo(resource_type=JOB_RESOURCE, resource_name=exc.existing_id,
                                               description=str(exc))

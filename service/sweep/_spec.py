@@ -140,9 +140,9 @@ def _build(d: dict, sweep_dir: str, prior: list[FieldViolation]) -> SweepSpec:
     errors += base_errors
     model = None
     if spec is not None:
-        from solver.models import get_model
+        from solver.models.resolve import model_of
 
-        model = get_model(spec.tissue.model.preset)
+        model = model_of(spec.tissue.model, spec.base_dir)
 
     combine = d.get("combine", "product")
     if combine not in COMBINE:

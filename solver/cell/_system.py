@@ -21,7 +21,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..models import CellModel, generic, get_model, hek
+from ..models import CellModel, expr, generic, get_model, hek
+from ..models.codegen import _reference as _described
 from ..models import opsin as opsin_mod
 
 __all__ = ["CellSystem", "OPSIN_STATE_NAMES", "system_from_preset"]
@@ -76,13 +77,21 @@ class CellSystem:
 
     @property
     def is_hek(self) -> bool:
-        return not self.model.dimensionless
+        return not self.model.dimensionless and self._desc is None
+
+    @property
+    def _desc(self):
+        """The model's description when it comes from one (its physics is then evaluated from it)."""
+        return getattr(self.model, "description", None)
 
     @property
     def channel_names(self) -> tuple[str, ...]:
         """Names of the membrane currents :meth:`currents` returns (without the total)."""
         probe = self.steady_state(0.0)
-        names = tuple(hek.membrane_currents(_hek_state(probe), self.params)) if self.is_hek else ("I_ion",)
+        if self._desc is not None:
+            names = tuple(c.name for c in self._desc.currents)
+        else:
+            names = tuple(hek.membrane_currents(_hek_state(probe), self.params)) if self.is_hek else ("I_ion",)
         return names + (("I_opsin",) if self.has_opsin else ())
 
     def with_params(self, **overrides: float) -> CellSystem:
@@ -95,7 +104,9 @@ class CellSystem:
         current depends on its open fraction, a state)."""
         y = np.asarray(y, dtype=np.float64)
         v = y[self.v_index]
-        if self.is_hek:
+        if self._desc is not None:
+            out = _described.currents(self._desc, dict(zip(self.model.state_names, y)), self.params)
+        elif self.is_hek:
             out = dict(hek.membrane_currents(_hek_state(y), self.params))
         else:
             state = dict(zip(self.model.state_names, y))
@@ -114,7 +125,10 @@ class CellSystem:
             y[self.v_index] = v_clamp
         v = y[self.v_index]
         dy = np.zeros_like(y)
-        if self.is_hek:
+        if self._desc is not None:
+            dy[: len(self.model.state_names)] = _described_rates(self._desc, y, self.model.state_names, self.params)
+            dy[self.v_index] = 0.0
+        elif self.is_hek:
             inf, tau = hek.gate_steady_states(v, self.params), hek.gate_time_constants(v, self.params)
             for k, name in enumerate(self.model.state_names[1:], start=1):
                 # with kir_instantaneous the Kir2.1 currents take n_inf(V) whatever n1, n2 hold: those rows
@@ -134,10 +148,14 @@ class CellSystem:
 
     def gate_steady(self, v) -> dict[str, np.ndarray] | None:
         """Steady state of each Hodgkin–Huxley gate at ``v`` (mV); None for a model without gates."""
+        if self._desc is not None:
+            return _described.gate_inf_tau(self._desc, v, self.params)[0] or None
         return hek.gate_steady_states(v, self.params) if self.is_hek else None
 
     def gate_tau(self, v) -> dict[str, np.ndarray] | None:
         """Time constant (ms) of each gate at ``v`` (mV); None for a model without gates."""
+        if self._desc is not None:
+            return _described.gate_inf_tau(self._desc, v, self.params)[1] or None
         return hek.gate_time_constants(v, self.params) if self.is_hek else None
 
     def steady_state(self, v, irradiance: float = 0.0) -> np.ndarray:
@@ -148,7 +166,9 @@ class CellSystem:
         """
         v = np.asarray(v, dtype=np.float64)
         y = np.empty((len(self.state_names),) + v.shape)
-        if self.is_hek:
+        if self._desc is not None:
+            y[: len(self.model.state_names)] = _described_steady(self._desc, v, self.model.state_names, self.params)
+        elif self.is_hek:
             gates = hek.gate_steady_states(v, self.params)
             y[0] = v
             for k, name in enumerate(self.model.state_names[1:], start=1):
@@ -167,6 +187,62 @@ class CellSystem:
         plus ``i_ext``. Its zeros are the fixed points."""
         y = self.steady_state(v, irradiance)
         return sum(self.currents(y).values()) + i_ext
+
+
+def _described_rates(desc, y: np.ndarray, names, params) -> np.ndarray:
+    """d/dt of a described model's states (V's row is the caller's): gates relax to x∞ with τ, the
+    other states follow their derivative."""
+    state = dict(zip(names, y))
+    env = _described.environment(desc, state, params)
+    inf, tau = _described.gate_inf_tau(desc, y[0], params)
+    dy = np.zeros((len(names),) + np.shape(y[0]))
+    for k, s in enumerate(desc.states, start=1):
+        if s.gate is not None:
+            dy[k] = (inf[s.name] - y[k]) / tau[s.name]
+        else:
+            dy[k] = expr.evaluate(desc.tree(f"{s.name}.derivative"), env)
+    return dy
+
+
+def _described_steady(desc, v: np.ndarray, names, params) -> np.ndarray:
+    """A described model's state with V at ``v`` and every other variable at its steady state: gates at x∞,
+    states with a derivative where it vanishes (Newton's method from their initial values, all voltages at
+    once, the Jacobian by central differences)."""
+    y = np.empty((len(names),) + v.shape)
+    y[0] = v
+    inf, _ = _described.gate_inf_tau(desc, v, params)
+    free = [k for k, s in enumerate(desc.states, start=1) if s.gate is None]
+    for k, s in enumerate(desc.states, start=1):
+        y[k] = inf[s.name] if s.gate is not None else s.initial
+    if not free:
+        return y
+    flat = y.reshape(len(names), -1).copy()
+
+    def resid(z):
+        return _described_rates(desc, z, names, params)[free]
+
+    for _ in range(_NEWTON_ITERATIONS):
+        f = resid(flat)
+        jac = np.empty((flat.shape[1], len(free), len(free)))
+        for q, k in enumerate(free):
+            h = 1e-7 * np.maximum(np.abs(flat[k]), 1e-3)
+            up, down = flat.copy(), flat.copy()
+            up[k] += h
+            down[k] -= h
+            jac[:, :, q] = ((resid(up) - resid(down)) / (2 * h)).T
+        step = np.linalg.solve(jac, f.T[..., None])[..., 0].T
+        flat[free] -= step
+        if np.all(np.abs(step) <= 1e-13 * (1.0 + np.abs(flat[free]))):
+            break
+    else:
+        bad = int(np.argmax(np.max(np.abs(resid(flat)), axis=0)))
+        raise ValueError(f"no steady state of {', '.join(names[k] for k in free)} found at V = {flat[0, bad]:g} "
+                         f"in {_NEWTON_ITERATIONS} Newton iterations")
+    return flat.reshape(y.shape)
+
+
+#: Newton iterations for the steady state of a described model's non-gate states.
+_NEWTON_ITERATIONS = 50
 
 
 def _hek_state(y) -> dict[str, np.ndarray]:

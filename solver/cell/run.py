@@ -11,12 +11,12 @@ import json
 import numpy as np
 import xarray as xr
 
-from ..models import get_model
 from ..engine.problem import model_values
 from ..spec import JobSpec, load_spec
 from ..spec._proto import to_json
 from . import clamp, steady
 from ._system import CellSystem, system_from_preset
+from ..models.resolve import model_of
 from .protocol import CellProtocolError, check_protocol, load_protocol, window_of
 
 __all__ = ["CELL_KIND", "cell_from_spec", "continuation_at", "run_protocol"]
@@ -29,7 +29,7 @@ def cell_from_spec(spec) -> CellSystem:
     """The cell of a job spec: its tissue model (preset, bath, parameter overrides) and its opsin (preset,
     parameter overrides, density). Grid, maps, stimuli and readout are not used."""
     spec = _spec_of(spec)
-    model = get_model(spec.tissue.model.preset)
+    model = model_of(spec.tissue.model, spec.base_dir)
     values = model_values(model, spec.tissue.model.parameters, spec.tissue.model.ions.given())
     opsin_name = spec.opsin.preset or ("cheriff" if model.supports_opsin else "none")
     return system_from_preset(model, values, opsin=opsin_name, opsin_overrides=dict(spec.opsin.parameters),

@@ -27,7 +27,7 @@ from ..models import CellModel, hek_kernel, lut, lut_kernel
 from ..models.generic_kernels import check_order
 
 __all__ = ["TABULATED_MODELS", "DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables",
-           "gate_maps", "stepper", "cuda_usable", "CpuLutStepper", "CudaStepper"]
+           "has_lookup_tables", "tabulated_params", "gate_maps", "stepper", "cuda_usable", "CpuLutStepper", "CudaStepper"]
 
 Stepper = Callable[..., int]
 
@@ -47,20 +47,32 @@ def time_order_of(numerics) -> int:
 
 
 def lookup_tables_default(model: CellModel) -> bool:
-    """Whether ``model`` runs on lookup tables when the spec leaves ``numerics.lookup_tables`` unset."""
+    """Whether ``model`` runs on lookup tables when the spec leaves ``numerics.lookup_tables`` unset
+    (a described model's tables are asked for: its exact kernel is the default)."""
     return bool(getattr(model, "lookup_tables_default", TABULATED_MODELS.get(model.name, False)))
+
+
+def has_lookup_tables(model: CellModel) -> bool:
+    """Whether ``model`` has a lookup-table kernel (a preset's, or one generated from its description)."""
+    return model.name in TABULATED_MODELS or getattr(model, "lookup_tables", None) is not None
+
+
+def tabulated_params(model: CellModel) -> tuple[str, ...]:
+    """The parameters ``model``'s tables depend on (a per-cell map of one needs the exact kernel)."""
+    generated = getattr(model, "lookup_tables", None)
+    return tuple(sorted(generated.gate_params)) if generated is not None else lut.GATE_PARAMS
 
 
 def gate_maps(model: CellModel, pidx: np.ndarray) -> list[str]:
     """Names of the tabulated (gate) parameters that have a per-cell map: those need the exact kernel."""
-    return [name for name in lut.GATE_PARAMS if name in model.param_names
+    return [name for name in tabulated_params(model) if name in model.param_names
             and pidx[model.param_names.index(name)] >= 0]
 
 
 def uses_lookup_tables(problem) -> bool:
     """Whether ``problem`` runs on the lookup-table kernel (CPU backend)."""
     model = problem.model
-    if model.name not in TABULATED_MODELS or gate_maps(model, problem.pidx):
+    if not has_lookup_tables(model) or gate_maps(model, problem.pidx):
         return False
     wanted = problem.spec.numerics.lookup_tables
     return lookup_tables_default(model) if wanted is None else bool(wanted)
@@ -83,7 +95,8 @@ def stepper(problem) -> Stepper:
     if problem.spec.numerics.backend == "cuda":
         return CudaStepper(problem)
     if uses_lookup_tables(problem):
-        return CpuLutStepper()
+        generated = getattr(problem.model, "lookup_tables", None)
+        return generated.stepper() if generated is not None else CpuLutStepper()
     return problem.model.kernel
 
 
@@ -160,7 +173,9 @@ class CudaStepper:
         from ..models import cuda_kernels
 
         self._cuda = cuda
-        self._kernel = cuda_kernels.KERNELS[problem.model.name]
+        model = problem.model
+        make = getattr(model, "cuda_step_fn", None)
+        self._kernel = make() if make is not None else cuda_kernels.KERNELS[model.name]
         self._launch = cuda_kernels.launch_steps
         self._dev: dict = {}
         self._state = None  # (host array holding the device state, device current, device other)

@@ -13,7 +13,8 @@ import numpy as np
 from ..models import opsin as opsin_mod
 from ..models.ions import reversal_potentials
 from .backends import time_order_of
-from ..models import CellModel, get_model, hek
+from ..models import CellModel, hek
+from ..models.resolve import model_of
 from ..stimulus.patterns import field_values, rasterise
 from ..spec import JobSpec
 from ..stimulus.waveforms import evaluate
@@ -112,7 +113,7 @@ def build(spec: JobSpec) -> Problem:
     """Rasterise a (validated) spec into a :class:`Problem`."""
     g = spec.grid
     ny, nx, dx = g.ny, g.nx, g.dx_um
-    model = get_model(spec.tissue.model.preset)
+    model = model_of(spec.tissue.model, spec.base_dir)
     dt = spec.numerics.dt_ms if spec.numerics.dt_ms is not None else model.default_dt_ms
     n_steps = int(round(spec.numerics.duration_ms / dt))
     sample_every = int(round(spec.output.sample_interval_ms / dt))

@@ -100,6 +100,7 @@ def coords(problem: Problem, steps: np.ndarray) -> dict[str, xr.DataArray]:
 
 def attributes(problem: Problem) -> dict[str, object]:
     spec = problem.spec
+    described = _model_definition(problem)
     return {
         "title": spec.name or "optowave simulation",
         "Conventions": "CF-1.10",
@@ -114,7 +115,18 @@ def attributes(problem: Problem) -> dict[str, object]:
         "dt_ms": float(problem.dt_ms),
         "duration_ms": float(problem.n_steps * problem.dt_ms),
         "state_variables": json.dumps(list(problem.state_names)),
+        **({"model_definition": described} if described else {}),
     }
+
+
+def _model_definition(problem: Problem) -> str:
+    """A user's model as JSON (its definition, or what its .mmt file said), so that a result names what ran:
+    a spec holding ``mmt_path`` names only a file, which can change or be lost. "" for a preset."""
+    given = problem.spec.tissue.model
+    description = getattr(problem.model, "description", None)
+    if not (given.definition or given.mmt_path) or description is None:
+        return ""
+    return json.dumps(description.to_dict(), sort_keys=True)
 
 
 def write_zarr(ds: xr.Dataset, path, *, time_chunk: int | None = None) -> None:

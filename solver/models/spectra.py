@@ -2,17 +2,27 @@
 
 The opsin presets are calibrated with 470 nm light (``opsin.irradiance_to_flux``); light of another
 wavelength drives an opsin as ``relative_drive(λ)`` times as much 470 nm light would, from two factors:
-the action spectrum per photon, a Gaussian in wavelength about the published peak with the published
-full width at half maximum, and the photons per mW, which grow as λ/470 nm.
+the action spectrum per photon (published points where held, else a Gaussian in wavelength about the
+published peak with the published full width at half maximum), and the photons per mW, which grow as
+λ/470 nm.
 
-Published figures (the widths are read off the published spectra, *unconfirmed* to better than
-±10 nm; the tails beyond ~1.5 widths of a real spectrum are not Gaussian, so treat far-off figures as
-order-of-magnitude):
+Published figures:
 
-- CheRiff: peak 460 nm (Hochbaum et al., Nature Methods 11:825, 2014, Fig. 1: action spectrum in HEK
-  cells); FWHM about 100 nm; its drive by 640 nm imaging light is small but not zero.
-- ChR2 (H134R): peak 470 nm (Nagel et al., PNAS 100:13940, 2003; Lin, Exp. Physiol. 96:19, 2011,
-  Table 1); FWHM about 110 nm.
+- CheRiff: peak 460 nm (Hochbaum et al., Nature Methods 11:825, 2014, doi 10.1038/nmeth.3000, Fig. 1:
+  action spectrum in HEK cells); FWHM about 100 nm, *unconfirmed*: the paper's abstract (the text
+  found) says only that CheRiff is blue-excited and spectrally orthogonal to the red-excited QuasArs;
+  the width was read off the figure and is not checked to better than ±10 nm. Its drive by 640 nm
+  imaging light is small but not zero.
+- ChR2: Nagel et al., PNAS 100:13940, 2003, Fig. 4a, the action spectrum of wild-type ChR2 (as
+  digitised in the Cleo simulator, siplab-gt/cleo, ``cleo/opto/opsin_library.py``): peak 470 nm,
+  half maximum at about 411 and 504 nm (FWHM about 93 nm), not symmetric: the red side falls twice
+  as fast. ``chr2_h134r`` uses these points (:data:`MEASURED_SPECTRA`, linear between them), taking
+  the H134R mutant to share the wild type's spectrum (Lin, Exp. Physiol. 96:19, 2011, Table 1, gives
+  the same peak); beyond the measured range a Gaussian tail of that width continues it.
+
+Where no measured points are held, the spectrum is a Gaussian in wavelength about the published
+peak; tails beyond ~1.5 widths of a real spectrum are not Gaussian, so treat far-off figures as
+order-of-magnitude.
 """
 
 from __future__ import annotations
@@ -21,13 +31,18 @@ import math
 
 import numpy as np
 
-__all__ = ["REFERENCE_WAVELENGTH_NM", "ACTION_SPECTRA", "action_spectrum", "relative_drive"]
+__all__ = ["REFERENCE_WAVELENGTH_NM", "ACTION_SPECTRA", "MEASURED_SPECTRA", "action_spectrum", "relative_drive"]
 
 #: The wavelength the opsin presets are calibrated at (nm).
 REFERENCE_WAVELENGTH_NM = 470.0
 
 #: Opsin preset -> (peak nm, full width at half maximum nm), with the sources above.
-ACTION_SPECTRA = {"cheriff": (460.0, 100.0), "chr2_h134r": (470.0, 110.0)}
+ACTION_SPECTRA = {"cheriff": (460.0, 100.0), "chr2_h134r": (470.0, 93.0)}
+#: Opsin preset -> published action spectrum, (nm, action relative to the peak) pairs (sources above).
+MEASURED_SPECTRA = {
+    "chr2_h134r": ((400.0, 0.34), (422.0, 0.65), (460.0, 0.96), (470.0, 1.0), (473.0, 1.0), (500.0, 0.57),
+                   (520.0, 0.22), (540.0, 0.06), (560.0, 0.01)),
+}
 
 
 def action_spectrum(opsin: str, wavelength_nm):
@@ -37,7 +52,19 @@ def action_spectrum(opsin: str, wavelength_nm):
     peak, fwhm = ACTION_SPECTRA[opsin]
     sigma = fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0)))
     lam = np.asarray(wavelength_nm, dtype=np.float64)
-    return np.exp(-0.5 * ((lam - peak) / sigma) ** 2)[()]
+
+    def gauss(x):
+        return np.exp(-0.5 * ((x - peak) / sigma) ** 2)
+
+    points = MEASURED_SPECTRA.get(opsin)
+    if points is None:
+        return gauss(lam)[()]
+    x, y = np.array(points).T
+    inside = np.interp(lam, x, y)
+    # beyond the measured range: the Gaussian's fall, from the last measured point on
+    below = y[0] * gauss(lam) / gauss(x[0])
+    above = y[-1] * gauss(lam) / gauss(x[-1])
+    return np.where(lam < x[0], below, np.where(lam > x[-1], above, inside))[()]
 
 
 def relative_drive(opsin: str, wavelength_nm) -> float:

@@ -13,14 +13,14 @@ from ._proto import from_proto, parse_pattern, parse_proto, pattern_from_proto, 
 from ._limits import DEFAULT_SPEC_LIMITS, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_VALUES, SpecLimits
 from ._schema import closest
 from ._types import JobSpec
-from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, accuracy_of, validate, validate_pattern
+from ._validate import DEFAULT_MEMORY_LIMIT_BYTES, Report, accuracy_note, accuracy_of, validate, validate_pattern
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT_BYTES", "DEFAULT_SPEC_LIMITS", "MAX_DOCUMENT_DEPTH", "MAX_DOCUMENT_VALUES", "SpecLimits",
     "closest", "FieldViolation", "JobSpec", "Report", "SpecError", "check", "from_proto",
     "load_spec", "parse_pattern", "read_base", "base_message", "parse_proto", "pattern_from_proto", "read_mapping",
     "to_dict", "to_json", "types",
-    "validate", "validate_pattern", "accuracy_of",
+    "validate", "validate_pattern", "accuracy_of", "accuracy_note",
 ]
 
 

@@ -1,25 +1,38 @@
 """The estimated conduction-velocity error of a spec's dt and dx: ``validate`` warns past 2 %.
 
-Measured by ``benchmarks/convergence.py`` on HEK cables against scipy's BDF (solver.numerics.convergence):
-the time-step error is |CV error| ≈ C·dt^p (p the order of the time scheme), nearly independent of
-D and dx (the same C within 5 % at dx 9–20 µm, D 1000–4000 µm²/ms); the grid error of the 5-point
-coupling is |CV error| ≈ K·dx²/D (K within 3 % at dx 6–12 µm). Both make waves slow, so they add.
+Measured by ``benchmarks/error_model.py`` for each preset that carries waves, on a study cable per
+model against scipy's BDF (solver.numerics.convergence), and stored in ``accuracy_constants.json``
+beside this module (the script rewrites it): the time-step error is |CV error| ≈ C·dt^p (p the order
+of the time scheme), nearly independent of D and dx (for HEK 35 °C the same C within 5 % at dx
+9–20 µm, D 1000–4000 µm²/ms); the grid error of the 5-point coupling is |CV error| ≈ K·dx²/D. Both
+make waves slow, so they add. The dimensionless media use their model units.
 
 On a discrete grid (gap-junction coupling with one node per cell) the grid is the tissue, not a
 discretised continuum: there is no dx error, the reference is the dt -> 0 limit at that dx.
+``hek_bistable`` has no CV error model (no excitation wave; :data:`NO_CV_MODEL` says why), nor has a
+single cell.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["TIME_CONSTANTS", "GRID_CONSTANTS", "WARN_ABOVE", "Accuracy", "estimate_cv_error", "check_accuracy"]
+__all__ = ["TIME_CONSTANTS", "GRID_CONSTANTS", "NO_CV_MODEL", "WARN_ABOVE", "Accuracy", "estimate_cv_error",
+           "check_accuracy", "SINGLE_CELL_NOTE"]  # fmt: skip
 
-#: C of |CV error| ≈ C·dt^order (dt in ms), per model and order (benchmarks/convergence.py).
-TIME_CONSTANTS = {"hek_gokhale2017_35c": {1: 3.0, 2: 9.3}}
+_DATA = json.loads(Path(__file__).with_name("accuracy_constants.json").read_text(encoding="utf-8"))
+#: C of |CV error| ≈ C·dt^order (dt in ms), per model and order (benchmarks/error_model.py).
+TIME_CONSTANTS = {m: {int(o): float(c) for o, c in d["time"].items()} for m, d in _DATA["models"].items()}
 #: K of |CV error| ≈ K·dx²/D (dx in µm, D in µm²/ms).
-GRID_CONSTANTS = {"hek_gokhale2017_35c": 0.58}
+GRID_CONSTANTS = {m: float(d["grid"]) for m, d in _DATA["models"].items()}
+#: Presets without a CV error model, and why.
+NO_CV_MODEL = dict(_DATA["no_cv_model"])
+#: What validate says of a single cell's accuracy.
+SINGLE_CELL_NOTE = ("a single cell: no conduction velocity, so no CV error model; the single-cell example's "
+                    "figures (peak, max dV/dt, APD90) are tested within 2 % of a Radau solve at its dt")
 #: The CV error past which ``validate`` warns.
 WARN_ABOVE = 0.02
 #: What each warned part is brought to by the suggested dt or dx (leaves room for the other part).

@@ -254,7 +254,10 @@ def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
         tissue=t.Tissue(
             mask=_pattern(tissue.mask) if tissue.HasField("mask") else t.Everywhere(),
             model=t.CellModelSpec(
-                preset=tissue.model.preset or "hek_gokhale2017_35c",
+                preset=tissue.model.preset or ("" if tissue.model.HasField("definition") or tissue.model.mmt_path
+                                                else "hek_gokhale2017_35c"),
+                definition=to_json(tissue.model.definition) if tissue.model.HasField("definition") else "",
+                mmt_path=tissue.model.mmt_path,
                 parameters=tuple(sorted(tissue.model.parameters.items())),
                 maps=tuple(t.ParameterMap(m.parameter, _field(m.field)) for m in tissue.model.maps),
                 ions=t.Ions(**{f.name: v for f, v in tissue.model.ions.ListFields()}),

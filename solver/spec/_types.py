@@ -224,10 +224,12 @@ class Ions:
 
 @dataclass(frozen=True)
 class CellModelSpec:
-    preset: str
+    preset: str                                       # "" when definition or mmt_path is given
     parameters: tuple[tuple[str, float], ...] = ()
     maps: tuple[ParameterMap, ...] = ()
     ions: Ions = field(default_factory=Ions)
+    definition: str = ""    # a ModelDefinition's JSON form (sorted keys); see solver.models.description
+    mmt_path: str = ""      # a Myokit .mmt file, relative to the spec's base_dir
 
 
 @dataclass(frozen=True)

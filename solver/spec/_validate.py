@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _types as t
-from ._accuracy import check_accuracy, estimate_cv_error
+from ._accuracy import NO_CV_MODEL, SINGLE_CELL_NOTE, check_accuracy, estimate_cv_error
 from ._errors import FieldViolation
 from ._limits import DEFAULT_SPEC_LIMITS, MAX_MAGNITUDE, SpecLimits
 from ._schema import closest
@@ -103,10 +103,7 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
             grid_ok = False
     grid_ok &= c.number("grid.dx_um", g.dx_um, gt=0, what=" µm")
 
-    model = MODELS.get(spec.tissue.model.preset)
-    if model is None:
-        c.error("tissue.model.preset", f"unknown preset {spec.tissue.model.preset!r}"
-                f"{closest(spec.tissue.model.preset, MODELS)}; allowed: {', '.join(sorted(MODELS))}")
+    model = _check_model_source(c, spec, MODELS)
 
     # memory: refuse before anything is rasterised
     if grid_ok and model is not None:
@@ -300,9 +297,9 @@ def accuracy_of(spec: t.JobSpec, model=None, diffusivity: float | None = None, d
     """The estimated CV error of a (valid) spec's dt and dx (:mod:`._accuracy`), or None where the
     model has no error model or the sheet is a single cell."""
     from ..engine.backends import time_order_of
-    from ..models import get_model
+    from ..models.resolve import model_of
 
-    model = model if model is not None else get_model(spec.tissue.model.preset)
+    model = model if model is not None else model_of(spec.tissue.model, spec.base_dir)
     g = spec.grid
     if g.nx * g.ny <= 1:
         return None
@@ -317,6 +314,18 @@ def accuracy_of(spec: t.JobSpec, model=None, diffusivity: float | None = None, d
     return estimate_cv_error(model.name, time_order_of(spec.numerics), dt, g.dx_um, diffusivity, discrete=discrete)
 
 
+def accuracy_note(spec: t.JobSpec) -> str | None:
+    """Why a (valid) spec has no CV error estimate: a single cell, or a preset without a CV error
+    model (:data:`._accuracy.NO_CV_MODEL`); None where it has one or no model was measured."""
+    g = spec.grid
+    if g.nx * g.ny <= 1:
+        return SINGLE_CELL_NOTE
+    name = spec.tissue.model.preset
+    if name in NO_CV_MODEL:
+        return f"{name} has no CV error model: {NO_CV_MODEL[name]}"
+    return None
+
+
 def validate_pattern(pattern: t.Pattern, grid: t.Grid, *, path: str = "pattern", base_dir: str = ".") -> Report:
     """Check one pattern on a grid, as :func:`validate` checks a spec's patterns; fields are named under ``path``."""
     c = _Checker()
@@ -329,9 +338,31 @@ def validate_pattern(pattern: t.Pattern, grid: t.Grid, *, path: str = "pattern",
     return Report(tuple(c.errors), tuple(c.warnings))
 
 
+def _check_model_source(c, spec: t.JobSpec, presets):
+    """The cell model of ``tissue.model`` (one of preset, definition, mmt_path), or None after an error."""
+    from ..models.resolve import ModelSourceError, model_of
+
+    m = spec.tissue.model
+    given = [name for name, value in (("preset", m.preset), ("definition", m.definition), ("mmt_path", m.mmt_path))
+             if value]
+    if len(given) > 1:
+        c.error("tissue.model", f"{' and '.join(given)} are both given; a model comes from one of preset, definition "
+                "and mmt_path")
+        return None
+    if not m.definition and not m.mmt_path and m.preset not in presets:
+        c.error("tissue.model.preset", f"unknown preset {m.preset!r}{closest(m.preset, presets)}; allowed: "
+                f"{', '.join(sorted(presets))}")
+        return None
+    try:
+        return model_of(m, spec.base_dir)
+    except ModelSourceError as err:
+        c.error(err.field, str(err))
+        return None
+
+
 def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     """numerics.backend and numerics.lookup_tables: what this machine and this model can run."""
-    from ..engine.backends import TABULATED_MODELS, cuda_usable
+    from ..engine.backends import TABULATED_MODELS, cuda_usable, has_lookup_tables, tabulated_params
 
     if n.backend not in ("cpu", "cuda"):
         c.error("numerics.backend", f"{n.backend} is not a backend; allowed: BACKEND_CPU, BACKEND_CUDA")
@@ -340,17 +371,17 @@ def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
                 "machine (numba's CUDA simulator, NUMBA_ENABLE_CUDASIM=1, is not enabled either); allowed here: "
                 "BACKEND_CPU (or leave numerics.backend unset)")
     if n.lookup_tables and model is not None:
-        if model.name not in TABULATED_MODELS:
+        if not has_lookup_tables(model):
             c.error("numerics.lookup_tables", f"true, but cell model {model.name!r} has no lookup tables (they "
-                    f"tabulate the voltage-dependent gates of {', '.join(sorted(TABULATED_MODELS))}); allowed: false "
+                    f"tabulate the voltage-dependent gates of {', '.join(sorted(TABULATED_MODELS))} and of models in mV "
+                    "given by tissue.model.definition or mmt_path); allowed: false "
                     "or unset")
         elif n.backend == "cuda":
             c.error("numerics.lookup_tables", "true, but lookup tables are a CPU path (the CUDA kernels evaluate "
                     "the gates exactly); allowed with BACKEND_CUDA: false or unset")
         else:
-            from ..models.lut import GATE_PARAMS
-
-            mapped = [m.parameter for m in spec.tissue.model.maps if m.parameter in GATE_PARAMS]
+            gate_params = tabulated_params(model)
+            mapped = [m.parameter for m in spec.tissue.model.maps if m.parameter in gate_params]
             if mapped:
                 c.error("numerics.lookup_tables", f"true, but tissue.model.maps varies the gate parameter(s) "
                         f"{', '.join(mapped)} from cell to cell, and a table holds one value; allowed with such "
@@ -363,7 +394,9 @@ def _is_multiple(value: float, dt: float) -> bool:
 
 
 def _check_ions(c, ions: t.Ions, model):
-    if model.dimensionless or "E_K" not in model.defaults:
+    from ..models import MODELS
+
+    if model.dimensionless or "E_K" not in model.defaults or model.name not in MODELS:
         c.error("tissue.model.ions", f"ion concentrations apply to the HEK models only, not {model.name}")
         return
     if ions.temperature_c is not None:

@@ -47,6 +47,18 @@ def test_validate_reports_ok_with_a_cost_estimate(spec_file, capsys):
     assert report["cost"]["output_bytes"] == 2 * 5 * 120 * 4
 
 
+@pytest.mark.parametrize("name, says", [("single_cell", "a single cell: no conduction velocity"),
+                                        ("bistable_domains", "hek_bistable has no CV error model"),
+                                        ("ring", "one node per cell: the grid is the tissue")])  # fmt: skip
+def test_validate_says_what_its_accuracy_estimate_means_or_why_there_is_none(name, says, capsys):
+    assert main(["validate", str(EXAMPLES / f"{name}.json")]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("accuracy: ")]
+    assert says in line
+    assert main(["validate", str(EXAMPLES / f"{name}.json"), "--json"]) == 0
+    acc = json.loads(capsys.readouterr().out)["accuracy"]
+    assert (says in acc["note"]) if "note" in acc else acc["one_node_per_cell"]
+
+
 def test_validate_json_names_every_bad_field(tmp_path, capsys):
     bad = small_hek_spec()
     bad["grid"]["dx_um"] = 0

@@ -181,6 +181,7 @@ def spec_cases() -> list[SpecCase]:
     add("png path on a server", _hek(**_light(pattern={"image": {"png_path": "../../secret.png",
                                                                  "pixel_pitch_um": 1}})), IA,
         "light[0].pattern.image.png_path")
+    add("mmt path on a server", _hek(tissue={"model": {"mmt_path": "/etc/passwd"}}), IA, "tissue.model.mmt_path")
     add("precision enum 99", _hek(numerics=_numerics(precision=99)), IA, "numerics.precision")
     add("backend enum 99", _hek(numerics=_numerics(backend=99)), IA, "numerics.backend")
     add("interpolation enum 99", _hek(**_light(waveform={"sampled": {"times_ms": [0, 1], "values": [0, 1],

@@ -303,3 +303,30 @@ def test_watch_draws_on_a_tqdm_like_bar_and_ctrl_c_on_the_command_line_cancels_t
     assert rc == 130
     sweep_id = capsys.readouterr().out.split()[0]
     assert alice.get_sweep(sweep_id).state == "CANCELLED"
+
+
+def test_a_sweep_stored_by_another_schema_fails_with_its_reason_and_stays_readable(tmp_path):
+    """A sweep whose stored file holds a field today's schema does not know (the metric names and probes of
+    an older server) is not resumed with that field dropped: it ends FAILED saying why, and GetSweep still
+    answers with what can be read of it."""
+    from service.jobs import JobTable
+
+    data = tmp_path / "data"
+    data.mkdir()
+    from google.protobuf import json_format
+
+    from optowave.files import sweep_message
+
+    msg, _, problems = sweep_message(slow_sweep(2))
+    assert problems == []
+    doc = json_format.MessageToDict(msg, preserving_proto_field_name=True)
+    doc["probes"] = [{"name": "centre", "x_um": 10.0, "y_um": 10.0}]      # field 7 of an older SweepSpec
+    table = JobTable(data / "jobs.sqlite")
+    table.insert_sweep(sweep_id="old-sweep", client="alice", request_id="", spec_json=json.dumps(doc),
+                       spec_sha256="0" * 64, runs_total=2)
+    table.close()
+    with embedded(data, workers=0, tokens=TOKENS) as address, Client(address, token=ALICE) as client:
+        sweep = client.get_sweep("old-sweep").wait(timeout=60)
+        assert sweep.state == "FAILED"
+        assert "stored by another version of optowave" in sweep.error and "probes" in sweep.error
+        assert sweep.runs_done == 0

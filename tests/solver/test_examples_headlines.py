@@ -15,6 +15,7 @@ import pytest
 import solver
 from solver.analysis import analyse
 from solver.numerics.convergence import Cable, run_bdf
+from solver.numerics.headlines import richardson, ring_period, spiral_figures, upstrokes
 from solver.models import get_model, hek
 from solver.models import opsin
 from tests.solver.test_models_single_cell import STIMULUS, T_END, radau  # noqa: F401 - the fixture
@@ -134,3 +135,69 @@ def test_nagumo_front_speed_within_2_percent_of_the_exact_speed():
     cv = float(analyse(ds, frequency=False, tips=False)["conduction_velocity"]) * 10.0  # µm/ms in model units
     print(f"\nnagumo_front: analyse {cv:.5f}, exact {exact:.5f} ({cv / exact - 1:+.3%})")
     assert abs(cv / exact - 1) < 0.02
+
+
+def _reduced_ring(dt: float) -> tuple[dict, tuple[float, float], float]:
+    """The ring example on a smaller annulus (radii 260-380 µm: its width, dx, model, coupling, light
+    and irradiances): the line is held for 12 ms instead of 30, since the shorter way round brings the
+    wave back to the line sooner, while the cells held on would still be depolarised. Returns the
+    spec, the ring's centre and its middle radius (µm)."""
+    spec = example("ring")
+    r_in, r_out = 260.0, 380.0
+    c = r_out + 20.0
+    n = int(np.ceil(2 * c / spec["grid"]["dx_um"]))
+    spec["grid"].update(nx=n, ny=n)
+    spec["tissue"]["mask"]["ring"] = {"center_um": {"x": c, "y": c}, "inner_radius_um": r_in, "outer_radius_um": r_out}
+    block, spot = spec["light"]
+    y_max = c - r_in + 50.0  # across the ring's lower side, as in the example
+    block["pattern"]["rectangle"] = {"min_um": {"x": c - 40.0, "y": 0.0}, "max_um": {"x": c, "y": y_max}}
+    block["waveform"]["pulse"]["width_ms"] = 12.0
+    spot["pattern"]["rectangle"] = {"min_um": {"x": c + 10.0, "y": 0.0}, "max_um": {"x": c + 70.0, "y": y_max}}
+    spec["numerics"].update(dt_ms=dt, duration_ms=125.0)
+    spec["output"] = {"variables": ["v"], "sample_interval_ms": 0.1}
+    return spec, (c, c), 0.5 * (r_in + r_out)
+
+
+@pytest.mark.slow
+def test_ring_period_within_2_percent_of_its_dt_limit():
+    """A reduced ring (one node per cell: the reference is the dt -> 0 limit at its dx), its period
+    the second interval between beats at a probe on the ring, against the Richardson limit (second
+    order) of runs at the example's step and half of it. The full example was measured once by
+    benchmarks/examples_convergence.py at a quarter of its step too (its description states the
+    figure; there the observed order was 2.2, so the two-run limit is in the asymptotic range)."""
+    dt = example("ring")["numerics"]["dt_ms"]
+    periods = []
+    for k in (1, 2):
+        spec, centre, radius = _reduced_ring(dt / k)
+        ds = solver.simulate(spec)
+        up = upstrokes(ds.v.sel(x=centre[0] + radius, y=centre[1], method="nearest").values, ds.time.values)
+        assert up.size == 3, up  # the wave went round twice, one way only
+        periods.append(ring_period(ds, centre, radius, angles_deg=(0.0,)))
+    limit = richardson(periods[0], periods[1], order=2)
+    err = periods[0] / limit - 1
+    print(f"\nreduced ring: period {periods} ms at dt {dt} and {dt / 2}; limit {limit:.4f} ms; error {err:+.3%}")
+    assert 2 * np.pi * radius / 60.0 < limit < 2 * np.pi * radius / 30.0  # a circulation at 3-6 cm/s
+    assert abs(err) < 0.02
+
+
+@pytest.mark.slow
+def test_spiral_forms_lives_and_turns_within_2_percent_of_its_dt_limit():
+    """The spiral example (one node per cell: the reference is the dt -> 0 limit at its dx), cut at
+    150 ms (a rotation and a half after the spiral forms), at its step and half of it: the time the
+    spiral forms, that it lives to the run's end, and its rotation period against the Richardson
+    limit (second order). The full 200 ms example was measured at a quarter of its step too by
+    benchmarks/examples_convergence.py (its description states the figures)."""
+    dt = example("spiral")["numerics"]["dt_ms"]
+    figs = []
+    for k in (1, 2):
+        spec = example("spiral")
+        spec["numerics"].update(dt_ms=dt / k, duration_ms=150.0)
+        spec["output"] = {"variables": ["v"], "sample_interval_ms": 1.0}
+        figs.append(spiral_figures(solver.simulate(spec)))
+    print(f"\nspiral at dt {dt} and {dt / 2}: {figs}")
+    for f in figs:
+        assert f["last_ms"] == 150.0 and f["lifetime_ms"] > 60.0  # formed before 90 ms, still turning at the end
+    assert abs(figs[0]["formed_ms"] / figs[1]["formed_ms"] - 1) < 0.02
+    limit = richardson(figs[0]["period_ms"], figs[1]["period_ms"], order=2)
+    assert 30.0 < limit < 60.0  # ms: one turn of a ~2 mm wave at 4-5 cm/s
+    assert abs(figs[0]["period_ms"] / limit - 1) < 0.02

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import solver
-from solver.models.spectra import ACTION_SPECTRA, action_spectrum, relative_drive
+from solver.models.spectra import ACTION_SPECTRA, MEASURED_SPECTRA, action_spectrum, relative_drive
 from tests.specs import small_hek_spec
 
 PUBLISHED_PEAK_NM = {"cheriff": 460.0, "chr2_h134r": 470.0}  # Hochbaum 2014; Nagel 2003 / Lin 2011
@@ -17,13 +17,30 @@ def test_action_spectrum_peaks_at_the_published_wavelength(opsin):
     s = action_spectrum(opsin, lam)
     assert lam[np.argmax(s)] == PUBLISHED_PEAK_NM[opsin] and s.max() == pytest.approx(1.0)
     peak, fwhm = ACTION_SPECTRA[opsin]
+    assert relative_drive(opsin, 470.0) == pytest.approx(1.0, rel=1e-12)
+    assert relative_drive(opsin, 640.0) < 1e-2  # red imaging light barely drives a blue opsin
+    if opsin in MEASURED_SPECTRA:
+        return
     assert action_spectrum(opsin, peak - fwhm / 2) == pytest.approx(0.5, rel=1e-9)
     assert action_spectrum(opsin, peak + fwhm / 2) == pytest.approx(0.5, rel=1e-9)
-    assert relative_drive(opsin, 470.0) == pytest.approx(1.0, rel=1e-12)
     # photons per mW grow with the wavelength: at the peak's mirror image the action is equal,
     # the drive is not
     assert relative_drive(opsin, peak + 30) / relative_drive(opsin, peak - 30) == pytest.approx((peak + 30) / (peak - 30))
-    assert relative_drive(opsin, 640.0) < 1e-2  # red imaging light barely drives a blue opsin
+
+
+def test_chr2_follows_nagels_published_spectrum():
+    """Nagel 2003 Fig. 4a (digitised): half maximum near 411 and 504 nm, the red side steeper; the
+    spectrum is continuous where the measured points end and falls on beyond them."""
+    lam = np.arange(380.0, 620.0, 0.25)
+    s = action_spectrum("chr2_h134r", lam)
+    above = lam[s >= 0.5]
+    assert abs(above[0] - 411.4) < 1.0 and abs(above[-1] - 504.0) < 1.0
+    assert 470.0 - above[0] > 1.5 * (above[-1] - 470.0)  # not symmetric: the blue side is wider
+    assert action_spectrum("chr2_h134r", 520.0) == pytest.approx(0.22)  # a published point
+    for edge in (400.0, 560.0):
+        assert action_spectrum("chr2_h134r", edge - 1e-9) == pytest.approx(action_spectrum("chr2_h134r", edge + 1e-9),
+                                                                           rel=1e-6)  # fmt: skip
+    assert np.all(np.diff(s[lam > 473.0]) <= 0) and np.all(np.diff(s[lam < 470.0]) >= 0)
 
 
 def _opsin_state(wavelength_nm: float, irradiance: float) -> np.ndarray:

@@ -811,3 +811,199 @@ class StreamDesignReportResponse(_message.Message):
     PIECE_FIELD_NUMBER: _ClassVar[int]
     piece: DesignReportPiece
     def __init__(self, piece: _Optional[_Union[DesignReportPiece, _Mapping]] = ...) -> None: ...
+
+class InteractRequest(_message.Message):
+    __slots__ = ("sequence", "start", "resume", "advance", "set_light", "clear_light", "finish", "recorded_spec")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    ADVANCE_FIELD_NUMBER: _ClassVar[int]
+    SET_LIGHT_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_LIGHT_FIELD_NUMBER: _ClassVar[int]
+    FINISH_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_SPEC_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    start: InteractStart
+    resume: InteractResume
+    advance: InteractAdvance
+    set_light: InteractSetLight
+    clear_light: InteractClearLight
+    finish: InteractFinish
+    recorded_spec: InteractRecordedSpec
+    def __init__(self, sequence: _Optional[int] = ..., start: _Optional[_Union[InteractStart, _Mapping]] = ..., resume: _Optional[_Union[InteractResume, _Mapping]] = ..., advance: _Optional[_Union[InteractAdvance, _Mapping]] = ..., set_light: _Optional[_Union[InteractSetLight, _Mapping]] = ..., clear_light: _Optional[_Union[InteractClearLight, _Mapping]] = ..., finish: _Optional[_Union[InteractFinish, _Mapping]] = ..., recorded_spec: _Optional[_Union[InteractRecordedSpec, _Mapping]] = ...) -> None: ...
+
+class InteractStart(_message.Message):
+    __slots__ = ("spec", "include_v", "request_id")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_V_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    spec: _spec_pb2.JobSpec
+    include_v: bool
+    request_id: str
+    def __init__(self, spec: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ..., include_v: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class InteractResume(_message.Message):
+    __slots__ = ("session_id", "resume_token", "last_frame", "last_reply")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_FRAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_REPLY_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    resume_token: str
+    last_frame: int
+    last_reply: int
+    def __init__(self, session_id: _Optional[str] = ..., resume_token: _Optional[str] = ..., last_frame: _Optional[int] = ..., last_reply: _Optional[int] = ...) -> None: ...
+
+class InteractAdvance(_message.Message):
+    __slots__ = ("frames",)
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    frames: int
+    def __init__(self, frames: _Optional[int] = ...) -> None: ...
+
+class InteractSetLight(_message.Message):
+    __slots__ = ("pattern", "raster", "irradiance_mw_per_mm2", "name")
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    RASTER_FIELD_NUMBER: _ClassVar[int]
+    IRRADIANCE_MW_PER_MM2_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    pattern: _spec_pb2.Pattern
+    raster: CameraRaster
+    irradiance_mw_per_mm2: float
+    name: str
+    def __init__(self, pattern: _Optional[_Union[_spec_pb2.Pattern, _Mapping]] = ..., raster: _Optional[_Union[CameraRaster, _Mapping]] = ..., irradiance_mw_per_mm2: _Optional[float] = ..., name: _Optional[str] = ...) -> None: ...
+
+class CameraRaster(_message.Message):
+    __slots__ = ("shape", "dtype", "data")
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    dtype: str
+    data: bytes
+    def __init__(self, shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class InteractClearLight(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InteractFinish(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InteractRecordedSpec(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InteractResponse(_message.Message):
+    __slots__ = ("started", "frame", "command_applied", "finished", "recorded_spec", "rejected")
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_SPEC_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    started: InteractStartedResponse
+    frame: InteractFrame
+    command_applied: InteractCommandApplied
+    finished: InteractFinishedResponse
+    recorded_spec: InteractRecordedSpecResponse
+    rejected: InteractRejected
+    def __init__(self, started: _Optional[_Union[InteractStartedResponse, _Mapping]] = ..., frame: _Optional[_Union[InteractFrame, _Mapping]] = ..., command_applied: _Optional[_Union[InteractCommandApplied, _Mapping]] = ..., finished: _Optional[_Union[InteractFinishedResponse, _Mapping]] = ..., recorded_spec: _Optional[_Union[InteractRecordedSpecResponse, _Mapping]] = ..., rejected: _Optional[_Union[InteractRejected, _Mapping]] = ...) -> None: ...
+
+class InteractStartedResponse(_message.Message):
+    __slots__ = ("session_id", "resume_token", "frame_period_ms", "shape", "next_frame", "last_sequence", "grace_s", "max_frames")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FRAME_PERIOD_MS_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FRAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    GRACE_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    resume_token: str
+    frame_period_ms: float
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    next_frame: int
+    last_sequence: int
+    grace_s: float
+    max_frames: int
+    def __init__(self, session_id: _Optional[str] = ..., resume_token: _Optional[str] = ..., frame_period_ms: _Optional[float] = ..., shape: _Optional[_Iterable[int]] = ..., next_frame: _Optional[int] = ..., last_sequence: _Optional[int] = ..., grace_s: _Optional[float] = ..., max_frames: _Optional[int] = ...) -> None: ...
+
+class FrameArray(_message.Message):
+    __slots__ = ("name", "dims", "shape", "dtype", "codec", "data", "attributes_json")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DIMS_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dims: _containers.RepeatedScalarFieldContainer[str]
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    dtype: str
+    codec: str
+    data: bytes
+    attributes_json: str
+    def __init__(self, name: _Optional[str] = ..., dims: _Optional[_Iterable[str]] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., codec: _Optional[str] = ..., data: _Optional[bytes] = ..., attributes_json: _Optional[str] = ...) -> None: ...
+
+class InteractFrame(_message.Message):
+    __slots__ = ("index", "time_ms", "arrays", "coords", "attributes_json")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    ARRAYS_FIELD_NUMBER: _ClassVar[int]
+    COORDS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_JSON_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    time_ms: float
+    arrays: _containers.RepeatedCompositeFieldContainer[FrameArray]
+    coords: _containers.RepeatedCompositeFieldContainer[FrameArray]
+    attributes_json: str
+    def __init__(self, index: _Optional[int] = ..., time_ms: _Optional[float] = ..., arrays: _Optional[_Iterable[_Union[FrameArray, _Mapping]]] = ..., coords: _Optional[_Iterable[_Union[FrameArray, _Mapping]]] = ..., attributes_json: _Optional[str] = ...) -> None: ...
+
+class InteractCommandApplied(_message.Message):
+    __slots__ = ("sequence", "frame", "time_ms", "recorded", "commands_total", "pattern_json", "applied_monotonic_ns")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_JSON_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_MONOTONIC_NS_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    frame: int
+    time_ms: float
+    recorded: bool
+    commands_total: int
+    pattern_json: str
+    applied_monotonic_ns: int
+    def __init__(self, sequence: _Optional[int] = ..., frame: _Optional[int] = ..., time_ms: _Optional[float] = ..., recorded: _Optional[bool] = ..., commands_total: _Optional[int] = ..., pattern_json: _Optional[str] = ..., applied_monotonic_ns: _Optional[int] = ...) -> None: ...
+
+class InteractFinishedResponse(_message.Message):
+    __slots__ = ("sequence", "job_id")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    job_id: str
+    def __init__(self, sequence: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class InteractRecordedSpecResponse(_message.Message):
+    __slots__ = ("sequence", "spec")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    spec: _spec_pb2.JobSpec
+    def __init__(self, sequence: _Optional[int] = ..., spec: _Optional[_Union[_spec_pb2.JobSpec, _Mapping]] = ...) -> None: ...
+
+class InteractRejected(_message.Message):
+    __slots__ = ("sequence", "code", "message", "violations")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    code: int
+    message: str
+    violations: _containers.RepeatedCompositeFieldContainer[SpecProblem]
+    def __init__(self, sequence: _Optional[int] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., violations: _Optional[_Iterable[_Union[SpecProblem, _Mapping]]] = ...) -> None: ...

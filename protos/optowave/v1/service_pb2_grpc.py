@@ -144,6 +144,11 @@ class SimulationServiceStub:
                 request_serializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportRequest.SerializeToString,
                 response_deserializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportResponse.FromString,
                 _registered_method=True)
+        self.Interact = channel.stream_stream(
+                '/optowave.v1.SimulationService/Interact',
+                request_serializer=optowave_dot_v1_dot_service__pb2.InteractRequest.SerializeToString,
+                response_deserializer=optowave_dot_v1_dot_service__pb2.InteractResponse.FromString,
+                _registered_method=True)
 
 
 class SimulationServiceServicer:
@@ -305,6 +310,22 @@ class SimulationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Interact(self, request_iterator, context):
+        """The closed loop: a live session filmed frame by frame, steered by light commands between frames.
+        The first message is `start` (or `resume`); the server answers `started`, then films only the
+        frames `advance` asks for (lockstep), so a command sent after frame k takes effect at the start of
+        frame k + 1, and a client that reads slowly pauses the simulation (a bounded queue, never a growing
+        one). A stream that drops keeps its session for a grace period (`optowave serve --interact-grace-s`,
+        default 30 s): `resume` with the session's token and the last frame held gets the frames after it,
+        none lost or doubled. A finished session (or one whose grace period ran out) is stored as a job:
+        its recorded light program run as an ordinary job, listed by ListJobs and fetched by StreamResults.
+        Another client's session is NOT_FOUND; a bad command is answered `rejected` (INVALID_ARGUMENT
+        naming the field) and the session goes on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SimulationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -417,6 +438,11 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     servicer.StreamDesignReport,
                     request_deserializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportRequest.FromString,
                     response_serializer=optowave_dot_v1_dot_service__pb2.StreamDesignReportResponse.SerializeToString,
+            ),
+            'Interact': grpc.stream_stream_rpc_method_handler(
+                    servicer.Interact,
+                    request_deserializer=optowave_dot_v1_dot_service__pb2.InteractRequest.FromString,
+                    response_serializer=optowave_dot_v1_dot_service__pb2.InteractResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1013,6 +1039,33 @@ class SimulationService:
             '/optowave.v1.SimulationService/StreamDesignReport',
             optowave_dot_v1_dot_service__pb2.StreamDesignReportRequest.SerializeToString,
             optowave_dot_v1_dot_service__pb2.StreamDesignReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Interact(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/optowave.v1.SimulationService/Interact',
+            optowave_dot_v1_dot_service__pb2.InteractRequest.SerializeToString,
+            optowave_dot_v1_dot_service__pb2.InteractResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -101,7 +101,7 @@ class Tissue(_message.Message):
     def __init__(self, mask: _Optional[_Union[Pattern, _Mapping]] = ..., model: _Optional[_Union[CellModel, _Mapping]] = ..., initial: _Optional[_Union[InitialState, _Mapping]] = ...) -> None: ...
 
 class CellModel(_message.Message):
-    __slots__ = ("preset", "parameters", "maps", "ions")
+    __slots__ = ("preset", "parameters", "maps", "ions", "definition", "mmt_path")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -113,11 +113,109 @@ class CellModel(_message.Message):
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     MAPS_FIELD_NUMBER: _ClassVar[int]
     IONS_FIELD_NUMBER: _ClassVar[int]
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    MMT_PATH_FIELD_NUMBER: _ClassVar[int]
     preset: str
     parameters: _containers.ScalarMap[str, float]
     maps: _containers.RepeatedCompositeFieldContainer[ParameterMap]
     ions: Ions
-    def __init__(self, preset: _Optional[str] = ..., parameters: _Optional[_Mapping[str, float]] = ..., maps: _Optional[_Iterable[_Union[ParameterMap, _Mapping]]] = ..., ions: _Optional[_Union[Ions, _Mapping]] = ...) -> None: ...
+    definition: ModelDefinition
+    mmt_path: str
+    def __init__(self, preset: _Optional[str] = ..., parameters: _Optional[_Mapping[str, float]] = ..., maps: _Optional[_Iterable[_Union[ParameterMap, _Mapping]]] = ..., ions: _Optional[_Union[Ions, _Mapping]] = ..., definition: _Optional[_Union[ModelDefinition, _Mapping]] = ..., mmt_path: _Optional[str] = ...) -> None: ...
+
+class ModelDefinition(_message.Message):
+    __slots__ = ("name", "description", "voltage", "parameters", "states", "intermediates", "currents", "source")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VOLTAGE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    INTERMEDIATES_FIELD_NUMBER: _ClassVar[int]
+    CURRENTS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    voltage: ModelVoltage
+    parameters: _containers.RepeatedCompositeFieldContainer[ModelParameter]
+    states: _containers.RepeatedCompositeFieldContainer[ModelState]
+    intermediates: _containers.RepeatedCompositeFieldContainer[ModelExpression]
+    currents: _containers.RepeatedCompositeFieldContainer[ModelExpression]
+    source: ModelSource
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., voltage: _Optional[_Union[ModelVoltage, _Mapping]] = ..., parameters: _Optional[_Iterable[_Union[ModelParameter, _Mapping]]] = ..., states: _Optional[_Iterable[_Union[ModelState, _Mapping]]] = ..., intermediates: _Optional[_Iterable[_Union[ModelExpression, _Mapping]]] = ..., currents: _Optional[_Iterable[_Union[ModelExpression, _Mapping]]] = ..., source: _Optional[_Union[ModelSource, _Mapping]] = ...) -> None: ...
+
+class ModelVoltage(_message.Message):
+    __slots__ = ("name", "units", "initial")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    units: str
+    initial: float
+    def __init__(self, name: _Optional[str] = ..., units: _Optional[str] = ..., initial: _Optional[float] = ...) -> None: ...
+
+class ModelParameter(_message.Message):
+    __slots__ = ("name", "value", "units", "min", "max", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    units: str
+    min: float
+    max: float
+    description: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., units: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ModelGate(_message.Message):
+    __slots__ = ("inf", "tau", "alpha", "beta")
+    INF_FIELD_NUMBER: _ClassVar[int]
+    TAU_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    BETA_FIELD_NUMBER: _ClassVar[int]
+    inf: str
+    tau: str
+    alpha: str
+    beta: str
+    def __init__(self, inf: _Optional[str] = ..., tau: _Optional[str] = ..., alpha: _Optional[str] = ..., beta: _Optional[str] = ...) -> None: ...
+
+class ModelState(_message.Message):
+    __slots__ = ("name", "units", "initial", "gate", "derivative", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_FIELD_NUMBER: _ClassVar[int]
+    GATE_FIELD_NUMBER: _ClassVar[int]
+    DERIVATIVE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    units: str
+    initial: float
+    gate: ModelGate
+    derivative: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., units: _Optional[str] = ..., initial: _Optional[float] = ..., gate: _Optional[_Union[ModelGate, _Mapping]] = ..., derivative: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ModelExpression(_message.Message):
+    __slots__ = ("name", "expression", "units", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    expression: str
+    units: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., expression: _Optional[str] = ..., units: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class ModelSource(_message.Message):
+    __slots__ = ("file", "sha256")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    file: str
+    sha256: str
+    def __init__(self, file: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class Ions(_message.Message):
     __slots__ = ("temperature_c", "na_out_mm", "na_in_mm", "k_out_mm", "k_in_mm")
