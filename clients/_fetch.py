@@ -25,11 +25,12 @@ class _StoreWriter:
     """Copies a server's result store into a local one (:mod:`optowave.store`), stored chunk by stored chunk.
 
     The bytes of each stored chunk are written unchanged under their key once their CRC32C checks. The writes,
-    the laying out of a new store and the bookkeeping run on one writer thread, in the order the stream gave them, while the receiving
-    thread goes on taking messages (also across time chunks: a ``ChunkSent`` marker queues its time chunk's
-    commit behind its writes); at most :data:`WRITES_IN_FLIGHT` bytes wait to be written. A time chunk counts
-    as fetched once its writes are done, and that count is kept in ``<store>.fetch.json`` so that a later call
-    resumes. The last time chunk marks the local store complete. Use it as a context manager.
+    the laying out of a new store and the bookkeeping run on one writer thread, in the order the stream gave
+    them, while the receiving thread goes on taking messages (also across time chunks: a ``ChunkSent`` marker
+    queues its time chunk's commit behind its writes); at most :data:`WRITES_IN_FLIGHT` bytes wait to be
+    written. A time chunk counts as fetched once its writes are done, and that count is kept in
+    ``<store>.fetch.json`` so that a later call resumes. The last time chunk marks the local store complete.
+    Use it as a context manager.
     """
 
     def __init__(self, path: Path, job_id: str):
