@@ -330,7 +330,8 @@ def main(argv=None) -> int:
         print(f"result stream, {label} movie: {r['array_mb']:.0f} MB of arrays ({r['store_mb_on_disk']:.1f} MB stored, "
               f"{r['chunks']} chunks) in {r['median_s']['stream']:.3f} s = {r['stream_array_mb_per_s']:.0f} MB/s of "
               f"arrays, {r['stream_stored_mb_per_s']:.0f} MB/s of stored bytes (medians of {args.stream_repeat}); "
-              f"stream time over: copytree {r['stream_over_copytree']:.2f}x ({r['copytree_stored_mb_per_s']:.0f} MB/s), "
+              f"stream time over: copytree {r['stream_over_copytree']:.2f}x "
+              f"({r['copytree_stored_mb_per_s']:.0f} MB/s), "
               f"loopback TCP into files {r['stream_over_tcp']:.2f}x ({r['tcp_stored_mb_per_s']:.0f} MB/s), "
               f"bare gRPC stream {r['stream_over_bare_grpc']:.2f}x ({r['bare_grpc_stored_mb_per_s']:.0f} MB/s)")
     if "overhead" in results:
