@@ -21,15 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from closed_loop_bench import DISK, loop_spec, measure_loop, report  # noqa: E402
+from service_bench import server_process  # noqa: E402
 
 
 def tcp_ping_ms(rounds: int = 2000) -> float:
@@ -65,29 +63,6 @@ def tcp_ping_ms(rounds: int = 2000) -> float:
     c.close()
     server.close()
     return statistics.median(times)
-
-
-@contextmanager
-def server_process(data: Path):
-    """``optowave serve`` on a free loopback port in a subprocess; yields its address."""
-    cmd = [sys.executable, "-m", "clients.cli", "serve", "--listen", "127.0.0.1:0", "--data", str(data),
-           "--workers", "0", "--max-concurrent", "1"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        for line in proc.stdout:
-            if line.startswith("optowave serving on "):
-                address = line.split()[3]
-                break
-        else:
-            raise RuntimeError("the server did not start")
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
-        yield address
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def halves(client, spec: dict, frames: int, warmup: int = 3) -> dict:
@@ -126,7 +101,7 @@ def main(argv=None) -> int:
     ping = tcp_ping_ms()
     print(f"loopback TCP ping-pong (the floor of any round trip): {ping * 1e3:.0f} µs")
     results = []
-    with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp) / "data") as address, \
+    with tempfile.TemporaryDirectory() as tmp, server_process(Path(tmp) / "data", workers=0) as address, \
             Client(address) as client:
         for size in args.sizes:
             frames = max(10, args.frames * 64 * 64 // (size * size)) if size > 64 else args.frames

@@ -1,13 +1,15 @@
 """The service's costs on loopback, each as a ratio against a baseline measured in the same run.
 
-    python benchmarks/service_bench.py [--submissions 40] [--stream-mb 64] [--job-seconds 20] [--json]
+    python benchmarks/service_bench.py [--submissions 40] [--stream-mb 64] [--stream-repeat 5] [--job-seconds 20]
+                                       [--only latency|stream|overhead] [--json]
 
 1. Submit-to-first-event latency: ``SubmitJob`` then ``WatchJob``, until the first event (and until the
    job is RUNNING, and until its first chunk committed); median and p99 over many tiny jobs.
 2. Result-stream throughput: a job's store streamed into a local Zarr store by the client (the stored,
-   compressed chunks as they are), in MB/s of array data and of stored bytes, against a copy of the same
-   store's files (``shutil.copytree``) and a plain TCP transfer on loopback (the machine's limit for any
-   stream); for a smooth V movie and for a noisy camera movie that compression cannot shrink.
+   compressed chunks as they are), in MB/s of array data and of stored bytes, against three copies of the
+   same store's files, interleaved, medians: ``shutil.copytree``, the files over loopback TCP into files (the
+   floor of any network protocol), and a bare gRPC stream of the same bytes (no store work: the floor of a
+   gRPC stream); for a smooth V movie and for a noisy camera movie that compression cannot shrink.
 3. Overhead of a job through the service (embedded server, local Dask cluster, submit -> result
    in a local store) against ``optowave run`` of the same spec in process.
 
@@ -22,6 +24,7 @@ import signal
 import socket
 import subprocess
 import statistics
+import struct
 import sys
 import tempfile
 import threading
@@ -105,34 +108,91 @@ def bench_latency(address: str, n: int) -> dict:
     return out
 
 
-def loopback_tcp_mb_per_s(n_bytes: int) -> float:
-    """A plain TCP transfer of ``n_bytes`` on loopback: the ceiling of any stream here."""
+def store_files(store: Path) -> list[tuple[str, Path]]:
+    return sorted((p.relative_to(store).as_posix(), p) for p in store.rglob("*") if p.is_file())
+
+
+def tcp_copy(store: Path, dest: Path) -> None:
+    """The store's files sent over a loopback TCP connection (``sendfile``, no copy in the sender) and written
+    into files on the other side: the floor of any network protocol that copies a store here."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
-    block = b"\0" * (1 << 20)
 
     def send():
         conn, _ = server.accept()
-        sent = 0
-        while sent < n_bytes:
-            conn.sendall(block)
-            sent += len(block)
-        conn.close()
+        with conn:
+            for key, path in store_files(store):
+                name = key.encode()
+                conn.sendall(struct.pack("<IQ", len(name), path.stat().st_size) + name)
+                with open(path, "rb") as f:
+                    conn.sendfile(f)
+        server.close()
 
-    threading.Thread(target=send, daemon=True).start()
-    client = socket.create_connection(server.getsockname())
-    t0 = time.perf_counter()
-    got = 0
-    while True:
-        data = client.recv(1 << 20)
-        if not data:
-            break
-        got += len(data)
-    elapsed = time.perf_counter() - t0
-    client.close()
-    server.close()
-    return got / elapsed / 1e6
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    made: set[Path] = set()
+    with socket.create_connection(server.getsockname()) as conn, conn.makefile("rb", buffering=1 << 20) as src:
+        while head := src.read(12):
+            n_name, size = struct.unpack("<IQ", head)
+            path = dest / src.read(n_name).decode()
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            with open(path, "wb") as f:
+                while size:
+                    block = src.read1(min(size, 1 << 20))
+                    f.write(block)
+                    size -= len(block)
+    sender.join()
+
+
+def bare_grpc_server() -> None:
+    """``--bare-grpc-server``: a gRPC server that streams the files of the store named in a request, in pieces
+    of the result stream's size, as bytes (no messages, no store work on either side)."""
+    import asyncio
+
+    import grpc
+
+    from service.server._results import PIECE_BYTES
+
+    async def files(request: bytes, context):
+        for _, path in store_files(Path(request.decode())):
+            data = memoryview(path.read_bytes())
+            for off in range(0, len(data), PIECE_BYTES):
+                yield bytes(data[off:off + PIECE_BYTES])
+
+    async def serve():
+        server = grpc.aio.server(options=[("grpc.max_send_message_length", 16 << 20)])
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+            "bench.Bare", {"Files": grpc.unary_stream_rpc_method_handler(files)})])
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        print(f"bare gRPC on 127.0.0.1:{port}", flush=True)
+        await server.wait_for_termination()
+
+    asyncio.run(serve())
+
+
+@contextmanager
+def bare_grpc():
+    """A call that streams a store's files from :func:`bare_grpc_server` in a subprocess and discards them."""
+    import grpc
+
+    proc = subprocess.Popen([sys.executable, __file__, "--bare-grpc-server"], cwd=ROOT, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        address = proc.stdout.readline().split()[-1]
+        with grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 16 << 20)]) as channel:
+            call = channel.unary_stream("/bench.Bare/Files")
+
+            def stream(store: Path) -> int:
+                return sum(len(piece) for piece in call(str(store).encode()))
+
+            yield stream
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def hek_sheet(n: int, duration_ms: float, *, name: str) -> dict:
@@ -148,10 +208,14 @@ def hek_sheet(n: int, duration_ms: float, *, name: str) -> dict:
     }
 
 
-def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float) -> dict:
+def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int) -> dict:
     """Two stores streamed into local stores: the V movie of a HEK sheet (smooth: Zstandard shrinks it many
     times, so the stream moves far fewer bytes than the arrays hold), and a camera movie (shot and read noise:
-    stored bytes about equal to the array bytes, the case where the stream's own speed shows)."""
+    stored bytes about equal to the array bytes, the case where the stream's own speed shows).
+
+    Each store is also copied three other ways, interleaved with the streams (``repeat`` rounds, medians):
+    ``shutil.copytree``; :func:`tcp_copy` (its files over loopback TCP into files); and a bare gRPC stream of
+    its files' bytes in pieces of the stream's size with no store work (:func:`bare_grpc`)."""
     from clients import Client
 
     n = 64
@@ -164,28 +228,34 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float) -> dict:
     cam_spec["output"] = {"sample_interval_ms": 1.0}
     cam_spec["numerics"]["chunk_ms"] = float(chunk_ms)
     out = {}
-    with Client(address) as client:
+    with Client(address) as client, bare_grpc() as bare:
         client.submit(nagumo(16, 1.0, sample_ms=0.2, chunk_ms=1.0, name="warm-up")).result(tmp / "warm-up.zarr")
         for label, spec in (("v", v_spec), ("camera", cam_spec)):
             job = client.submit(spec).wait()
             if job.state != "SUCCEEDED":
                 raise RuntimeError(f"the stream job {job.state}: {job.error}")
             store = data_dir / "jobs" / job.id / "result.zarr"
-            disk_bytes = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
-            t0 = time.perf_counter()
-            ds = job.result(tmp / f"streamed-{label}.zarr")
-            stream_s = time.perf_counter() - t0
+            disk_bytes = sum(p.stat().st_size for _, p in store_files(store))
+            ways = {"stream": lambda d: job.result(d / "s.zarr"), "copytree": lambda d: shutil.copytree(store, d / "c"),
+                    "tcp": lambda d: tcp_copy(store, d / "t"), "bare_grpc": lambda d: bare(store)}
+            times: dict[str, list[float]] = {w: [] for w in ways}
+            ds = None
+            for r in range(repeat):
+                for way, copy in ways.items():
+                    d = tmp / f"{label}-{way}-{r}"
+                    d.mkdir()
+                    t0 = time.perf_counter()
+                    got = copy(d)
+                    times[way].append(time.perf_counter() - t0)
+                    ds = got if way == "stream" else ds
+                    shutil.rmtree(d)
             array_bytes = sum(ds[v].nbytes for v in ds.variables)
-            t0 = time.perf_counter()
-            shutil.copytree(store, tmp / f"copied-{label}.zarr")
-            copy_s = time.perf_counter() - t0
+            med = {w: statistics.median(ts) for w, ts in times.items()}
             out[label] = {"array_mb": array_bytes / 1e6, "store_mb_on_disk": disk_bytes / 1e6,
-                          "chunks": job.progress.chunks_total, "stream_s": stream_s,
-                          "stream_array_mb_per_s": array_bytes / stream_s / 1e6,
-                          "stream_stored_mb_per_s": disk_bytes / stream_s / 1e6,
-                          "store_copy_s": copy_s, "store_copy_mb_per_s": disk_bytes / copy_s / 1e6,
-                          "stream_over_store_copy_time": stream_s / copy_s}
-    out["loopback_tcp_mb_per_s"] = loopback_tcp_mb_per_s(int(64e6))
+                          "chunks": job.progress.chunks_total, "seconds": times, "median_s": med,
+                          "stream_array_mb_per_s": array_bytes / med["stream"] / 1e6,
+                          **{f"{w}_stored_mb_per_s": disk_bytes / med[w] / 1e6 for w in ways},
+                          **{f"stream_over_{w}": med["stream"] / med[w] for w in ways if w != "stream"}}
     return out
 
 
@@ -226,34 +296,49 @@ def main(argv=None) -> int:
     p.add_argument("--job-seconds", type=float, default=20.0, help="size of the overhead job at the nominal rate")
     p.add_argument("--repeat", type=int, default=3, help="runs of the overhead job each way (medians)")
     p.add_argument("--workers", type=int, default=1, help="local Dask workers of the server")
+    p.add_argument("--stream-repeat", type=int, default=5, help="interleaved rounds of each result copy (medians)")
+    p.add_argument("--only", choices=("latency", "stream", "overhead"), action="append",
+                   help="run only these parts (repeatable)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--bare-grpc-server", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.bare_grpc_server:
+        bare_grpc_server()
+        return 0
+    parts = set(args.only or ("latency", "stream", "overhead"))
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="optowave-bench-") as d:
         tmp = Path(d)
         with server_process(tmp / "data", args.workers) as address:
-            results["latency"] = bench_latency(address, args.submissions)
-            results["stream"] = bench_stream(address, tmp / "data", tmp, args.stream_mb)
-            results["overhead"] = bench_overhead(address, tmp, args.job_seconds, args.repeat)
+            if "latency" in parts:
+                results["latency"] = bench_latency(address, args.submissions)
+            if "stream" in parts:
+                results["stream"] = bench_stream(address, tmp / "data", tmp, args.stream_mb, args.stream_repeat)
+            if "overhead" in parts:
+                results["overhead"] = bench_overhead(address, tmp, args.job_seconds, args.repeat)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    lat, st, ov = results["latency"], results["stream"], results["overhead"]
-    print(f"submit -> first event: median {lat['first_event']['median_ms']:.1f} ms, p99 "
-          f"{lat['first_event']['p99_ms']:.1f} ms ({args.submissions} jobs; RUNNING: median "
-          f"{lat['running']['median_ms']:.1f} ms, first chunk committed: median "
-          f"{lat['first_chunk']['median_ms']:.1f} ms)")
-    for label in ("v", "camera"):
-        r = st[label]
+    if "latency" in results:
+        lat = results["latency"]
+        print(f"submit -> first event: median {lat['first_event']['median_ms']:.1f} ms, p99 "
+              f"{lat['first_event']['p99_ms']:.1f} ms ({args.submissions} jobs; RUNNING: median "
+              f"{lat['running']['median_ms']:.1f} ms, first chunk committed: median "
+              f"{lat['first_chunk']['median_ms']:.1f} ms)")
+    for label, r in results.get("stream", {}).items():
         print(f"result stream, {label} movie: {r['array_mb']:.0f} MB of arrays ({r['store_mb_on_disk']:.1f} MB stored, "
-              f"{r['chunks']} chunks) in {r['stream_s']:.2f} s = {r['stream_array_mb_per_s']:.0f} MB/s of arrays, "
-              f"{r['stream_stored_mb_per_s']:.0f} MB/s of stored bytes ({100 * r['stream_stored_mb_per_s'] / st['loopback_tcp_mb_per_s']:.0f}% "
-              f"of loopback TCP, {st['loopback_tcp_mb_per_s']:.0f} MB/s); a copy of the store's files "
-              f"{r['store_copy_s']:.3f} s: stream/copy time {r['stream_over_store_copy_time']:.2f}x")
-    print(f"job through the service vs optowave run ({ov['grid']}, {ov['duration_ms']:g} ms, medians of "
-          f"{args.repeat}): {ov['median_service_s']:.2f} s vs {ov['median_run_s']:.2f} s = "
-          f"{ov['service_over_run']:.2f}x")
+              f"{r['chunks']} chunks) in {r['median_s']['stream']:.3f} s = {r['stream_array_mb_per_s']:.0f} MB/s of "
+              f"arrays, {r['stream_stored_mb_per_s']:.0f} MB/s of stored bytes (medians of {args.stream_repeat}); "
+              f"stream time over: copytree {r['stream_over_copytree']:.2f}x "
+              f"({r['copytree_stored_mb_per_s']:.0f} MB/s), "
+              f"loopback TCP into files {r['stream_over_tcp']:.2f}x ({r['tcp_stored_mb_per_s']:.0f} MB/s), "
+              f"bare gRPC stream {r['stream_over_bare_grpc']:.2f}x ({r['bare_grpc_stored_mb_per_s']:.0f} MB/s)")
+    if "overhead" in results:
+        ov = results["overhead"]
+        print(f"job through the service vs optowave run ({ov['grid']}, {ov['duration_ms']:g} ms, medians of "
+              f"{args.repeat}): {ov['median_service_s']:.2f} s vs {ov['median_run_s']:.2f} s = "
+              f"{ov['service_over_run']:.2f}x")
     return 0
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Iterator
 
-import google_crc32c
 import grpc
 import numpy as np
 from google.protobuf import json_format
@@ -35,6 +34,7 @@ from optowave import files
 from optowave.v1 import service_pb2, service_pb2_grpc, spec_pb2
 
 from ._errors import TERMINAL, JobError, ServiceError
+from ._fetch import MAX_RESYNCS, _Resync, _StoreWriter
 
 MiB = 2**20
 _SERVICE = "optowave.v1.SimulationService"
@@ -429,14 +429,6 @@ class Client:
             delay = min(2 * delay, 2.0)
 
 
-class _Resync(Exception):
-    """A piece failed its checksum or came out of order: ask again from the first missing chunk."""
-
-
-#: Checksum failures or out-of-order pieces tolerated in one fetch (each re-asks from the first missing chunk).
-MAX_RESYNCS = 5
-
-
 class Job:
     """A job on the server (a snapshot; :meth:`refresh` updates it)."""
 
@@ -540,8 +532,14 @@ class Job:
         writer = _StoreWriter(path, self.id)
 
         def open_stream():
+            writer.settle()                 # resume after the last time chunk whose writes are done
             request = service_pb2.StreamResultsRequest(job_id=self.id, from_chunk=writer.next_chunk)
             return self.client._stream("StreamResults", request)
+
+        def done(chunks) -> None:
+            if on_chunk is not None:
+                for k in chunks:
+                    on_chunk(k)
 
         with writer:
             for attempt in range(MAX_RESYNCS + 1):
@@ -549,144 +547,22 @@ class Job:
                     with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout,
                                                         is_progress=lambda m: not m.HasField("header"))) as messages:
                         for message in messages:
-                            k = writer.take(message)
-                            if k is not None and on_chunk is not None:
-                                on_chunk(k)
+                            done(writer.take(message))
                     break
                 except _Resync as exc:
                     writer.settle()
                     if attempt == MAX_RESYNCS:
                         raise ServiceError(grpc.StatusCode.DATA_LOSS, f"job {self.id}: {exc} (after {attempt} "
                                            "retries)") from None
+                finally:
+                    done(writer.completed())
+            writer.settle()
+            done(writer.completed())
         self.refresh()
         if self.state != "SUCCEEDED" or writer.next_chunk < writer.chunks_total:
             raise JobError(f"job {self.id} is {self.state}" + (f": {self.error}" if self.error else "") +
                            f"; {writer.next_chunk} of {writer.chunks_total} chunks are in {path}")
         return writer.store.open_dataset()
-
-
-class _StoreWriter:
-    """Copies a server's result store into a local one (:mod:`optowave.store`), stored chunk by stored chunk.
-
-    The bytes of each stored chunk are written unchanged under their key once their CRC32C checks (by a
-    writer thread, while the next pieces arrive); a time chunk counts as fetched when its ``ChunkSent``
-    marker arrives and its writes are done, and that count is kept in ``<store>.fetch.json`` so that a later
-    call resumes. The last time chunk marks the local store complete. Use it as a context manager.
-    """
-
-    def __init__(self, path: Path, job_id: str):
-        from optowave.store import DirectoryStore
-
-        self.path, self.job_id = path, job_id
-        self.state_file = path.with_name(path.name + ".fetch.json")
-        state = json.loads(self.state_file.read_text()) if self.state_file.exists() else None
-        if state is not None and state.get("job_id") != job_id:
-            raise ValueError(f"{path} holds the result of job {state.get('job_id')}, not {job_id}; choose another path")
-        if state is None and path.exists() and any(path.iterdir()):
-            raise ValueError(f"{path} exists and is not a result fetched from a server; choose another path")
-        self.store = DirectoryStore(path)
-        self.next_chunk = state["next_chunk"] if state else 0
-        self.chunks_total = state.get("chunks_total", 0) if state else 0
-        self._laid_out = bool(state and state.get("laid_out"))
-        self._key: str | None = None       # the stored chunk being received, its pieces, their bytes
-        self._parts: list[bytes] = []
-        self._got = 0
-        self._pool = None
-        self._writes: list = []             # chunk writes in flight
-
-    def __enter__(self) -> "_StoreWriter":
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="optowave-fetch")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self.settle()
-            if self._laid_out and self.next_chunk < self.chunks_total:
-                self.store.consolidate()      # a partial copy opens too (complete: finish() consolidated it)
-        finally:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-    def settle(self) -> None:
-        """Wait for the chunk writes in flight (raising the first error of one)."""
-        writes, self._writes = self._writes, []
-        for w in writes:
-            w.result()
-
-    def take(self, message: service_pb2.StreamResultsResponse) -> int | None:
-        """Take one message of the stream; returns ``k`` when time chunk ``k`` became complete here."""
-        kind = message.WhichOneof("kind")
-        if kind == "header":
-            self._lay_out(message.header.layout)
-            self.chunks_total = message.header.chunks_total
-            self._save()
-        elif kind == "added":
-            self._lay_out(message.added)
-        elif kind == "stored":
-            self._stored(message.stored)
-        elif kind == "chunk_sent":
-            return self._chunk_sent(message.chunk_sent)
-        else:
-            raise _Resync(f"a {kind!r} message is not part of a job's result stream")
-        return None
-
-    def _lay_out(self, msg) -> None:
-        from optowave.store import from_proto
-
-        layout = from_proto(msg)
-        if not self._laid_out:
-            self.store.create(layout)
-            self._laid_out = True
-            self._save()
-            return
-        have = {a.name: a for a in self.store.layout().arrays}
-        for a in layout.arrays:
-            old = have.get(a.name)
-            if old is not None and (old.dims, old.shape, old.chunks, old.dtype) != (a.dims, a.shape, a.chunks, a.dtype):
-                raise ValueError(f"{self.path} was laid out for a different store than job {self.job_id} now sends "
-                                 f"(array {a.name!r})")
-        new = [a for a in layout.arrays if a.name not in have]
-        if new:
-            self.store.add_arrays(new)
-
-    def _stored(self, c: service_pb2.StoredChunk) -> None:
-        if not self._laid_out or c.chunk_index != self.next_chunk:
-            raise _Resync(f"a stored chunk of time chunk {c.chunk_index} arrived, {self.next_chunk} was expected")
-        if c.byte_offset == 0:
-            self._key, self._parts, self._got = c.key, [], 0
-        if c.key != self._key or c.byte_offset != self._got:
-            raise _Resync(f"chunk {c.key}: a piece at byte {c.byte_offset} arrived out of order")
-        piece = c.data                      # each read of a bytes field is a copy: read it once
-        self._parts.append(piece)
-        self._got += len(piece)
-        if self._got < c.total_bytes:
-            return
-        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-        self._key, self._parts, self._got = None, [], 0
-        if len(data) != c.total_bytes or google_crc32c.value(data) != c.crc32c:
-            raise _Resync(f"chunk {c.key}: CRC32C mismatch in transit")
-        if self._pool is None:
-            self.store.put_chunk(c.key, data)
-        else:
-            self._writes.append(self._pool.submit(self.store.put_chunk, c.key, data))
-
-    def _chunk_sent(self, m: service_pb2.ChunkSent) -> int:
-        if m.chunk_index != self.next_chunk or self._key is not None:
-            raise _Resync(f"time chunk {m.chunk_index} ended, {self.next_chunk} was being received")
-        self.settle()
-        self.next_chunk += 1
-        if self.next_chunk >= self.chunks_total:
-            self.store.finish()
-        self._save()
-        return m.chunk_index
-
-    def _save(self) -> None:
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        tmp.write_text(json.dumps({"job_id": self.job_id, "next_chunk": self.next_chunk,
-                                   "chunks_total": self.chunks_total, "laid_out": self._laid_out}))
-        os.replace(tmp, self.state_file)
 
 
 from ._groups import Design, Sweep  # noqa: E402 - they use the client's helpers above

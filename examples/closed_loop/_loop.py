@@ -24,7 +24,7 @@ def open_session(spec: dict, *, server: str | None = None, include_v: bool = Fal
         return solver.Session(spec, include_v=include_v)
     from clients import Client
 
-    return Client(server).interact(spec)
+    return Client(server).interact(spec, include_v=include_v)
 
 
 def command_line(description: str, default_png: str) -> argparse.Namespace:

@@ -39,8 +39,9 @@ def result_header(store: Path, chunks_total: int) -> tuple[service_pb2.ResultHea
     return header, set(layout.names)
 
 
-def chunk_messages(store: Path, k: int, announced: set[str]) -> list[service_pb2.StreamResultsResponse]:
-    """Time chunk ``k`` of a job's result: any new arrays, its stored chunks in pieces, then ``ChunkSent``.
+def chunk_messages(store: Path, k: int, announced: set[str]) -> list[service_pb2.StreamResultsResponse | bytes]:
+    """Time chunk ``k`` of a job's result: any new arrays, its stored chunks in pieces (encoded already, see
+    :func:`stored_piece`), then ``ChunkSent``.
 
     ``announced`` (the arrays the client knows of) is updated with the arrays announced here.
     """
@@ -57,14 +58,42 @@ def chunk_messages(store: Path, k: int, announced: set[str]) -> list[service_pb2
         announced.update(a.name for a in added.arrays)
         out.append(service_pb2.StreamResultsResponse(added=added))
     for key in sorted(written):
-        data = result.read_chunk(key, written[key])
+        data = memoryview(result.read_chunk(key, written[key]))
         for off in range(0, len(data), PIECE_BYTES) if data else [0]:
-            out.append(service_pb2.StreamResultsResponse(stored=service_pb2.StoredChunk(
-                chunk_index=k, key=key, byte_offset=off, total_bytes=len(data), data=data[off:off + PIECE_BYTES],
-                crc32c=written[key])))
+            out.append(stored_piece(k, key, off, data, written[key]))
     out.append(service_pb2.StreamResultsResponse(chunk_sent=service_pb2.ChunkSent(chunk_index=k,
                                                                                  stored_chunks=len(written))))
     return out
+
+
+def stored_piece(k: int, key: str, off: int, data: memoryview, crc32c: int) -> bytes:
+    """The message ``StreamResultsResponse(stored=StoredChunk(...))`` carrying ``data[off:off + PIECE_BYTES]``,
+    encoded: the bytes that ``SerializeToString`` gives, made with one copy of the piece (building the message
+    copies a bytes field, and serialising it copies it again). The servicer sends bytes as they are."""
+    piece = data[off:off + PIECE_BYTES]
+    before = service_pb2.StoredChunk(chunk_index=k, key=key, byte_offset=off, total_bytes=len(data))
+    after = service_pb2.StoredChunk(crc32c=crc32c)     # fields are encoded in the order of their numbers
+    parts = [before.SerializeToString(), _DATA_TAG, _varint(len(piece)), piece, after.SerializeToString()] \
+        if len(piece) else [before.SerializeToString(), after.SerializeToString()]
+    size = sum(map(len, parts))
+    return b"".join([_STORED_TAG, _varint(size), *parts])
+
+
+def _tag(field) -> bytes:
+    return _varint(field.number << 3 | 2)      # wire type 2: length-delimited
+
+
+def _varint(v: int) -> bytes:
+    out = bytearray()
+    while v > 0x7F:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+_STORED_TAG = _tag(service_pb2.StreamResultsResponse.DESCRIPTOR.fields_by_name["stored"])
+_DATA_TAG = _tag(service_pb2.StoredChunk.DESCRIPTOR.fields_by_name["data"])
 
 
 def little_endian(a: np.ndarray) -> np.ndarray:

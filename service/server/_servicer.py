@@ -193,12 +193,17 @@ def generic_handler(servicer: SimulationServicer) -> grpc.GenericRpcHandler:
         elif method.server_streaming:
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
                 _stream(impl, request_cls, spec_prefix), request_deserializer=None,
-                response_serializer=response_cls.SerializeToString)
+                response_serializer=_serialize)
         else:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
                 _unary(impl, request_cls, spec_prefix), request_deserializer=None,
                 response_serializer=response_cls.SerializeToString)
     return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)
+
+
+def _serialize(message) -> bytes:
+    """A response message, or one already encoded (the result stream's pieces: :func:`._results.stored_piece`)."""
+    return message if isinstance(message, bytes) else message.SerializeToString()
 
 
 def _parse(request_cls, raw: bytes):

@@ -19,6 +19,7 @@ from ..engine.problem import Problem, _drive
 from ..spec import SpecError, parse_pattern, pattern_from_proto, validate_pattern
 from ..spec import _types as t
 from ..spec._limits import MAX_MAGNITUDE
+from ..stimulus.light import plain
 from ..stimulus.patterns import rasterise
 from ..stimulus.waveforms import evaluate
 
@@ -132,7 +133,7 @@ def parse_command_pattern(pattern, problem: Problem) -> tuple[t.Pattern, dict]:
     Raises :class:`solver.SpecError` naming the field under ``pattern`` when it is not a valid pattern on the
     sheet.
     """
-    msg = parse_pattern(_plain(pattern))
+    msg = parse_pattern(plain(pattern))
     p = pattern_from_proto(msg)
     report = validate_pattern(p, problem.spec.grid, path="pattern", base_dir=problem.spec.base_dir)
     if report.errors:
@@ -179,11 +180,3 @@ def pattern_key(pattern_json: dict) -> str:
     return json.dumps(pattern_json, sort_keys=True)
 
 
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj

@@ -66,7 +66,7 @@ class Shape(dict):
 
     def to_dict(self) -> dict:
         """The pattern as plain nested dicts and lists."""
-        return _plain(self)
+        return plain(self)
 
 
 # spec dicts holding a Shape stay writable as YAML spec files
@@ -127,7 +127,7 @@ def checkerboard(square_um: float, *, origin_um: PointLike = (0.0, 0.0), region=
     """
     body = {"square_um": float(square_um), "origin_um": _point(origin_um)}
     if region is not None:
-        body["region"] = _plain(region)
+        body["region"] = plain(region)
     return Shape({"checkerboard": body})
 
 
@@ -141,7 +141,7 @@ def grating(period_um: float, *, duty_cycle: float = 0.5, angle_deg: float = 0.0
     body = {"period_um": float(period_um), "duty_cycle": float(duty_cycle), "angle_deg": float(angle_deg),
             "phase_um": float(phase_um)}
     if region is not None:
-        body["region"] = _plain(region)
+        body["region"] = plain(region)
     return Shape({"grating": body})
 
 
@@ -176,16 +176,16 @@ def union(*patterns) -> Shape:
     """The pointwise maximum of ``patterns`` (nested unions are flattened)."""
     parts = []
     for p in patterns:
-        p = _plain(p)
+        p = plain(p)
         parts += p["union"]["patterns"] if set(p) == {"union"} else [p]
     return Shape({"union": {"patterns": parts}})
 
 
 def difference(first, *others) -> Shape:
     """``first`` minus all ``others``, clipped at 0 (``(a - b) - c`` becomes one difference)."""
-    first = _plain(first)
+    first = plain(first)
     parts = first["difference"]["patterns"] if set(first) == {"difference"} else [first]
-    return Shape({"difference": {"patterns": parts + [_plain(p) for p in others]}})
+    return Shape({"difference": {"patterns": parts + [plain(p) for p in others]}})
 
 
 def scaled_sum(*terms) -> Shape:
@@ -242,9 +242,9 @@ def stimulus(name: str, pattern, waveform: dict | None, irradiance_mw_per_mm2: f
 
     ``waveform`` None: always on.
     """
-    out = {"name": name, "pattern": _plain(pattern), "irradiance_mw_per_mm2": float(irradiance_mw_per_mm2)}
+    out = {"name": name, "pattern": plain(pattern), "irradiance_mw_per_mm2": float(irradiance_mw_per_mm2)}
     if waveform is not None:
-        out["waveform"] = _plain(waveform)
+        out["waveform"] = plain(waveform)
     return out
 
 
@@ -268,11 +268,11 @@ def rasterise(pattern, grid, *, base_dir: str = ".") -> np.ndarray:
     if not isinstance(grid, t.Grid):
         msg = spec_pb2.Grid()
         try:
-            json_format.ParseDict(_plain(grid), msg, ignore_unknown_fields=False)
+            json_format.ParseDict(plain(grid), msg, ignore_unknown_fields=False)
         except json_format.ParseError as exc:
             raise SpecError([("grid", str(exc))]) from None
         grid = t.Grid(nx=msg.nx, ny=msg.ny, dx_um=msg.dx_um)
-    p = pattern_from_proto(parse_pattern(_plain(pattern)))
+    p = pattern_from_proto(parse_pattern(plain(pattern)))
     report = validate_pattern(p, grid, base_dir=base_dir)
     if report.errors:
         raise SpecError(report.errors)
@@ -290,17 +290,18 @@ def _point(p: PointLike) -> dict:
 
 
 def _terms(p) -> list[dict]:
-    p = _plain(p)
+    p = plain(p)
     if set(p) == {"sum"}:
         return [{**term, "scale": float(term.get("scale", 1.0))} for term in p["sum"].get("terms", [])]
     return [{"pattern": p, "scale": 1.0}]
 
 
-def _plain(obj):
+def plain(obj):
+    """``obj`` as plain JSON types (dicts, lists, Python numbers): a spec document built here or by a user."""
     if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
+        return {k: plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if isinstance(obj, np.generic):
         return obj.item()
     return obj

@@ -182,7 +182,7 @@ def test_the_writer_refuses_corrupt_or_misplaced_pieces(tmp_path):
     # the whole chunk, in order, lands unchanged and completes the store
     for m in (first, second):
         writer.take(m)
-    assert writer.take(sent) == 0
+    assert writer.take(sent) == [0]
     got = xr.open_zarr(tmp_path / "out.zarr")
     assert got.v.values.tolist() == [[1, 1, 1], [1, 1, 1]] and got.attrs["optowave_complete"] is True
     assert (tmp_path / "out.zarr/v/c/0/0").read_bytes() == (tmp_path / "source.zarr/v/c/0/0").read_bytes()
@@ -192,6 +192,76 @@ def test_the_writer_refuses_corrupt_or_misplaced_pieces(tmp_path):
     (tmp_path / "other.zarr" / "zarr.json").write_text("{}")
     with pytest.raises(ValueError, match="not a result fetched"):
         _StoreWriter(tmp_path / "other.zarr", "job-a")
+
+
+def _three_chunks(tmp_path):
+    """A result of three time chunks as a server sends it (each stored chunk in two pieces), and its store."""
+    from optowave.store import ArraySpec, DirectoryStore, Layout, to_proto
+
+    layout = Layout((ArraySpec("v", ("time", "x"), (6, 3), (2, 3), "<f4", {"units": "mV"}),), {"title": "t"})
+    source = DirectoryStore(tmp_path / "source.zarr")
+    source.create(layout)
+    header = service_pb2.ResultHeader(chunks_total=3)
+    to_proto(layout, header.layout)
+    out = [service_pb2.StreamResultsResponse(header=header)]
+    for k in range(3):
+        (key, crc), = source.write("v", np.full((2, 3), k + 0.5, np.float32), 2 * k).items()
+        data = source.read_chunk(key, crc)
+        half = len(data) // 2
+        out += [service_pb2.StreamResultsResponse(stored=service_pb2.StoredChunk(
+            chunk_index=k, key=key, byte_offset=off, total_bytes=len(data), data=part, crc32c=crc))
+            for off, part in ((0, data[:half]), (half, data[half:]))]
+        out.append(service_pb2.StreamResultsResponse(chunk_sent=service_pb2.ChunkSent(chunk_index=k,
+                                                                                     stored_chunks=1)))
+    source.finish()
+    return out, source
+
+
+def test_the_writer_takes_later_time_chunks_while_earlier_writes_wait_and_counts_each_once_written(
+        tmp_path, monkeypatch):
+    """Writes are held back on the writer thread: the receiving side takes all three time chunks meanwhile,
+    and none counts as fetched (nor in the resume file) until its writes are done; then all do, in order."""
+    import threading
+
+    from optowave.store import DirectoryStore
+
+    messages, source = _three_chunks(tmp_path)
+    gate, put = threading.Event(), DirectoryStore.put_chunk
+    monkeypatch.setattr(DirectoryStore, "put_chunk", lambda self, *a: (gate.wait(10), put(self, *a)))
+    state = tmp_path / "out.zarr.fetch.json"
+    with _StoreWriter(tmp_path / "out.zarr", "job-a") as writer:
+        taken = [k for m in messages for k in writer.take(m)]
+        assert taken == [] and writer.next_chunk == 0
+        assert not state.exists() or json.loads(state.read_text())["next_chunk"] == 0   # (laid out yet or not)
+        gate.set()
+        writer.settle()
+        assert writer.completed() == [0, 1, 2] and writer.next_chunk == 3
+    assert json.loads(state.read_text())["next_chunk"] == 3
+    assert_same_store(tmp_path / "out.zarr", source.path)
+    assert xr.open_zarr(tmp_path / "out.zarr").v.values[:, 0].tolist() == [0.5, 0.5, 1.5, 1.5, 2.5, 2.5]
+
+
+def test_a_failed_write_stops_the_count_at_the_time_chunk_before(tmp_path, monkeypatch):
+    """The write of time chunk 1 fails on the writer thread: chunk 0 counts, chunks 1 and 2 do not (although
+    chunk 2 arrived whole), and the error reaches the caller."""
+    from optowave.store import DirectoryStore
+
+    messages, _ = _three_chunks(tmp_path)
+    put = DirectoryStore.put_chunk
+
+    def failing(self, key, *args):
+        if key == "v/c/1/0":
+            raise OSError(28, "No space left on device")
+        put(self, key, *args)
+
+    monkeypatch.setattr(DirectoryStore, "put_chunk", failing)
+    with pytest.raises(OSError, match="No space left"):
+        with _StoreWriter(tmp_path / "out.zarr", "job-a") as writer:
+            for m in messages:
+                writer.take(m)
+    assert writer.next_chunk == 1 and writer.completed() == [0]
+    assert json.loads((tmp_path / "out.zarr.fetch.json").read_text())["next_chunk"] == 1
+    assert not (tmp_path / "out.zarr/v/c/2/0").exists()
 
 
 def test_command_line_against_a_server(tmp_path, capsys):

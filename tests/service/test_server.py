@@ -257,6 +257,73 @@ def test_dropped_stream_resumes_without_missing_or_doubled_chunks(server, tmp_pa
     assert fetched["next_chunk"] == 5 and fetched["job_id"] == job.id
 
 
+def test_a_stream_cut_while_writes_lag_resumes_after_the_last_written_time_chunk(server, tmp_path, monkeypatch):
+    """The local writes lag behind the stream (each takes 50 ms), so time chunks 0-2 have arrived whole but are
+    not all written when the stream breaks (UNAVAILABLE after chunk 2's end); the client waits for those
+    writes and asks again from exactly chunk 3, and the copy equals the server's store."""
+    import time
+
+    from optowave.store import DirectoryStore
+
+    spec = nagumo_spec(n=64, duration_ms=10.0, chunk_ms=2.0, sample_ms=0.02, name="lagging-writes")
+    put = DirectoryStore.put_chunk
+    monkeypatch.setattr(DirectoryStore, "put_chunk", lambda self, *a: (time.sleep(0.05), put(self, *a)))
+    fetch_state = tmp_path / "client.zarr.fetch.json"
+    asked, at_cut = [], []       # from_chunk of each stream; time chunks counted as fetched when it broke
+
+    class Broken(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.UNAVAILABLE
+
+    class BreaksAfterChunk2:
+        def __init__(self, call):
+            self.call = call
+
+        def __iter__(self):
+            for m in self.call:
+                yield m
+                if m.HasField("chunk_sent") and m.chunk_sent.chunk_index == 2 and not at_cut:
+                    at_cut.append(json.loads(fetch_state.read_text())["next_chunk"] if fetch_state.exists() else 0)
+                    raise Broken()
+
+        def cancel(self):
+            self.call.cancel()
+
+    with Client(server.address, token=ALICE) as client:
+        job = client.submit(spec).wait()
+        stream = client._stream
+
+        def recording(name, request):
+            asked.append(request.from_chunk)
+            return BreaksAfterChunk2(stream(name, request))
+
+        client._stream = recording
+        received: list[int] = []
+        ds = job.result(tmp_path / "client.zarr", on_chunk=received.append)
+    assert at_cut[0] < 3 and asked == [0, 3], (at_cut, asked)     # writes were behind; resumed right after 2
+    assert received == list(range(job.progress.chunks_total)) == [0, 1, 2, 3, 4]
+    on_server = server_store(server.data, job.id)
+    assert_same_store(tmp_path / "client.zarr", on_server)
+    xr.testing.assert_identical(ds.load(), xr.open_zarr(on_server, consolidated=False).load())
+
+
+def test_a_stored_piece_is_encoded_byte_for_byte_as_protobuf_encodes_its_message():
+    """The stream's pieces are encoded without building their messages; protobuf's own encoding of the same
+    message is the reference (empty and multi-piece chunks, multi-byte varints, a CRC32C of 0 that is left out)."""
+    import os
+
+    from service.server._results import PIECE_BYTES, stored_piece
+
+    for size, k, key, crc in ((0, 0, "v/c", 0), (5, 1, "v/c/1/0/0", 0xFFFFFFFF), (3 * PIECE_BYTES + 7, 300,
+                                                                                      "dff/c/300/0/0", 0x1234)):
+        data = os.urandom(size)
+        for off in range(0, size, PIECE_BYTES) if size else [0]:
+            expected = service_pb2.StreamResultsResponse(stored=service_pb2.StoredChunk(
+                chunk_index=k, key=key, byte_offset=off, total_bytes=size, data=data[off:off + PIECE_BYTES],
+                crc32c=crc)).SerializeToString()
+            assert stored_piece(k, key, off, memoryview(data), crc) == expected, (size, off)
+
+
 def test_every_message_is_at_most_one_mib(server, tmp_path):
     """Camera counts carry shot and read noise: a time chunk of 80 frames of 64² is a stored chunk of about
     1.3 MB that Zstandard cannot shrink much, so it travels in pieces; together they are the stored file."""

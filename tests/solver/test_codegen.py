@@ -16,6 +16,7 @@ from scipy.integrate import solve_ivp
 
 from solver.models.codegen import model_from_dict
 from tests.solver.hh_definition import HH_DEFINITION, hh_rhs
+from tests.solver.test_cuda import MODES as CUDA_MODES
 from tests.solver.test_kernel_vs_reference import CHERIFF_LIKE, face_weights, tissue_mask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,11 +206,15 @@ _CUDA = textwrap.dedent(
 )
 
 
-def test_generated_cuda_kernel_matches_the_cpu_kernel_on_the_simulator(tmp_path):
+@pytest.mark.parametrize("mode", CUDA_MODES)
+def test_generated_cuda_kernel_matches_the_cpu_kernel(mode, tmp_path):
     """The numba.cuda kernel generated from the description, launched by the CUDA stepper under numba's
-    simulator (in a subprocess: the simulator must be chosen before numba.cuda is imported), against the
-    generated CPU kernel: both orders, both precisions, opsin, maps and mask."""
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "OPTOWAVE_KERNEL_CACHE": str(tmp_path)}
+    simulator (in a subprocess: the simulator must be chosen before numba.cuda is imported) and, where a GPU
+    is present, on it, against the generated CPU kernel: both orders, both precisions, opsin, maps and mask."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["OPTOWAVE_KERNEL_CACHE"] = str(tmp_path)
+    if mode == "simulator":
+        env["NUMBA_ENABLE_CUDASIM"] = "1"
     proc = subprocess.run([sys.executable, "-c", _CUDA], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

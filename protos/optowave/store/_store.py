@@ -24,7 +24,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import google_crc32c
 import numpy as np
@@ -160,10 +160,11 @@ class ResultStore:
             raise StoreIntegrityError(f"chunk {key} is missing from the store")
         return _checked(key, buf.to_bytes(), crc32c)
 
-    def put_chunk(self, key: str, data: bytes, crc32c: int | None = None) -> None:
-        """Store one chunk's bytes as they are (a copy of another store's chunk)."""
-        if crc32c is not None and google_crc32c.value(data) != crc32c:
-            raise StoreIntegrityError(f"chunk {key}: the bytes do not match their CRC32C")
+    def put_chunk(self, key: str, data: bytes | Sequence[bytes], crc32c: int | None = None) -> None:
+        """Store one chunk's bytes as they are (a copy of another store's chunk); ``data`` may be the chunk's
+        pieces in order."""
+        _check_put(key, data, crc32c)
+        data = data if isinstance(data, (bytes, bytearray, memoryview)) else b"".join(data)
         self._zstore.set_sync(key, default_buffer_prototype().buffer.from_bytes(data))
 
     def _checksums(self, keys: list[str]) -> dict[str, int]:
@@ -194,15 +195,18 @@ class DirectoryStore(ResultStore):
             raise StoreIntegrityError(f"chunk {key} is missing from the store") from None
         return _checked(key, data, crc32c)
 
-    def put_chunk(self, key: str, data: bytes, crc32c: int | None = None) -> None:
-        if crc32c is not None and google_crc32c.value(data) != crc32c:
-            raise StoreIntegrityError(f"chunk {key}: the bytes do not match their CRC32C")
+    def put_chunk(self, key: str, data: bytes | Sequence[bytes], crc32c: int | None = None) -> None:
+        _check_put(key, data, crc32c)
         path = self.path / key
         if path.parent not in self._dirs:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(path.parent)
         with open(path, "wb") as f:
-            f.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                f.write(data)
+            else:                           # pieces written in turn: no joined copy of a large chunk
+                for piece in data:
+                    f.write(piece)
 
 
 class MemoryStore(ResultStore):
@@ -215,6 +219,17 @@ class MemoryStore(ResultStore):
 def open_store(path: str | os.PathLike | None) -> ResultStore:
     """A :class:`DirectoryStore` at ``path``, or a :class:`MemoryStore` for None."""
     return MemoryStore() if path is None else DirectoryStore(path)
+
+
+def _check_put(key: str, data: bytes | Sequence[bytes], crc32c: int | None) -> None:
+    if crc32c is None:
+        return
+    pieces = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+    crc = 0
+    for piece in pieces:
+        crc = google_crc32c.extend(crc, bytes(piece) if isinstance(piece, memoryview) else piece)
+    if crc != crc32c:
+        raise StoreIntegrityError(f"chunk {key}: the bytes do not match their CRC32C")
 
 
 def _checked(key: str, data: bytes, crc32c: int | None) -> bytes:
