@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 DIMENSIONLESS = {"nagumo", "fitzhugh_nagumo", "aliev_panfilov"}
 #: An example longer than this many tissue cell-steps runs for its first part only (the whole suite has 15 minutes
 #: on two cores; each example runs twice here): the same grid, model, light, camera and analysis, a shorter record.
-MAX_CELL_STEPS = 2.5e8
+MAX_CELL_STEPS = 1.0e8
 
 
 def shortened(spec: dict) -> dict:
