@@ -2,8 +2,6 @@
 period, a small filmed sheet, a TCP forwarder that can cut the link, a command script, and comparisons."""
 from __future__ import annotations
 
-import socket
-import threading
 
 import numpy as np
 import pytest
@@ -56,60 +54,6 @@ def server(tmp_path_factory):
 def client(server):
     with Client(server.server.address, token=TOKEN_A) as c:
         yield c
-
-
-class Proxy:
-    """A TCP forwarder on loopback whose connections can be cut (the link drops; new connections go through)."""
-
-    def __init__(self, upstream: str):
-        host, port = upstream.rsplit(":", 1)
-        self.upstream = (host, int(port))
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self.conns: list[socket.socket] = []
-        self.cuts = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                down, _ = self.listener.accept()
-            except OSError:
-                return
-            up = socket.create_connection(self.upstream)
-            with self.lock:
-                self.conns += [down, up]
-            for a, b in ((down, up), (up, down)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        with self.lock:
-            conns, self.conns = self.conns, []
-        for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        self.cuts += 1
-
-    def close(self) -> None:
-        self.listener.close()
-        self.cut()
 
 
 def drive(session, script: dict, n_frames: int) -> list[xr.Dataset]:

@@ -18,8 +18,9 @@ import pytest
 import solver
 from clients import Client, ServiceError
 from optowave.v1 import service_pb2, service_pb2_grpc
-from tests.service.interact_cases import (DISK, GRACE_S, PERIOD_MS, RASTER, SCRIPT, TOKEN_A, TOKEN_B, Proxy,
+from tests.service.interact_cases import (DISK, GRACE_S, PERIOD_MS, RASTER, SCRIPT, TOKEN_A, TOKEN_B,
                                           assert_same_frames, assert_same_result, client, drive, live_spec, server)
+from tests.service.test_server import CuttingProxy
 
 __all__ = ["client", "server"]       # fixtures
 
@@ -70,7 +71,7 @@ def test_a_command_after_frame_k_takes_effect_at_frame_k_plus_1_over_the_wire(cl
 
 def test_the_stream_survives_a_cut_link_with_no_frame_lost_or_doubled(server, in_process, tmp_path):
     frames, _, _, result = in_process
-    proxy = Proxy(server.server.address)
+    proxy = CuttingProxy(server.server.address)
     try:
         with Client(proxy.address, token=TOKEN_A) as c, c.interact(live_spec(), include_v=True) as remote:
             wire = []

@@ -92,14 +92,17 @@ def auth(token: str = ALICE):
 
 class CuttingProxy:
     """A TCP proxy on loopback that closes its ``i``-th connection after ``budgets[i]`` bytes went from
-    the server to the client (a flaky network); later connections pass everything."""
+    the server to the client (a flaky network); later connections pass everything. :meth:`cut` drops every
+    open connection at once (the link goes down; new connections go through)."""
 
-    def __init__(self, upstream: str, budgets: list[int]):
+    def __init__(self, upstream: str, budgets: list[int] = ()):
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.budgets = list(budgets)
         self.connections = 0
         self.cuts = 0
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -110,6 +113,20 @@ class CuttingProxy:
     def close(self) -> None:
         self._closed = True
         self._sock.close()
+        with self._lock:
+            self._open = []
+
+    def cut(self) -> None:
+        """Drop every open connection now."""
+        with self._lock:
+            conns, self._open = self._open, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self.cuts += 1
 
     def _accept(self) -> None:
         while not self._closed:
@@ -120,6 +137,8 @@ class CuttingProxy:
             budget = self.budgets[self.connections] if self.connections < len(self.budgets) else None
             self.connections += 1
             up = socket.create_connection(self.upstream)
+            with self._lock:
+                self._open += [down, up]
             threading.Thread(target=self._pump, args=(down, up, None), daemon=True).start()
             threading.Thread(target=self._pump, args=(up, down, budget), daemon=True).start()
 
