@@ -28,11 +28,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import njit
-from numba.core.compiler import CompilerBase, DefaultPassBuilder
-from numba.core.compiler_machinery import register_pass
-from numba.core.lowering import Lower
-from numba.core.typed_passes import NativeLowering
 
+# moved to codegen._machinery (shared with the generated kernels); the old names stay importable here
+from .codegen._machinery import (WIDE_LOOP_CELLS, WIDE_VECTORS_ATTRIBUTE, NoAliasCompiler,  # noqa: F401
+                                 WideNoAliasCompiler, row_gaps)
 from .threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles, step_in_pairs, team_next,
                       team_start, team_wait)
 
@@ -43,91 +42,6 @@ SERIAL_BELOW_CELLS = 16384
 
 NAGUMO, FITZHUGH_NAGUMO, ALIEV_PANFILOV = 0, 1, 2
 N_PARAMS_MAX = 5
-
-
-class NoAliasCompiler(CompilerBase):
-    """numba's nopython pipeline with every pointer argument ``noalias`` (C's ``restrict``).
-
-    Only for functions whose array arguments never overlap where one is written (the row loops:
-    ``dst`` is never ``src`` nor a field). Without it LLVM cannot rule out that a store to ``dst``
-    changes a table entry it gathers, gives up on the runtime checks, and leaves the loop scalar;
-    numba sets the same flag on its own parallel loop bodies.
-    """
-
-    def define_pipelines(self):
-        self.state.flags.noalias = True
-        return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
-
-
-#: LLVM's per-function attribute that lets the vectoriser use 512-bit registers where the CPU has
-#: them (x86 subtargets prefer 256 bits by default); it changes nothing on a CPU without AVX-512.
-WIDE_VECTORS_ATTRIBUTE = '"prefer-vector-width"="512"'
-
-#: Cells per vectorised iteration of a :class:`WideNoAliasCompiler` loop on a CPU with AVX-512.
-#: LLVM would take eight (one 512-bit vector of its widest element, the 64-bit table entry); with
-#: sixteen, float32 fills its 512-bit lanes and both precisions spread each iteration's fixed cost
-#: (constants reloaded from the stack, array addresses) over twice the cells: float32 +14 to +18 %,
-#: float64 +13 % on the HEK lookup-table loop; thirty-two runs out of registers (-5 to -8 %).
-#: numba's cache keys a compiled function on its own file: after changing this, clear the cache
-#: (or touch lut_kernel.py) or the old width stays in use.
-WIDE_LOOP_CELLS = 16
-
-
-def _has_avx512() -> bool:
-    from llvmlite import binding
-
-    return bool(binding.get_host_cpu_features().get("avx512f", False))
-
-
-class _WideLower(Lower):
-    def lower_normal_function(self, fndesc):
-        super().lower_normal_function(fndesc)
-        # llvmlite's attribute set only accepts the attributes it knows by name: add the string
-        # attribute as a plain set member (printed verbatim in the function's definition)
-        set.add(self.function.attributes, WIDE_VECTORS_ATTRIBUTE)
-
-
-@register_pass(mutates_CFG=True, analysis_only=False)
-class _WideNativeLowering(NativeLowering):
-    _name = "optowave_wide_native_lowering"
-
-    @property
-    def lowering_class(self):
-        return _WideLower
-
-    def run_pass(self, state):
-        # The loop vectoriser's width is a process-wide LLVM option: set for this function's
-        # optimisation only (its library is finalised within this pass, under numba's compiler
-        # lock), then back to LLVM's own choice.
-        if not _has_avx512():
-            return super().run_pass(state)
-        from llvmlite import binding
-
-        binding.set_option("optowave", f"-force-vector-width={WIDE_LOOP_CELLS}")
-        try:
-            return super().run_pass(state)
-        finally:
-            binding.set_option("optowave", "-force-vector-width=0")
-
-
-class WideNoAliasCompiler(CompilerBase):
-    """:class:`NoAliasCompiler` whose loops may use 512-bit vectors (:data:`WIDE_VECTORS_ATTRIBUTE`),
-    :data:`WIDE_LOOP_CELLS` cells per iteration on a CPU with AVX-512.
-
-    For loops bound by gathers of 64-bit table entries: at 256 bits LLVM packs four per gather and
-    works on float32 four lanes at a time; at 512 bits it gathers eight per instruction and, sixteen
-    cells per iteration, uses all sixteen float32 lanes. Every loop of the function gets that
-    width: keep it to the loops it was measured on. Should numba's pipeline no longer hold its
-    lowering pass, the function compiles as with :class:`NoAliasCompiler` (same results, narrower
-    vectors).
-    """
-
-    def define_pipelines(self):
-        self.state.flags.noalias = True
-        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
-        pm.passes = [(_WideNativeLowering if cls is NativeLowering else cls, desc) for cls, desc in pm.passes]
-        pm.finalize()
-        return [pm]
 
 
 # --- cells and rows ---------------------------------------------------------------------------------------------
@@ -182,17 +96,6 @@ def _restore(src, ic, dst, idr, i, active):
         if active[i, j] == 0:
             for q in range(src.shape[0]):
                 dst[q, idr, j] = src[q, ic, j]
-
-
-_gaps_cache: list = [None, None]
-
-
-def row_gaps(active: np.ndarray) -> np.ndarray:
-    """Per row, whether it has cells outside the tissue (cached for the last mask seen)."""
-    if _gaps_cache[0] is not active:
-        _gaps_cache[1] = np.ascontiguousarray((active == 0).any(axis=1))
-        _gaps_cache[0] = active
-    return _gaps_cache[1]
 
 
 @njit(inline="always", cache=True)

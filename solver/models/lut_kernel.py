@@ -11,12 +11,9 @@ import math
 
 import numpy as np
 import numba
-from llvmlite import ir as llvm_ir
 from numba import njit
-from numba.core import types
-from numba.extending import intrinsic
 
-from .generic_kernels import WideNoAliasCompiler, row_gaps
+from .codegen._machinery import WideNoAliasCompiler, high_f32, interpolate_packed, low_f32, plain_rows, row_gaps
 from .threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles, step_in_pairs, team_next,
                       team_start, team_wait)
 from .hek_kernel import E_K, E_L, E_NA, G_K1, G_K_WT, G_L, G_NA, G_NA_WT, K_O, KIR_INSTANTANEOUS, N_STATE
@@ -52,29 +49,8 @@ N_ROW_PARAMS = 10
 N_COLS = 12  # a row of the flat packed table: one 64-bit (value, slope) entry per column
 
 
-@intrinsic
-def _low_f32(typingctx, word):
-    """The float32 in the low 32 bits of a uint64 (a bit cast: numba has no scalar view)."""
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(builder.trunc(args[0], llvm_ir.IntType(32)), llvm_ir.FloatType())
-
-    return types.float32(types.uint64), codegen
-
-
-@intrinsic
-def _high_f32(typingctx, word):
-    """The float32 in the high 32 bits of a uint64."""
-    def codegen(context, builder, sig, args):
-        high = builder.lshr(args[0], llvm_ir.Constant(llvm_ir.IntType(64), 32))
-        return builder.bitcast(builder.trunc(high, llvm_ir.IntType(32)), llvm_ir.FloatType())
-
-    return types.float32(types.uint64), codegen
-
-
-@njit(inline="always", cache=True)
-def _ip(entry, f):
-    # a packed table entry interpolated at fraction f (in f's dtype: float32 stays float32)
-    return _low_f32(entry) + f * _high_f32(entry)
+# the packed table's intrinsics, under their old names (moved to codegen._machinery)
+_low_f32, _high_f32, _ip = low_f32, high_f32, interpolate_packed
 
 
 @njit(inline="always", cache=True)
@@ -415,27 +391,6 @@ def _hek_lut_team(ya, yb, sync, record, plan, b, n_steps, *args):
     if n_steps % 2:
         cuts = block_cuts(shares, ya.shape[1])
         _hek_lut_block(ya, yb, TASK_SINGLE, cuts[b], cuts[b + 1], 0, *args)
-
-
-def plain_rows(wx, wy, iext, gop):
-    """Which interior rows are plain, and the scalars they share: ``(plain, (w_x, w_y, g_op))``.
-
-    A row is plain when every face weight its interior loop reads is ``w_x`` (along x) and ``w_y``
-    (along y), its current is zero and its opsin conductance is ``g_op``: the largest value of each
-    field, so a uniform sheet is plain but for the rows that touch a hole, a map or a stimulus.
-    ``plain`` is (ny,) uint8; the first and last rows never are (they take the edge path).
-    """
-    ny, nx = wx.shape
-    scalars = tuple(float(a.max()) if a.size else 0.0 for a in (wx, wy, gop))
-    plain = np.zeros(ny, np.uint8)
-    if ny >= 3 and nx >= 3:
-        w_x, w_y, g_op = scalars
-        inner = slice(1, nx - 1)
-        ok = (wx[1:-1, : nx - 1] == w_x).all(axis=1)
-        ok &= (wy[:-2, inner] == w_y).all(axis=1) & (wy[1:-1, inner] == w_y).all(axis=1)
-        ok &= (iext[1:-1, inner] == 0).all(axis=1) & (gop[1:-1, inner] == g_op).all(axis=1)
-        plain[1:-1] = ok
-    return plain, scalars
 
 
 def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, tab, s,

@@ -14,7 +14,7 @@ from .. import expr
 from ..description import ModelDescription
 from ._template import MODULE_TEMPLATE
 
-__all__ = ["exact_kernel_source", "model_lines"]
+__all__ = ["cell_source", "exact_kernel_source", "model_lines", "module_source"]
 
 
 
@@ -82,16 +82,77 @@ class _Retreed:
         return self._trees.get(key) or self._desc.tree(key)
 
 
-def exact_kernel_source(desc: ModelDescription) -> str:
-    """Python source of a module whose ``kernel`` is the exact numba kernel of ``desc``."""
+def cell_source(desc: ModelDescription, body: list[str], outs: list[str], *, pre: list[str] = (),
+                opsin_drive: str, opsin_rates: str) -> str:
+    """The statements of the template's ``_cell``: the state loads (the rates' state from ``sc``, the
+    step's start chosen by a select from ``dst``), the parameters (row scratch when ``mapped``, else the
+    tuple ``cp``), ``pre`` (the table index), the opsin coupling (``opsin_drive``: f_v(V)·(V − E)
+    normalised at −70 mV; ``opsin_rates``: the source of dO/dt given ``z_ga``), the model's ``body``,
+    and the stores of ``outs``."""
     n_state = len(desc.state_names)
-    lines = [f"{_local('p', k)} = pc[i, {k}]" for k in range(len(desc.parameters))]
-    body, outs = model_lines(desc, target="numba", old=lambda k: f"np.float64(base[{k}, bi, bj])")
+    n_params = len(desc.parameters)
+    lines = [f"{_local('s', k)} = CT(sc[{k}, ic, j])" for k in range(n_state)]
+    for k in range(n_state):
+        lines.append(f"z_q{k} = CT(dst[{k}, idr, j])")
+        lines.append(f"z_o{k} = z_q{k} if from_dst else {_local('s', k)}")
+    if n_params:
+        lines.append("if mapped:")
+        lines += [f"    {_local('p', k)} = rp[{k}, j]" for k in range(n_params)]
+        lines.append("else:")
+        lines.append("    " + ", ".join(_local("p", k) for k in range(n_params)) + ", = cp")
+    lines += list(pre)
+    lines += [
+        "if has_opsin:",
+        "    z_oo = CT(sc[N_STATE, ic, j])",
+        "    z_od = CT(sc[N_STATE + 1, ic, j])",
+        "    z_qo = CT(dst[N_STATE, idr, j])",
+        "    z_qd = CT(dst[N_STATE + 1, idr, j])",
+        f"    drive = drive - g_op * z_oo * {opsin_drive}",
+        "    z_ga = ga[i, j]",
+        f"    dst[N_STATE, idr, j] = (z_qo if from_dst else z_oo) + dt * {opsin_rates}",
+        "    dst[N_STATE + 1, idr, j] = (z_qd if from_dst else z_od) + dt * (gd * z_oo - gr[i, j] * z_od)",
+    ]
     lines += body
-    lines.append("return (" + ", ".join(outs) + ",)")
-    body = "\n".join("    " + ln for ln in lines)
-    state_args = ", ".join(_local("s", k) for k in range(n_state))
-    src_args = ", ".join(f"np.float64(src[{k}, i, j])" for k in range(n_state))
-    return MODULE_TEMPLATE.format(name=desc.name, hash=desc.content_hash[:16], n_state=n_state,
-                            n_params=len(desc.parameters), state_args=state_args, body=body,
-                            src_args=src_args)  # fmt: skip
+    for k, out in enumerate(outs):
+        lines.append(f"z_n{k} = {out}")
+    # every cell is stored: _restore puts the cells outside the tissue back (a mask here would be a branch)
+    lines += [f"dst[{k}, idr, j] = z_n{k}" for k in range(n_state)]
+    return "\n".join("    " + ln for ln in lines)
+
+
+def interior_calls(specialised: bool) -> str:
+    """The template's calls of ``_interior``: one per (mapped, has_opsin) as compile-time constants when
+    ``specialised`` (a vectorised loop must not branch on them), else one call."""
+    args = "(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, {m}, {o}, gop, ga, gr, plain, from_dst)"
+    if not specialised:
+        return "        _interior" + args.format(m="mapped", o="has_opsin")
+    out = []
+    for q, (m, o) in enumerate(((True, True), (False, True), (True, False), (False, False))):
+        cond = {0: "if has_opsin and mapped:", 1: "elif has_opsin:", 2: "elif mapped:", 3: "else:"}[q]
+        out += [f"        {cond}", "            _interior" + args.format(m=m, o=o)]
+    return "\n".join(out)
+
+
+def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, vectorised: bool) -> str:
+    """The template filled in: ``ct`` the compute type, ``vectorised`` the lookup-table kernel's loop
+    (512-bit vectors, contraction to FMA, one interior loop per switch combination)."""
+    n_params = len(desc.parameters)
+    params = ", ".join(f"rp[{k}, 0]" for k in range(n_params))
+    literally = ("    numba.literally(mapped)\n    numba.literally(has_opsin)" if vectorised
+                 else "    # mapped and has_opsin stay run-time switches: this loop is scalar (calls of exp)")
+    return MODULE_TEMPLATE.format(
+        name=desc.name, hash=desc.content_hash[:16], n_state=len(desc.state_names), n_params=n_params,
+        n_cols=n_cols, ct=ct, param_tuple=f"({params},)" if n_params else "()", cell_body=cell,
+        interior_pipeline="WideNoAliasCompiler" if vectorised else "NoAliasCompiler",
+        fastmath=', fastmath={"contract"}' if vectorised else "", literally=literally,
+        interior_calls=interior_calls(vectorised),
+    )  # fmt: skip
+
+
+def exact_kernel_source(desc: ModelDescription) -> str:
+    """Python source of a module whose ``kernel`` is the exact numba kernel of ``desc`` (float64 arithmetic,
+    as the hand-written exact kernels)."""
+    body, outs = model_lines(desc, target="numba", old=lambda k: f"z_o{k}")
+    cell = cell_source(desc, body, outs, opsin_drive="_fv_raw(z_s0, e_op, v0, v1) / fv70 * (z_s0 - e_op)",
+                       opsin_rates="(z_ga * (1.0 - z_oo - z_od) - gd * z_oo)")
+    return module_source(desc, cell, ct="np.float64", n_cols=1, vectorised=False)

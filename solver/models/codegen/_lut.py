@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import fields
 
 import numpy as np
 
 from .. import expr
 from ..description import ModelDescription
-from ._exact import _local, model_lines
-from ._template import MODULE_TEMPLATE
+from ..opsin import KERNEL_PARAM_NAMES, f_v
+from ._exact import cell_source, model_lines, module_source
+from ._machinery import pack_columns
 from ._vonly import PLACEHOLDER
 from ._vonly import plan as vonly_plan
 
 __all__ = ["GeneratedLut", "INTERPOLATION_FLOOR", "LutTable", "MAX_INTERPOLATION_ERROR", "gate_parameters", "lut_kernel_source",
-           "lut_table"]
+           "lut_table", "packed_table"]
+
+#: Prefix of the names standing for numbers in the kernel's trees (emitted in the compute type).
+LITERAL = "@n"
 
 V_LO_MV = -200.0
 V_HI_MV = 200.0
@@ -148,28 +153,92 @@ def lut_table(desc: ModelDescription, params: np.ndarray, dt: float) -> LutTable
     return _build(desc, tuple(float(x) for x in params), float(dt))
 
 
-def lut_kernel_source(desc: ModelDescription) -> str:
-    """Python source of a module whose ``kernel_tabulated(..., tab, tab_half, lut_s)`` is the lookup-table kernel."""
-    n_state = len(desc.state_names)
+def _small_int(node) -> bool:
+    return isinstance(node, expr.Num) and node.value == int(node.value) and abs(node.value) <= 16
+
+
+def _typed_literals(node, lits: dict):
+    """``node`` with every number a name (``lits``: value -> name) that the kernel emits as ``CT(value)``:
+    a float64 literal would turn float32 arithmetic into float64. Small whole exponents stay numbers
+    (numba multiplies in the base's type)."""
+    if isinstance(node, expr.Num):
+        return expr.Name(lits.setdefault(node.value, f"{LITERAL}{len(lits)}"))
+    if isinstance(node, expr.Name):
+        return node
+    if isinstance(node, expr.BinOp) and node.op == "^" and _small_int(node.right):
+        return expr.BinOp("^", _typed_literals(node.left, lits), node.right)
+    if isinstance(node, expr.Call):
+        args = [_typed_literals(a, lits) for a in node.args]
+        if node.func == "pow" and _small_int(node.args[1]):
+            args[1] = node.args[1]
+        return expr.Call(node.func, tuple(args))
+    kids = {f.name: _typed_literals(getattr(node, f.name), lits) for f in fields(node)
+            if not isinstance(getattr(node, f.name), str)}  # fmt: skip
+    return type(node)(**{f.name: kids.get(f.name, getattr(node, f.name)) for f in fields(node)})
+
+
+def lut_kernel_source(desc: ModelDescription, dtype=np.float64) -> str:
+    """Python source of a module whose ``kernel_tabulated`` is the lookup-table kernel, computing in ``dtype``
+    (that of the state buffers: float32 runs stay float32)."""
     gates = [k for k, s in enumerate(desc.states, start=1) if s.gate is not None]
     col = {k: 2 * q for q, k in enumerate(gates)}
-    lines = [f"{_local('p', k)} = pc[i, {k}]" for k in range(len(desc.parameters))]
     vp = vonly_plan(desc)
     first = 2 * len(gates)
-    extra = {f"{PLACEHOLDER}{q}": f"_lut_at(tab, z_k, z_f, {first + q})" for q in range(len(vp.columns))}
-    body, outs = model_lines(desc, target="numba", old=lambda k: f"np.float64(base[{k}, bi, bj])",
-                             gates=False, trees=vp.trees, extra_names=extra)  # fmt: skip
-    lines.append("z_k, z_f = _lut_index(z_s0, lut_s)")
-    lines += body
+    lits: dict = {}
+    keys = [x.name for x in desc.intermediates] + [c.name for c in desc.currents]
+    keys += [f"{s.name}.derivative" for s in desc.states if s.gate is None]
+    trees = {key: _typed_literals(vp.trees.get(key) or desc.tree(key), lits) for key in keys}
+    extra = {f"{PLACEHOLDER}{q}": f"interpolate_packed(tab[z_kb + {first + q}], z_f)" for q in range(len(vp.columns))}
+    extra.update({name: f"CT({value!r})" for value, name in lits.items()})
+    body, outs = model_lines(desc, target="numba", old=lambda k: f"z_o{k}", gates=False, trees=trees,
+                             extra_names=extra)  # fmt: skip
+    pre = [
+        "z_zero = v_lo - v_lo",
+        "z_x = (z_s0 - v_lo) * inv_h",
+        "z_x = z_x if z_x > z_zero else z_zero  # NaN lands on row 0: V stays NaN and the run loop stops",
+        "z_x = z_x if z_x < x_hi else x_hi",
+        "z_xf = np.floor(z_x)  # np.floor keeps float32 float32",
+        "z_kb = np.int64(z_xf) * N_COLS  # a cast, not int(): a call stops vectorisation",
+        "z_f = z_x - z_xf",
+    ]
     for k in gates:
-        lines.append(f"z_old{k} = np.float64(base[{k}, bi, bj])")
-        outs[k] = f"z_old{k} - z_old{k} * _lut_at(tab, z_k, z_f, {col[k]}) + _lut_at(tab, z_k, z_f, {col[k] + 1})"
-    lines.append("return (" + ", ".join(outs) + ",)")
-    return MODULE_TEMPLATE.format(
-        name=desc.name, hash=desc.content_hash[:16], n_state=n_state, n_params=len(desc.parameters),
-        state_args=", ".join(_local("s", k) for k in range(n_state)), body="\n".join("    " + ln for ln in lines),
-        src_args=", ".join(f"np.float64(src[{k}, i, j])" for k in range(n_state)),
-    )  # fmt: skip
+        c = f"interpolate_packed(tab[z_kb + {col[k]}], z_f)"
+        b = f"interpolate_packed(tab[z_kb + {col[k] + 1}], z_f)"
+        outs[k] = f"z_o{k} - z_o{k} * {c} + {b}"
+    n_cols = first + len(vp.columns) + 1
+    opsin = f"interpolate_packed(tab[z_kb + {n_cols - 1}], z_f)"
+    # Ga·C with C = 1 - O - D, written without a literal 1 (it would be float64)
+    cell = cell_source(desc, body, outs, pre=pre, opsin_drive=opsin,
+                       opsin_rates="(z_ga - z_ga * z_oo - z_ga * z_od - gd * z_oo)")
+    ct = "np.float32" if np.dtype(dtype) == np.float32 else "np.float64"
+    return module_source(desc, cell, ct=ct, n_cols=n_cols, vectorised=True)
+
+
+def _opsin_column(v: np.ndarray, oparams: tuple) -> np.ndarray:
+    # the hand-written kernel's L_OPSIN_DRIVE: f_v(V)·(V − E), f_v normalised at −70 mV
+    p = dict(zip(KERNEL_PARAM_NAMES, oparams))
+    return f_v(v, p) * (v - p["E"])
+
+
+@functools.lru_cache(maxsize=32)
+def _packed(desc: ModelDescription, params: tuple, oparams: tuple | None, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    t = _build(desc, params, dt)
+    n = t.table.shape[0]
+    v = V_LO_MV + STEP_MV * np.arange(n)
+    model_cols = t.table if t.table.shape[1] == _n_model_columns(desc) else t.table[:, :0]
+    opsin = _opsin_column(v, oparams) if oparams is not None else np.zeros(n)
+    return pack_columns(np.column_stack([model_cols, opsin])), t.scalars
+
+
+def _n_model_columns(desc: ModelDescription) -> int:
+    return 2 * sum(s.gate is not None for s in desc.states) + len(vonly_plan(desc).columns)
+
+
+def packed_table(desc: ModelDescription, params, oparams, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's table of ``desc`` (cached): the columns of :func:`lut_table` and the opsin's f_v(V)·(V − E)
+    (zero when ``oparams`` is None), packed by :func:`._machinery.pack_columns`; and the grid scalars."""
+    op = tuple(float(x) for x in oparams) if oparams is not None else None
+    return _packed(desc, tuple(float(x) for x in params), op, float(dt))
 
 
 class GeneratedLut:
@@ -180,16 +249,28 @@ class GeneratedLut:
         self.gate_params = gate_parameters(desc)
         self._load = load  # (stem, source) -> module: the disk cache of solver.models.codegen
 
+    def module(self, dtype):
+        """The generated module computing in ``dtype`` (float32, else float64)."""
+        tag = "f32" if np.dtype(dtype) == np.float32 else "f64"
+        return self._load(f"lut_{tag}_{self.desc.name}", lut_kernel_source(self.desc, np.dtype(dtype)))
+
     def stepper(self):
-        """A callable with the ``CellModel.kernel`` signature that steps on the tables."""
-        module = self._load(f"lut_{self.desc.name}", lut_kernel_source(self.desc))
+        """A callable with the ``CellModel.kernel`` signature that steps on the tables (fields converted to
+        the compute dtype once per distinct input array, as the hand-written stepper)."""
         desc = self.desc
+        seen: dict = {}
 
         def step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
                  order=1):  # fmt: skip
-            tab = lut_table(desc, params, dt)
-            half = lut_table(desc, params, 0.5 * dt) if order == 2 else tab
-            return module.kernel_tabulated(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin,
-                                           oparams, gop, flux, tab.table, half.table, tab.scalars, order=order)  # fmt: skip
+            module = self.module(ya.dtype)
+            op = oparams if has_opsin else None
+            tab, scalars = packed_table(desc, params, op, dt)
+            half = packed_table(desc, params, op, 0.5 * dt)[0] if order == 2 else tab
+            key = (wx, wy, iext, gop, flux, bool(has_opsin), tuple(np.asarray(oparams, float)), np.dtype(ya.dtype))
+            hit = seen.get("fields")
+            if hit is None or any(a is not b if isinstance(a, np.ndarray) else a != b for a, b in zip(hit[0], key)):
+                hit = seen["fields"] = (key, module.fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, True))
+            return module.kernel_tabulated(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams,
+                                           hit[1], tab, half, scalars, order=order)  # fmt: skip
 
         return step

@@ -1,19 +1,28 @@
 """The module template every generated CPU kernel is written into: the row loop and thread team, once.
 
-A generated module holds the model's arithmetic in ``_update`` (emitted by :mod:`._exact` or
-:mod:`._lut`) and, around it, the same sweep for every model: masked 5-point coupling, per-cell
-parameter maps, the opsin coupling, Rush–Larsen / forward Euler (``order=1``) or the exponential
-midpoint rule (``order=2``), on the thread team of :mod:`solver.models.threads` (one compiled call per
-thread, a spinning barrier, row shares by speed), as the hand-written kernels.
+A generated module holds the model's arithmetic in ``_cell`` (emitted by :mod:`._exact` or :mod:`._lut`)
+and, around it, the sweep of the hand-written lookup-table kernel (:mod:`solver.models.lut_kernel`) for
+every model:
 
-Steps go in pairs (:func:`solver.models.threads.step_in_pairs`): step 1 ``ya -> yb``, step 2
-``yb -> ya``, fused row by row (step 1 of row t, then step 2 of row t-1, whose three input rows are
-done). A midpoint step is such a pair: its half step (``tab_half``) to ``yb``, then the full step
-from the old state still in ``ya`` with the rates at ``yb``. A cell's arithmetic does not depend on
-its block, so the result is the same to the bit whatever the thread count or the cut.
+- Within a row, interior cells run a loop without branches (``_interior``): every cell is computed and
+  stored, the few cells outside the tissue are put back afterwards (``_restore``, rows listed by
+  :func:`._machinery.row_gaps`), the coupling needs no edge test (a neighbour outside the tissue has
+  a zero face weight). On a lookup-table kernel LLVM vectorises it (:class:`._machinery.WideNoAliasCompiler`:
+  512-bit vectors, ``noalias`` arrays), with ``mapped`` and ``has_opsin`` compile-time constants (one
+  loop per combination). Grid-edge cells take ``_edge_cells``, which tests its neighbours.
+- Everything is computed in the compute type ``CT``: float64 for the exact kernel (as the hand-written
+  exact kernel: store in the buffers' dtype), the buffers' dtype for the lookup-table kernel (a float32
+  run is float32 throughout). Uniform parameters reach the cell as a tuple of scalars; per-cell maps
+  through a row scratch, copied row by row only when mapped.
+- Steps go in pairs (:func:`solver.models.threads.step_in_pairs`): step 1 ``ya -> yb``, step 2
+  ``yb -> ya``, fused row by row (step 1 of row t, then step 2 of row t-1), the middle state of a block's
+  own rows in a ring of three rows. A midpoint step is such a pair: its half step (``tab1``, ``s1``),
+  then the full step from the old state still in ``ya`` (``from_dst``) with the rates at the half step.
+  A cell's arithmetic depends only on its grid row (edge or interior), never on its block: the result
+  is the same to the bit whatever the thread count or the cut.
 
-``_update(tab, lut_s, pc, i, *state, drive, dt, base, bi, bj)`` always takes the tables: the exact
-kernel is given empty ones and never reads them (one template, one signature).
+Scalars ``s``: ``[v_lo, inv_h, x_hi, dt, gd, fv70, e_op, v0, v1, w_x, w_y, g_op]`` in ``CT`` (the table
+grid, the step, the opsin's constants, then the scalars of :func:`._machinery.plain_rows`).
 """
 
 from __future__ import annotations
@@ -24,42 +33,30 @@ MODULE_TEMPLATE = '''\
 """Generated from the cell-model description {name!r} (content hash {hash}); do not edit."""
 import math
 
+import numba
 import numpy as np
 from numba import njit
 
-from solver.models.generic_kernels import NoAliasCompiler
+from solver.models.codegen._machinery import (NoAliasCompiler, WideNoAliasCompiler, interpolate_packed,
+                                              plain_rows, row_gaps)
 from solver.models.threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles,
                                    step_in_pairs, team_next, team_start, team_wait)
 
 N_STATE = {n_state}
 N_PARAMS = {n_params}
+N_COLS = {n_cols}
+CT = {ct}
 TAU_MIN = 0.01
 # below this many cells a pair of steps is too short to share between threads
 SERIAL_BELOW_CELLS = 4096
 OP_KA, OP_KR, OP_P, OP_Q, OP_GD, OP_GR0, OP_PHIM, OP_V0, OP_V1, OP_E = range(10)
-_NO_TABLE = np.zeros((2, 1))
-_NO_SCALARS = np.zeros(3)
-
-
-@njit(inline="always", cache=True)
-def _coupling(v_arr, i, j, wx, wy, ny, nx):
-    vc = np.float64(v_arr[0, i, j])
-    c = 0.0
-    if j + 1 < nx:
-        c += wx[i, j] * (np.float64(v_arr[0, i, j + 1]) - vc)
-    if j > 0:
-        c += wx[i, j - 1] * (np.float64(v_arr[0, i, j - 1]) - vc)
-    if i + 1 < ny:
-        c += wy[i, j] * (np.float64(v_arr[0, i + 1, j]) - vc)
-    if i > 0:
-        c += wy[i - 1, j] * (np.float64(v_arr[0, i - 1, j]) - vc)
-    return c
+S_V_LO, S_INV_H, S_X_HI, S_DT, S_GD, S_FV70, S_E_OP, S_V0, S_V1, S_WX, S_WY, S_GOP = range(12)
+_NO_TABLE = np.zeros(1, np.uint64)
 
 
 @njit(inline="always", cache=True)
 def _rl(x, x_inf, tau, dt):
-    if tau < TAU_MIN:
-        tau = TAU_MIN
+    tau = tau if tau >= TAU_MIN else TAU_MIN
     return x_inf + (x - x_inf) * math.exp(-dt / tau)
 
 
@@ -72,96 +69,183 @@ def _fv_raw(v, e, v0, v1):
 
 
 @njit(inline="always", cache=True)
-def _lut_index(v, lut_s):
-    x = (v - lut_s[0]) * lut_s[1]
-    if x < 0.0:
-        x = 0.0
-    elif x > lut_s[2]:
-        x = lut_s[2]
-    k = int(x)
-    return k, x - k
+def _scalars(s):
+    return (s[S_V_LO], s[S_INV_H], s[S_X_HI], s[S_DT], s[S_GD], s[S_FV70], s[S_E_OP], s[S_V0], s[S_V1])
 
 
 @njit(inline="always", cache=True)
-def _lut_at(tab, k, f, col):
-    return tab[k, col] + f * (tab[k + 1, col] - tab[k, col])
+def _param_tuple(rp):
+    # the uniform parameters as scalars (column 0 of the scratch: every column is equal)
+    return {param_tuple}
 
 
-@njit(inline="always", cache=True, error_model="numpy")
-def _update(tab, lut_s, pc, i, {state_args}, drive, dt, base, bi, bj):
-{body}
-
-
+# One level of inlining and no calls inside the cell: numba inlines at its IR level and LLVM would not
+# vectorise a loop around a call.
 @njit(inline="always", cache=True)
-def _cell(tab, lut_s, src, base, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext, has_opsin, gop, ga, gr,
-          fv70, e_op, v0, v1, gd, ny, nx):
-    for q in range(mapped.size):
-        k = mapped[q]
-        pc[i, k] = pmaps[pidx[k], i, j]
-    v = np.float64(src[0, i, j])
-    drive = _coupling(src, i, j, wx, wy, ny, nx) - iext[i, j]
-    if has_opsin:
-        o_op = np.float64(src[N_STATE, i, j])
-        d_op = np.float64(src[N_STATE + 1, i, j])
-        drive -= gop[i, j] * o_op * _fv_raw(v, e_op, v0, v1) / fv70 * (v - e_op)
-        dst[N_STATE, i, j] = np.float64(base[N_STATE, i, j]) + dt * (ga[i, j] * (1.0 - o_op - d_op) - gd * o_op)
-        dst[N_STATE + 1, i, j] = np.float64(base[N_STATE + 1, i, j]) + dt * (gd * o_op - gr[i, j] * d_op)
-    new = _update(tab, lut_s, pc, i, {src_args}, drive, dt, base, i, j)
-    for k in range(N_STATE):
-        dst[k, i, j] = new[k]
+def _cell(sc, ic, dst, idr, i, j, drive, tab, sca, rp, cp, mapped, has_opsin, g_op, ga, gr, from_dst):
+    """One step of cell (real row ``i``, column ``j``) given its coupling minus iext (``drive``) and its
+    opsin conductance ``g_op``: rates at the state in row ``ic`` of ``sc``, the step from that state (or,
+    ``from_dst``, from the state still in row ``idr`` of ``dst``), stored into row ``idr`` of ``dst``.
+    The old state is loaded from ``dst`` in every case and chosen by a select."""
+    v_lo, inv_h, x_hi, dt, gd, fv70, e_op, v0, v1 = sca
+{cell_body}
 
 
-# a function of its own (not inlined into _block's five row sites): with one call site of _update,
-# LLVM inlines the model's arithmetic into the column loop
-@njit(nogil=True, cache=True, error_model="numpy", pipeline_class=NoAliasCompiler)
-def _sweep_row(tab, lut_s, src, dst, from_dst, i, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
-               gop, ga, gr, opc):
-    """One step of row ``i``, ``src -> dst``, from the state in ``src`` (``from_dst``: the old state still in
-    ``dst``, the full step of a midpoint step). No two array arguments are one array: they are ``noalias``."""
+# The row functions run without reference counting (_nrt=False): they allocate nothing, and the
+# counters of the arrays shared by the threads would bounce between the cores every row.
+@njit(cache=True, _nrt=False)
+def _restore(src, ic, dst, idr, i, active, gaps, n_state):
+    """Cells of real row ``i`` outside the tissue get their old values back (``gaps[i]``: it has some)."""
+    if not gaps[i]:
+        return
+    for j in range(active.shape[1]):
+        if active[i, j] == 0:
+            for q in range(n_state):
+                dst[q, idr, j] = src[q, ic, j]
+
+
+@njit(cache=True, _nrt=False)
+def _fill_row_params(rp, i, params, pidx, pmaps, mapped_only):
+    """Parameters of row ``i`` into the scratch ``rp`` (with ``mapped_only``, only those with a map)."""
+    for k in range(N_PARAMS):
+        m = pidx[k]
+        if m >= 0:
+            for j in range(rp.shape[1]):
+                rp[k, j] = pmaps[m, i, j]
+        elif not mapped_only:
+            for j in range(rp.shape[1]):
+                rp[k, j] = params[k]
+
+
+@njit(cache=True, _nrt=False, error_model="numpy"{fastmath})
+def _edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, j0, j1, jstep, wx, wy, iext, tab, s, rp, has_opsin, gop, ga,
+                gr, from_dst):
+    """Cells ``range(j0, j1, jstep)`` of real row ``i`` on the grid edge: the coupling tests which
+    neighbours exist. State rows as in :func:`_row`."""
+    ny, nx = wx.shape
+    sca = _scalars(s)
+    cp = _param_tuple(rp)
+    for j in range(j0, j1, jstep):
+        vc = CT(sc[0, ic, j])
+        c = vc - vc
+        if j + 1 < nx:
+            c += wx[i, j] * (CT(sc[0, ic, j + 1]) - vc)
+        if j > 0:
+            c += wx[i, j - 1] * (CT(sc[0, ic, j - 1]) - vc)
+        if i + 1 < ny:
+            c += wy[i, j] * (CT(sp[0, ip, j]) - vc)
+        if i > 0:
+            c += wy[i - 1, j] * (CT(sm[0, im, j]) - vc)
+        _cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, cp, True, has_opsin, gop[i, j], ga, gr,
+              from_dst)
+
+
+@njit(cache=True, _nrt=False, error_model="numpy", pipeline_class={interior_pipeline}{fastmath})
+def _interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, mapped, has_opsin, gop, ga, gr, plain,
+              from_dst):
+    """Columns 1 .. nx-2 of an interior row: no edge tests. On a ``plain`` row (``plain_rows``) the face
+    weights, the opsin conductance and the zero current are scalars: fewer fields streamed per cell."""
+{literally}
+    sca = _scalars(s)
+    cp = _param_tuple(rp)
+    nx = wx.shape[1]
+    if plain[i]:
+        w_x, w_y, g_op = s[S_WX], s[S_WY], s[S_GOP]
+        for j in range(1, nx - 1):
+            vc = CT(sc[0, ic, j])
+            c = (w_x * (CT(sc[0, ic, j + 1]) - vc) + w_x * (CT(sc[0, ic, j - 1]) - vc)
+                 + w_y * (CT(sp[0, ip, j]) - vc) + w_y * (CT(sm[0, im, j]) - vc))
+            _cell(sc, ic, dst, idr, i, j, c, tab, sca, rp, cp, mapped, has_opsin, g_op, ga, gr, from_dst)
+    else:
+        for j in range(1, nx - 1):
+            vc = CT(sc[0, ic, j])
+            c = (wx[i, j] * (CT(sc[0, ic, j + 1]) - vc) + wx[i, j - 1] * (CT(sc[0, ic, j - 1]) - vc)
+                 + wy[i, j] * (CT(sp[0, ip, j]) - vc) + wy[i - 1, j] * (CT(sm[0, im, j]) - vc))
+            _cell(sc, ic, dst, idr, i, j, c - iext[i, j], tab, sca, rp, cp, mapped, has_opsin, gop[i, j], ga, gr,
+                  from_dst)
+
+
+@njit(cache=True, _nrt=False)
+def _row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab, s, rp,
+         has_opsin, gop, ga, gr, plain, from_dst):
+    """One step of real row ``i``: its state is row ``ic`` of ``sc``, the rows above and below are ``im``
+    of ``sm`` and ``ip`` of ``sp``; the result goes to row ``idr`` of ``dst``."""
     ny, nx = active.shape
-    base = dst if from_dst else src
-    fv70, e_op, v0, v1, gd = opc[0], opc[1], opc[2], opc[3], opc[4]
-    for j in range(nx):
-        if active[i, j] != 0:
-            _cell(tab, lut_s, src, base, dst, i, j, dt, wx, wy, pc, mapped, pidx, pmaps, iext, has_opsin, gop, ga,
-                  gr, fv70, e_op, v0, v1, gd, ny, nx)
+    if mapped:
+        _fill_row_params(rp, i, params, pidx, pmaps, True)
+    e = (wx, wy, iext, tab, s, rp, has_opsin, gop, ga, gr, from_dst)
+    if i == 0 or i == ny - 1 or nx < 3:
+        _edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, 1, *e)
+    else:
+        _edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, nx - 1, *e)
+{interior_calls}
+    _restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
+
+
+@njit(inline="always", cache=True)
+def _mid(r, shared, r0, r1, yb, ring):
+    """Where the state of row ``r`` after the first step of a pair lives: (array, row). A block's own rows
+    live in a ring of three rows that stays in cache; its first and last rows, and its neighbours'
+    (``shared``: taken by TASK_EDGES), live in ``yb``."""
+    if shared and (r <= r0 or r >= r1 - 1):
+        return yb, r
+    return ring, r % 3
+
+
+@njit(cache=True, _nrt=False)
+def _pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1, s1,
+           tab2, s2, midpoint, rp, has_opsin, gop, ga, gr, plain):
+    """The row loop of :func:`_block`: the first step of a pair takes ``tab1, s1``, the second ``tab2, s2``;
+    with ``midpoint`` a pair is one midpoint step (the second step from the old state in ``ya``)."""
+    ny = active.shape[0]
+    a1 = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1, s1, rp, has_opsin, gop, ga, gr, plain,
+          False)
+    a2 = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab2, s2, rp, has_opsin, gop, ga, gr, plain,
+          midpoint)
+    for phase in range(2):
+        # (repeats, ticks, rows of step 1, rows of step 2, step 1 only on the block's ends, to ring)
+        reps, t0, t1, f0, f1, q0, q1, ends, pair = 0, r0, r1, r0, r1, r0, r0, False, False
+        if task == TASK_SERIAL:
+            if phase == 0:
+                reps, t1, q1, pair = n_steps // 2, r1 + 1, r1, True
+            else:
+                reps = n_steps % 2
+        elif phase == 0:
+            reps = 1
+            if task == TASK_EDGES:
+                ends = True
+            elif task == TASK_PAIRS:
+                t0, t1, f0, f1, q1, pair = r0 + 1, r1 + 1, r0 + 1, r1 - 1, r1, True
+        shared = task == TASK_PAIRS
+        for _ in range(reps):
+            for t in range(t0, t1):
+                if f0 <= t < f1 and (not ends or t == r0 or t == r1 - 1):
+                    tm = t - 1 if t > 0 else 0
+                    tp = t + 1 if t < ny - 1 else ny - 1
+                    dst, idr = _mid(t, shared, r0, r1, yb, ring) if pair else (yb, t)
+                    _row(ya, tm, ya, t, ya, tp, dst, idr, t, *a1)
+                r = t - 1
+                if q0 <= r < q1:
+                    sm, im = _mid(r - 1 if r > 0 else 0, shared, r0, r1, yb, ring)
+                    sc, ic = _mid(r, shared, r0, r1, yb, ring)
+                    sp, ip = _mid(r + 1 if r < ny - 1 else ny - 1, shared, r0, r1, yb, ring)
+                    _row(sm, im, sc, ic, sp, ip, ya, r, r, *a2)
 
 
 @njit(nogil=True, cache=True)
-def _block(ya, yb, task, r0, r1, n_steps, dt, midpoint, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
-           gop, ga, gr, opc, tab, tab_half, lut_s):
-    """Rows ``[r0, r1)`` of one task of ``threads.step_in_pairs`` (a pair: step 1 ya -> yb, step 2 yb -> ya)."""
-    h1 = 0.5 * dt if midpoint else dt
-    t1 = tab_half if midpoint else tab
-    if task == TASK_SERIAL:
-        for _ in range(n_steps // 2):
-            for t in range(r0, r1 + 1):
-                if t < r1:
-                    _sweep_row(t1, lut_s, ya, yb, False, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext,
-                               has_opsin, gop, ga, gr, opc)
-                if t > r0:
-                    _sweep_row(tab, lut_s, yb, ya, midpoint, t - 1, dt, wx, wy, active, pc, mapped,
-                               pidx, pmaps, iext, has_opsin, gop, ga, gr, opc)
-        if n_steps % 2:
-            for t in range(r0, r1):
-                _sweep_row(tab, lut_s, ya, yb, False, t, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
-                           gop, ga, gr, opc)
-    elif task == TASK_EDGES:
-        # step 1 of the rows the neighbouring blocks read in their step 2
-        for t in (r0, r1 - 1):
-            _sweep_row(t1, lut_s, ya, yb, False, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin, gop,
-                       ga, gr, opc)
-    elif task == TASK_PAIRS:
-        for t in range(r0 + 1, r1 + 1):
-            if t < r1 - 1:
-                _sweep_row(t1, lut_s, ya, yb, False, t, h1, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin,
-                           gop, ga, gr, opc)
-            _sweep_row(tab, lut_s, yb, ya, midpoint, t - 1, dt, wx, wy, active, pc, mapped, pidx,
-                       pmaps, iext, has_opsin, gop, ga, gr, opc)
-    else:
-        for t in range(r0, r1):
-            _sweep_row(tab, lut_s, ya, yb, False, t, dt, wx, wy, active, pc, mapped, pidx, pmaps, iext, has_opsin, gop,
-                       ga, gr, opc)
+def _block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop, ga, gr,
+           tab1, s1, tab2, s2, midpoint, plain):
+    """Rows ``[r0, r1)`` of one task of ``threads.step_in_pairs``."""
+    nx = active.shape[1]
+    mapped = False
+    for k in range(N_PARAMS):
+        if pidx[k] >= 0:
+            mapped = True
+    rp = np.empty((max(N_PARAMS, 1), nx), CT)
+    _fill_row_params(rp, r0, params, pidx, pmaps, False)
+    ring = np.empty((ya.shape[0], 3, nx if task != TASK_EDGES else 1), ya.dtype)  # step 1 of two rows: no ring
+    _pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1, s1,
+           tab2, s2, midpoint, rp, has_opsin, gop, ga, gr, plain)
 
 
 @njit(nogil=True, cache=True)
@@ -185,29 +269,11 @@ def _team(ya, yb, sync, record, plan, b, n_steps, *args):
 
 
 @njit(cache=True)
-def _prepare(ny, nx, params, pidx, has_opsin, oparams, flux):
-    """Per call: the mapped parameters, a row of parameters per row, the opsin's light rates."""
-    n_mapped = 0
-    for k in range(N_PARAMS):
-        if pidx[k] >= 0:
-            n_mapped += 1
-    mapped = np.empty(n_mapped, np.int64)
-    n_mapped = 0
-    for k in range(N_PARAMS):
-        if pidx[k] >= 0:
-            mapped[n_mapped] = k
-            n_mapped += 1
-    pc = np.empty((ny, max(N_PARAMS, 1)))
-    for i in range(ny):
-        for k in range(N_PARAMS):
-            pc[i, k] = params[k]
-    opc = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
-    if not has_opsin:
-        return mapped, pc, np.empty((1, 1)), np.empty((1, 1)), opc
+def _opsin_rates(flux, oparams):
+    """The opsin's light-dependent rates (Ga, Gr) per cell, in float64."""
+    ny, nx = flux.shape
     ga = np.empty((ny, nx))
     gr = np.empty((ny, nx))
-    e_op, v0, v1 = oparams[OP_E], oparams[OP_V0], oparams[OP_V1]
-    opc[:] = (_fv_raw(-70.0, e_op, v0, v1), e_op, v0, v1, oparams[OP_GD])
     k_a, k_r, pe, qe = oparams[OP_KA], oparams[OP_KR], oparams[OP_P], oparams[OP_Q]
     phi_m, gr0 = oparams[OP_PHIM], oparams[OP_GR0]
     for i in range(ny):
@@ -218,32 +284,65 @@ def _prepare(ny, nx, params, pidx, has_opsin, oparams, flux):
             if phi > 0.0:
                 ga[i, j] = k_a / (1.0 + (phi_m / phi) ** pe)
                 gr[i, j] += k_r / (1.0 + (phi_m / phi) ** qe)
-    return mapped, pc, ga, gr, opc
+    return ga, gr
 
 
-def _run(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux, tab,
-         tab_half, lut_s, order):
+def _cast(a):
+    return np.ascontiguousarray(a, dtype=CT)
+
+
+def fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, want_plain):
+    """The fields in ``CT``: ``(wx, wy, iext, gop, ga, gr, plain, plain_scalars)`` (``plain`` all zero
+    unless ``want_plain``: :func:`plain_rows` costs a pass over four fields)."""
+    wx, wy, iext, gop = _cast(wx), _cast(wy), _cast(iext), _cast(gop)
+    if has_opsin:
+        ga, gr = _opsin_rates(np.ascontiguousarray(flux, dtype=np.float64), np.asarray(oparams, np.float64))
+        ga, gr = _cast(ga), _cast(gr)
+    else:
+        ga = gr = np.zeros((1, 1), CT)
+    if want_plain:
+        plain, scalars = plain_rows(wx, wy, iext, gop)
+    else:
+        plain, scalars = np.zeros(wx.shape[0], np.uint8), (0.0, 0.0, 0.0)
+    return wx, wy, iext, gop, ga, gr, plain, scalars
+
+
+def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half, lut_s, order):
     if order not in (1, 2):
         raise ValueError(f"order is {{order!r}}; allowed: 1 (Rush-Larsen/forward Euler), 2 (exponential midpoint)")
     if has_opsin and ya.shape[0] < N_STATE + 2:
         raise ValueError("has_opsin needs two more state variables (opsin O and D) after the model's")
-    ny, nx = active.shape
-    mapped, pc, ga, gr, opc = _prepare(ny, nx, params, pidx, bool(has_opsin), oparams, flux)
+    wx, wy, iext, gop, ga, gr, plain, scalars = fields
+    opc = [1.0, 0.0, 1.0, 1.0, 0.0]
+    if has_opsin:
+        e_op, v0, v1 = float(oparams[OP_E]), float(oparams[OP_V0]), float(oparams[OP_V1])
+        opc = [_fv_raw(-70.0, e_op, v0, v1), e_op, v0, v1, float(oparams[OP_GD])]
+    fv70, e_op, v0, v1, gd = opc
+
+    def scalars_of(h):
+        return np.array([lut_s[0], lut_s[1], lut_s[2], h, gd, fv70, e_op, v0, v1, *scalars], dtype=CT)
+
+    midpoint = order == 2
+    s2 = scalars_of(float(dt))
+    s1 = scalars_of(0.5 * float(dt)) if midpoint else s2
+    params = np.ascontiguousarray(params, dtype=np.float64)
     # a midpoint step is a pair of the pair scheme: 2 n_steps stages, the result always in ya
-    args = (float(dt), order == 2, wx, wy, active, pc, mapped, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr,
-            opc, tab, tab_half, lut_s)
+    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr,
+            tab_half if midpoint else tab, s1, tab, s2, midpoint, plain)
     return step_in_pairs(_block, _team, ya, yb, int(n_steps) * int(order), SERIAL_BELOW_CELLS, args)
 
 
 def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux, order=1):
     """Advance the sheet by ``n_steps`` steps (the ``CellModel.kernel`` contract)."""
-    return _run(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
-                _NO_TABLE, _NO_TABLE, _NO_SCALARS, order)
+    fields = fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, False)
+    return _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, _NO_TABLE, _NO_TABLE,
+                (0.0, 1.0, 0.0), order)
 
 
-def kernel_tabulated(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
-                     tab, tab_half, lut_s, order=1):
-    """``kernel`` on the lookup tables ``tab`` (for ``dt``), ``tab_half`` (for ``dt/2``) on the grid ``lut_s``."""
-    return _run(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux, tab,
-                tab_half, lut_s, order)
+def kernel_tabulated(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half,
+                     lut_s, order=1):
+    """``kernel`` on the packed lookup tables ``tab`` (for ``dt``), ``tab_half`` (for ``dt/2``) on the grid
+    ``lut_s`` = ``(v_lo, 1/h, rows - 2)``, with the fields already in ``CT`` (:func:`fields_of`)."""
+    return _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half, lut_s,
+                order)
 '''
