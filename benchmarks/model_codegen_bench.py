@@ -120,6 +120,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--skip-compile", action="store_true", help="leave out the cold-compile subprocesses")
+    ap.add_argument("--paths", default="exact,lut", help="which HEK paths to compare (comma-separated)")
+    ap.add_argument("--skip-user", action="store_true", help="leave out the four-gate model on big × big")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     out: dict = {}
@@ -131,6 +133,8 @@ def main() -> None:
     paths = {"exact": (hand.kernel, gen.kernel), "lut": (CpuLutStepper(), gen.lookup_tables.stepper())}
     threads_before = numba.get_num_threads()
     for path, (k_hand, k_gen) in paths.items():
+        if path not in a.paths.split(","):
+            continue
         for dtype in (np.float64, np.float32):
             y = y64.astype(dtype)
             for n_threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
@@ -150,6 +154,9 @@ def main() -> None:
         out["cold_compile_s"] = cold
         out["second_process_first_call_s"] = warm
 
+    if a.skip_user:
+        print(json.dumps(out, indent=1) if a.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+        return
     user = model_from_dict(four_gate_model())
     step = user.lookup_tables.stepper()
     y, args = sheet(user, a.big, False)

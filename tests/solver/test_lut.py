@@ -282,3 +282,65 @@ def test_bistable_wall_stays_put_at_the_equal_area_leak_on_lookup_tables():
     crossings = np.flatnonzero(np.diff(np.sign(v[0] - mid)))
     assert abs(v[0, 0] - roots[0]) < 2.0 and abs(v[0, -1] - roots[2]) < 2.0
     assert crossings.size == 1 and abs(crossings[0] + 0.5 - 40) < 2
+
+
+# --- the lookup-table kernel generated from the HEK description, beside the hand-written one ---------------------
+
+
+def _generated(name: str, monkeypatch, tmp_path_factory):
+    """The HEK preset written as a description, its generated lookup-table stepper behind the hand-written
+    signature (the hand-written preset's last parameter, kir_instantaneous = 0, is not described)."""
+    from solver.models.codegen import model_from_dict
+    from solver.models.presets import hek_gokhale2017
+
+    monkeypatch.setenv("OPTOWAVE_KERNEL_CACHE", str(tmp_path_factory.getbasetemp() / "kernels"))
+    model = model_from_dict(hek_gokhale2017.description(name))
+    n = len(model.param_names)
+    step = model.lookup_tables.stepper()
+    calls = []
+
+    def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, *rest, **kw):
+        assert params[n:].tolist() in ([], [0.0])
+        calls.append(n_steps)
+        return step(ya, yb, n_steps, dt, wx, wy, active, params[:n].copy(), pidx[:n].copy(), pmaps, *rest, **kw)
+
+    return kernel, calls
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(STIMULUS))
+def test_generated_lookup_tables_keep_the_single_cell_figures_within_half_a_percent_of_the_exact_path(
+        name, dtype, monkeypatch, tmp_path_factory):  # fmt: skip
+    exact = single_cell_figures(name, get_model(name).kernel)
+    kernel, calls = _generated(name, monkeypatch, tmp_path_factory)
+    tabulated = single_cell_figures(name, kernel, dtype)
+    assert len(calls) > 1000  # the generated stepper ran every step
+    rel = {k: tabulated[k] / exact[k] - 1 for k in FIGURES}
+    print(f"\n{name} {dtype.__name__}: generated lookup tables vs exact " + ", ".join(f"{k} {r:+.4%}" for k, r in rel.items()))
+    for k in FIGURES:
+        assert abs(rel[k]) <= 0.005, (k, tabulated, exact)
+    assert tabulated["peak"] > 20.0 and tabulated["apd90"] > 10.0
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_generated_lookup_table_sheet_follows_the_exact_sheet(order, monkeypatch, tmp_path_factory):
+    """The hand-written test sheet (mask with a hole and an island, a g_K1 map, CheRiff lit on part of it, an
+    upstroke under way) on the kernel generated from the description: within 0.01 mV of the exact kernel,
+    float64 and float32, as the hand-written lookup-table kernel; cells outside the tissue never change."""
+    model, y0, args = make_problem("hek_gokhale2017_35c")
+    exact, _ = run_kernel(model, y0, 0.01, SEGMENTS, args, order)
+    kernel, calls = _generated("hek_gokhale2017_35c", monkeypatch, tmp_path_factory)
+    cells, out = args["active"] == 1, args["active"] == 0
+    for dtype in (np.float64, np.float32):
+        ya, yb = y0.astype(dtype), y0.astype(dtype)
+        for n_steps, scale in SEGMENTS:
+            a = dict(args, iext=args["iext"] * scale)
+            if kernel(ya, yb, n_steps, 0.01, a["wx"], a["wy"], a["active"], a["params"], a["pidx"], a["pmaps"],
+                      a["iext"], a["has_opsin"], a["oparams"], a["gop"], a["flux"], order=order):  # fmt: skip
+                ya, yb = yb, ya
+        dv = np.abs(ya[0][cells] - exact[0][cells]).max()
+        print(f"\n{dtype.__name__} order {order}: max |V_generated_lut - V_exact| = {dv:.2e} mV")
+        assert 0.0 < dv < 0.01
+        assert np.ptp(exact[0][cells]) > 20.0
+        assert np.array_equal(ya[:, out], y0.astype(dtype)[:, out])
+    assert calls

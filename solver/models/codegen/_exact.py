@@ -133,9 +133,10 @@ def interior_calls(specialised: bool) -> str:
     return "\n".join(out)
 
 
-def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, vectorised: bool) -> str:
+def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, vectorised: bool, n_decay: int = 0) -> str:
     """The template filled in: ``ct`` the compute type, ``vectorised`` the lookup-table kernel's loop
-    (512-bit vectors, contraction to FMA, one interior loop per switch combination)."""
+    (512-bit vectors, contraction to FMA, one interior loop per switch combination), ``n_decay`` the pairs
+    of scalars ``z_ea<q>, z_ec<q>`` after the template's (the decay of the gates of constant τ)."""
     n_params = len(desc.parameters)
     params = ", ".join(f"rp[{k}, 0]" for k in range(n_params))
     literally = ("    numba.literally(mapped)\n    numba.literally(has_opsin)" if vectorised
@@ -146,6 +147,8 @@ def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, ve
         interior_pipeline="WideNoAliasCompiler" if vectorised else "NoAliasCompiler",
         fastmath=', fastmath={"contract"}' if vectorised else "", literally=literally,
         interior_calls=interior_calls(vectorised),
+        scalars=", ".join([f"s[{q}]" for q in range(9)] + [f"s[{12 + q}]" for q in range(2 * n_decay)]),
+        sca_names="".join(f", z_ea{q}, z_ec{q}" for q in range(n_decay)),
     )  # fmt: skip
 
 

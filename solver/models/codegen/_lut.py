@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from types import MappingProxyType
 
 import numpy as np
 
@@ -49,11 +50,72 @@ INTERPOLATION_FLOOR = 1e-7
 
 
 class LutTable:
-    """A table ``(n_rows, n_cols)`` float64 and its grid; columns ``c_k, b_k`` per gate, in state order."""
+    """A table ``(n_rows, n_cols)`` float64 and its grid; columns ``c_k, b_k`` per gate, in state order, then
+    the expressions of V alone, then ``inf`` of the gates that share theirs (``keys`` names them)."""
 
-    def __init__(self, table: np.ndarray, v_lo: float, h: float) -> None:
+    def __init__(self, table: np.ndarray, v_lo: float, h: float, keys: tuple[str, ...] = ()) -> None:
         self.table = table
+        self.keys = keys
         self.scalars = np.array([v_lo, 1.0 / h, float(table.shape[0] - 2)])
+
+
+@dataclass(frozen=True)
+class GateLayout:
+    """How the kernel reads the tables: ``columns`` the keys of the packed table's columns (the opsin's
+    last, after these); ``forms[k]`` for gate state ``k``: ``(c, b, inf, decay)``, the packed column of
+    its ``c``, ``b`` and shared ``inf`` (None where it has none) and the index of its constant decay
+    among the scalars (None unless its τ does not depend on V).
+
+    As the hand-written HEK table: a gate whose τ does not depend on V needs no ``c`` column (its decay
+    ``exp(−dt/τ)`` is a scalar), and gates with one steady state (HEK's h1 and h2) read one ``inf``
+    column and step as ``x + (inf − x)·c``: fewer gathers per cell."""
+
+    columns: tuple[str, ...]
+    forms: MappingProxyType
+
+
+def _depends_on_v(desc: ModelDescription, tree) -> bool:
+    inter = {x.name for x in desc.intermediates}
+    todo, seen = list(expr.names(tree)), set()
+    while todo:
+        n = todo.pop()
+        if n == desc.voltage.name:
+            return True
+        if n in inter and n not in seen:
+            seen.add(n)
+            todo.extend(expr.names(desc.tree(n)))
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def gate_layout(desc: ModelDescription) -> GateLayout:
+    """The :class:`GateLayout` of ``desc``."""
+    gates = [(k, s) for k, s in enumerate(desc.states, start=1) if s.gate is not None]
+    by_inf: dict = {}
+    for _, s in gates:
+        if s.gate.kind == "inf_tau":
+            by_inf.setdefault(desc.tree(f"{s.name}.inf"), []).append(s.name)
+    owner = {name: names[0] for names in by_inf.values() if len(names) > 1 for name in names}
+    columns: list[str] = []
+    forms = {}
+    n_decay = 0
+    for k, s in gates:
+        inf = f"{owner[s.name]}.inf" if s.name in owner else None
+        if inf is not None and inf not in columns:
+            columns.append(inf)
+        const = s.gate.kind == "inf_tau" and not _depends_on_v(desc, desc.tree(f"{s.name}.tau"))
+        c = b = decay = None
+        if const:
+            decay, n_decay = n_decay, n_decay + 1
+        else:
+            c = len(columns)
+            columns.append(f"{s.name}.c")
+        if inf is None:
+            b = len(columns)
+            columns.append(f"{s.name}.b")
+        forms[k] = (c, b, None if inf is None else columns.index(inf), decay)
+    columns += [f"{label}.t{q}" for q, (label, _) in enumerate(vonly_plan(desc).columns)]
+    return GateLayout(tuple(columns), MappingProxyType(forms))
 
 
 def gate_parameters(desc: ModelDescription) -> frozenset[str]:
@@ -70,6 +132,7 @@ def gate_parameters(desc: ModelDescription) -> frozenset[str]:
 def _gate_columns(desc: ModelDescription, v: np.ndarray, p: Mapping, dt: float) -> dict[str, np.ndarray]:
     env = {**p, desc.voltage.name: v}
     cols = {}
+    shared = {key.split(".")[0] for key in gate_layout(desc).columns if key.endswith(".inf")}
     with np.errstate(all="ignore"):
         for s in desc.states:
             if s.gate is None:
@@ -85,6 +148,8 @@ def _gate_columns(desc: ModelDescription, v: np.ndarray, p: Mapping, dt: float) 
             c = -np.expm1(-dt / np.maximum(tau, TAU_MIN))
             cols[f"{s.name}.c"] = np.broadcast_to(c, v.shape).astype(np.float64)
             cols[f"{s.name}.b"] = np.broadcast_to(inf * c, v.shape).astype(np.float64)
+            if s.name in shared:
+                cols[f"{s.name}.inf"] = np.broadcast_to(inf, v.shape).astype(np.float64)
         columns = vonly_plan(desc).columns
         if columns:
             for x in desc.intermediates:
@@ -98,7 +163,7 @@ def _gate_columns(desc: ModelDescription, v: np.ndarray, p: Mapping, dt: float) 
 
 def _what(key: str) -> str:
     name, kind = key.rsplit(".", 1)
-    return f"gate {name!r}" if kind in ("c", "b") else f"the expression of V alone in {name!r}"
+    return f"gate {name!r}" if kind in ("c", "b", "inf") else f"the expression of V alone in {name!r}"
 
 
 def _columns(desc, v, p, dt) -> dict[str, np.ndarray]:
@@ -131,6 +196,7 @@ def _build(desc: ModelDescription, params: tuple, dt: float) -> LutTable:
     p = dict(zip(desc.param_names, params))
     cols = _columns(desc, v, p, dt)
     table = np.stack(list(cols.values()), axis=1) if cols else np.zeros((n, 1))
+    keys = tuple(cols)
     # the accuracy check: interpolation at the row midpoints against the exact values there
     mid = v[:-1] + 0.5 * STEP_MV
     exact = _columns(desc, mid, p, dt)
@@ -145,7 +211,7 @@ def _build(desc: ModelDescription, params: tuple, dt: float) -> LutTable:
                              "this model needs the exact kernel (numerics.lookup_tables: false)")
     table = np.ascontiguousarray(table)
     table.setflags(write=False)
-    return LutTable(table, V_LO_MV, STEP_MV)
+    return LutTable(table, V_LO_MV, STEP_MV, keys)
 
 
 def lut_table(desc: ModelDescription, params: np.ndarray, dt: float) -> LutTable:
@@ -180,10 +246,9 @@ def _typed_literals(node, lits: dict):
 def lut_kernel_source(desc: ModelDescription, dtype=np.float64) -> str:
     """Python source of a module whose ``kernel_tabulated`` is the lookup-table kernel, computing in ``dtype``
     (that of the state buffers: float32 runs stay float32)."""
-    gates = [k for k, s in enumerate(desc.states, start=1) if s.gate is not None]
-    col = {k: 2 * q for q, k in enumerate(gates)}
+    layout = gate_layout(desc)
     vp = vonly_plan(desc)
-    first = 2 * len(gates)
+    first = len(layout.columns) - len(vp.columns)
     lits: dict = {}
     keys = [x.name for x in desc.intermediates] + [c.name for c in desc.currents]
     keys += [f"{s.name}.derivative" for s in desc.states if s.gate is None]
@@ -201,17 +266,20 @@ def lut_kernel_source(desc: ModelDescription, dtype=np.float64) -> str:
         "z_kb = np.int64(z_xf) * N_COLS  # a cast, not int(): a call stops vectorisation",
         "z_f = z_x - z_xf",
     ]
-    for k in gates:
-        c = f"interpolate_packed(tab[z_kb + {col[k]}], z_f)"
-        b = f"interpolate_packed(tab[z_kb + {col[k] + 1}], z_f)"
-        outs[k] = f"z_o{k} - z_o{k} * {c} + {b}"
-    n_cols = first + len(vp.columns) + 1
+    for k, (c, b, inf, decay) in layout.forms.items():
+        c, b, inf = (f"interpolate_packed(tab[z_kb + {q}], z_f)" if q is not None else None for q in (c, b, inf))
+        if decay is None:
+            outs[k] = f"z_o{k} - z_o{k} * {c} + {b}" if inf is None else f"z_o{k} + ({inf} - z_o{k}) * {c}"
+        else:
+            outs[k] = f"z_ea{decay} * z_o{k} + " + (b if inf is None else f"z_ec{decay} * {inf}")
+    n_cols = len(layout.columns) + 1
+    n_decay = sum(f[3] is not None for f in layout.forms.values())
     opsin = f"interpolate_packed(tab[z_kb + {n_cols - 1}], z_f)"
     # Ga·C with C = 1 - O - D, written without a literal 1 (it would be float64)
     cell = cell_source(desc, body, outs, pre=pre, opsin_drive=opsin,
                        opsin_rates="(z_ga - z_ga * z_oo - z_ga * z_od - gd * z_oo)")
     ct = "np.float32" if np.dtype(dtype) == np.float32 else "np.float64"
-    return module_source(desc, cell, ct=ct, n_cols=n_cols, vectorised=True)
+    return module_source(desc, cell, ct=ct, n_cols=n_cols, vectorised=True, n_decay=n_decay)
 
 
 def _opsin_column(v: np.ndarray, oparams: tuple) -> np.ndarray:
@@ -225,18 +293,21 @@ def _packed(desc: ModelDescription, params: tuple, oparams: tuple | None, dt: fl
     t = _build(desc, params, dt)
     n = t.table.shape[0]
     v = V_LO_MV + STEP_MV * np.arange(n)
-    model_cols = t.table if t.table.shape[1] == _n_model_columns(desc) else t.table[:, :0]
-    opsin = _opsin_column(v, oparams) if oparams is not None else np.zeros(n)
-    return pack_columns(np.column_stack([model_cols, opsin])), t.scalars
-
-
-def _n_model_columns(desc: ModelDescription) -> int:
-    return 2 * sum(s.gate is not None for s in desc.states) + len(vonly_plan(desc).columns)
+    layout = gate_layout(desc)
+    cols = [t.table[:, t.keys.index(key)] for key in layout.columns]
+    cols.append(_opsin_column(v, oparams) if oparams is not None else np.zeros(n))
+    decays = []
+    for k, (_, _, _, decay) in layout.forms.items():  # gate order: the decays' order
+        if decay is not None:
+            c = float(t.table[0, t.keys.index(f"{desc.states[k - 1].name}.c")])
+            decays += [1.0 - c, c]
+    return pack_columns(np.column_stack(cols)), np.concatenate([t.scalars, decays])
 
 
 def packed_table(desc: ModelDescription, params, oparams, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """The kernel's table of ``desc`` (cached): the columns of :func:`lut_table` and the opsin's f_v(V)·(V − E)
-    (zero when ``oparams`` is None), packed by :func:`._machinery.pack_columns`; and the grid scalars."""
+    """The kernel's table of ``desc`` (cached): the columns of :func:`gate_layout` and the opsin's
+    f_v(V)·(V − E) (zero when ``oparams`` is None), packed by :func:`._machinery.pack_columns`; and the
+    scalars ``[v_lo, 1/h, rows − 2, then (exp(−dt/τ), 1 − exp(−dt/τ)) per gate of constant τ]``."""
     op = tuple(float(x) for x in oparams) if oparams is not None else None
     return _packed(desc, tuple(float(x) for x in params), op, float(dt))
 
@@ -265,12 +336,12 @@ class GeneratedLut:
             module = self.module(ya.dtype)
             op = oparams if has_opsin else None
             tab, scalars = packed_table(desc, params, op, dt)
-            half = packed_table(desc, params, op, 0.5 * dt)[0] if order == 2 else tab
+            half, half_scalars = packed_table(desc, params, op, 0.5 * dt) if order == 2 else (tab, scalars)
             key = (wx, wy, iext, gop, flux, bool(has_opsin), tuple(np.asarray(oparams, float)), np.dtype(ya.dtype))
             hit = seen.get("fields")
             if hit is None or any(a is not b if isinstance(a, np.ndarray) else a != b for a, b in zip(hit[0], key)):
                 hit = seen["fields"] = (key, module.fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, True))
             return module.kernel_tabulated(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams,
-                                           hit[1], tab, half, scalars, order=order)  # fmt: skip
+                                           hit[1], tab, half, scalars, half_scalars, order=order)  # fmt: skip
 
         return step

@@ -21,8 +21,9 @@ every model:
   A cell's arithmetic depends only on its grid row (edge or interior), never on its block: the result
   is the same to the bit whatever the thread count or the cut.
 
-Scalars ``s``: ``[v_lo, inv_h, x_hi, dt, gd, fv70, e_op, v0, v1, w_x, w_y, g_op]`` in ``CT`` (the table
-grid, the step, the opsin's constants, then the scalars of :func:`._machinery.plain_rows`).
+Scalars ``s``: ``[v_lo, inv_h, x_hi, dt, gd, fv70, e_op, v0, v1, w_x, w_y, g_op, ...]`` in ``CT`` (the
+table grid, the step, the opsin's constants, the scalars of :func:`._machinery.plain_rows`, then the
+decays of the lookup-table kernel's gates of constant τ).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def _fv_raw(v, e, v0, v1):
 
 @njit(inline="always", cache=True)
 def _scalars(s):
-    return (s[S_V_LO], s[S_INV_H], s[S_X_HI], s[S_DT], s[S_GD], s[S_FV70], s[S_E_OP], s[S_V0], s[S_V1])
+    return ({scalars},)
 
 
 @njit(inline="always", cache=True)
@@ -87,7 +88,7 @@ def _cell(sc, ic, dst, idr, i, j, drive, tab, sca, rp, cp, mapped, has_opsin, g_
     opsin conductance ``g_op``: rates at the state in row ``ic`` of ``sc``, the step from that state (or,
     ``from_dst``, from the state still in row ``idr`` of ``dst``), stored into row ``idr`` of ``dst``.
     The old state is loaded from ``dst`` in every case and chosen by a select."""
-    v_lo, inv_h, x_hi, dt, gd, fv70, e_op, v0, v1 = sca
+    v_lo, inv_h, x_hi, dt, gd, fv70, e_op, v0, v1{sca_names} = sca
 {cell_body}
 
 
@@ -307,7 +308,8 @@ def fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, want_plain):
     return wx, wy, iext, gop, ga, gr, plain, scalars
 
 
-def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half, lut_s, order):
+def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half, lut_s,
+         lut_s_half, order):
     if order not in (1, 2):
         raise ValueError(f"order is {{order!r}}; allowed: 1 (Rush-Larsen/forward Euler), 2 (exponential midpoint)")
     if has_opsin and ya.shape[0] < N_STATE + 2:
@@ -319,12 +321,12 @@ def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, f
         opc = [_fv_raw(-70.0, e_op, v0, v1), e_op, v0, v1, float(oparams[OP_GD])]
     fv70, e_op, v0, v1, gd = opc
 
-    def scalars_of(h):
-        return np.array([lut_s[0], lut_s[1], lut_s[2], h, gd, fv70, e_op, v0, v1, *scalars], dtype=CT)
+    def scalars_of(h, grid):
+        return np.array([grid[0], grid[1], grid[2], h, gd, fv70, e_op, v0, v1, *scalars, *grid[3:]], dtype=CT)
 
     midpoint = order == 2
-    s2 = scalars_of(float(dt))
-    s1 = scalars_of(0.5 * float(dt)) if midpoint else s2
+    s2 = scalars_of(float(dt), lut_s)
+    s1 = scalars_of(0.5 * float(dt), lut_s_half) if midpoint else s2
     params = np.ascontiguousarray(params, dtype=np.float64)
     # a midpoint step is a pair of the pair scheme: 2 n_steps stages, the result always in ya
     args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr,
@@ -336,13 +338,14 @@ def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_o
     """Advance the sheet by ``n_steps`` steps (the ``CellModel.kernel`` contract)."""
     fields = fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, False)
     return _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, _NO_TABLE, _NO_TABLE,
-                (0.0, 1.0, 0.0), order)
+                (0.0, 1.0, 0.0), (0.0, 1.0, 0.0), order)
 
 
 def kernel_tabulated(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half,
-                     lut_s, order=1):
-    """``kernel`` on the packed lookup tables ``tab`` (for ``dt``), ``tab_half`` (for ``dt/2``) on the grid
-    ``lut_s`` = ``(v_lo, 1/h, rows - 2)``, with the fields already in ``CT`` (:func:`fields_of`)."""
+                     lut_s, lut_s_half, order=1):
+    """``kernel`` on the packed lookup tables ``tab`` (for ``dt``), ``tab_half`` (for ``dt/2``) and their scalars
+    ``lut_s``, ``lut_s_half`` (``v_lo, 1/h, rows - 2``, then the decays of the gates of constant tau), with
+    the fields already in ``CT`` (:func:`fields_of`)."""
     return _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half, lut_s,
-                order)
+                lut_s_half, order)
 '''
