@@ -36,6 +36,8 @@ __all__ = ["GeneratedLut", "INTERPOLATION_FLOOR", "LutTable", "MAX_INTERPOLATION
 
 #: Prefix of the names standing for numbers in the kernel's trees (emitted in the compute type).
 LITERAL = "@n"
+#: Prefix of the names standing for an instantaneous gate's inf column.
+INSTANT = "@i"
 
 V_LO_MV = -200.0
 V_HI_MV = 200.0
@@ -68,10 +70,23 @@ class GateLayout:
 
     As the hand-written HEK table: a gate whose τ does not depend on V needs no ``c`` column (its decay
     ``exp(−dt/τ)`` is a scalar), and gates with one steady state (HEK's h1 and h2) read one ``inf``
-    column and step as ``x + (inf − x)·c``: fewer gathers per cell."""
+    column and step as ``x + (inf − x)·c``: fewer gathers per cell. An instantaneous gate has its ``inf``
+    column alone, read at the state's V and, for the stored value, at the new V (the hand-written
+    kernel's second lookup of n∞ for instantaneous Kir2.1)."""
 
     columns: tuple[str, ...]
     forms: MappingProxyType
+    #: gate state k -> the column of its inf, for the instantaneous gates (read at V and at the new V)
+    instant: MappingProxyType
+
+
+def _tabulated_gates(desc: ModelDescription) -> list:
+    # the gates with kinetics (c and b columns); an instantaneous gate has its inf column alone
+    return [s for s in desc.states if s.gate is not None and not s.gate.instantaneous]
+
+
+def _instant_gates(desc: ModelDescription) -> list:
+    return [s for s in desc.states if s.gate is not None and s.gate.instantaneous]
 
 
 def _depends_on_v(desc: ModelDescription, tree) -> bool:
@@ -90,12 +105,14 @@ def _depends_on_v(desc: ModelDescription, tree) -> bool:
 @functools.lru_cache(maxsize=64)
 def gate_layout(desc: ModelDescription) -> GateLayout:
     """The :class:`GateLayout` of ``desc``."""
-    gates = [(k, s) for k, s in enumerate(desc.states, start=1) if s.gate is not None]
+    gates = [(k, s) for k, s in enumerate(desc.states, start=1) if s.gate is not None and not s.gate.instantaneous]
+    instant = [(k, s) for k, s in enumerate(desc.states, start=1) if s.gate is not None and s.gate.instantaneous]
     by_inf: dict = {}
-    for _, s in gates:
-        if s.gate.kind == "inf_tau":
+    for _, s in gates + instant:
+        if s.gate.kind in ("inf_tau", "instantaneous"):
             by_inf.setdefault(desc.tree(f"{s.name}.inf"), []).append(s.name)
     owner = {name: names[0] for names in by_inf.values() if len(names) > 1 for name in names}
+    owner.update({s.name: by_inf[desc.tree(f"{s.name}.inf")][0] for _, s in instant})
     columns: list[str] = []
     forms = {}
     n_decay = 0
@@ -114,8 +131,14 @@ def gate_layout(desc: ModelDescription) -> GateLayout:
             b = len(columns)
             columns.append(f"{s.name}.b")
         forms[k] = (c, b, None if inf is None else columns.index(inf), decay)
+    instants = {}
+    for k, s in instant:
+        inf = f"{owner[s.name]}.inf"
+        if inf not in columns:
+            columns.append(inf)
+        instants[k] = columns.index(inf)
     columns += [f"{label}.t{q}" for q, (label, _) in enumerate(vonly_plan(desc).columns)]
-    return GateLayout(tuple(columns), MappingProxyType(forms))
+    return GateLayout(tuple(columns), MappingProxyType(forms), MappingProxyType(instants))
 
 
 def gate_parameters(desc: ModelDescription) -> frozenset[str]:
@@ -124,7 +147,7 @@ def gate_parameters(desc: ModelDescription) -> frozenset[str]:
     out: set[str] = set(vonly_plan(desc).parameters)
     for s in desc.states:
         if s.gate is not None:
-            for key in ("inf", "tau") if s.gate.kind == "inf_tau" else ("alpha", "beta"):
+            for key in s.gate.keys:
                 out |= expr.names(desc.tree(f"{s.name}.{key}"))
     return frozenset(out & set(desc.param_names))
 
@@ -134,9 +157,11 @@ def _gate_columns(desc: ModelDescription, v: np.ndarray, p: Mapping, dt: float) 
     cols = {}
     shared = {key.split(".")[0] for key in gate_layout(desc).columns if key.endswith(".inf")}
     with np.errstate(all="ignore"):
-        for s in desc.states:
-            if s.gate is None:
-                continue
+        for s in _instant_gates(desc):
+            if f"{s.name}.inf" in gate_layout(desc).columns:
+                inf = expr.evaluate(desc.tree(f"{s.name}.inf"), env)
+                cols[f"{s.name}.inf"] = np.broadcast_to(inf, v.shape).astype(np.float64)
+        for s in _tabulated_gates(desc):
             if s.gate.kind == "inf_tau":
                 inf = expr.evaluate(desc.tree(f"{s.name}.inf"), env)
                 tau = expr.evaluate(desc.tree(f"{s.name}.tau"), env)
@@ -254,6 +279,10 @@ def lut_kernel_source(desc: ModelDescription, dtype=np.float64) -> str:
     keys += [f"{s.name}.derivative" for s in desc.states if s.gate is None]
     trees = {key: _typed_literals(vp.trees.get(key) or desc.tree(key), lits) for key in keys}
     extra = {f"{PLACEHOLDER}{q}": f"interpolate_packed(tab[z_kb + {first + q}], z_f)" for q in range(len(vp.columns))}
+    for k, q in layout.instant.items():
+        # an instantaneous gate as the model reads it: its inf column at the state's V
+        trees[f"{desc.states[k - 1].name}.inf"] = expr.Name(f"{INSTANT}{q}")
+        extra[f"{INSTANT}{q}"] = f"interpolate_packed(tab[z_kb + {q}], z_f)"
     extra.update({name: f"CT({value!r})" for value, name in lits.items()})
     body, outs = model_lines(desc, target="numba", old=lambda k: f"z_o{k}", gates=False, trees=trees,
                              extra_names=extra)  # fmt: skip
@@ -272,6 +301,18 @@ def lut_kernel_source(desc: ModelDescription, dtype=np.float64) -> str:
             outs[k] = f"z_o{k} - z_o{k} * {c} + {b}" if inf is None else f"z_o{k} + ({inf} - z_o{k}) * {c}"
         else:
             outs[k] = f"z_ea{decay} * z_o{k} + " + (b if inf is None else f"z_ec{decay} * {inf}")
+    if layout.instant:
+        # stored at the new V: a second lookup (the index of z_vnew, which model_lines defines)
+        body += [
+            "z_xn = (z_vnew - v_lo) * inv_h",
+            "z_xn = z_xn if z_xn > z_zero else z_zero",
+            "z_xn = z_xn if z_xn < x_hi else x_hi",
+            "z_xnf = np.floor(z_xn)",
+            "z_kn = np.int64(z_xnf) * N_COLS",
+            "z_fn = z_xn - z_xnf",
+        ]
+        for k, q in layout.instant.items():
+            outs[k] = f"interpolate_packed(tab[z_kn + {q}], z_fn)"
     n_cols = len(layout.columns) + 1
     n_decay = sum(f[3] is not None for f in layout.forms.values())
     opsin = f"interpolate_packed(tab[z_kb + {n_cols - 1}], z_f)"
