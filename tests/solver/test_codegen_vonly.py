@@ -47,7 +47,7 @@ def test_costly_expressions_of_v_alone_become_table_columns():
     expected = 0.05 * (v + 77.0) / (1 + np.exp((v + 77.0 - 15) / 6)) / 1.0
     np.testing.assert_allclose(table[1400, 2 * n_gates + 1], expected, rtol=1e-12)
     src = lut_kernel_source(desc)
-    body = src[src.index("def _update"):src.index("def _cell")]
+    body = src[src.index("def _cell"):src.index("def _restore")]
     assert "exp" not in body and "tanh" not in body  # read from the tables, not computed
 
 

@@ -88,8 +88,8 @@ def test_described_generic_media_equal_the_hand_written_kernels(preset, order):
 @pytest.mark.parametrize("order", [1, 2])
 def test_described_bistable_reference_and_tables_follow_the_hand_written_reference(order):
     """hek_bistable's instantaneous Kir2.1 gates through the generated NumPy reference (walking the trees)
-    against the hand-written reference with ``kir_instantaneous = 1``, and its lookup-table kernel (the
-    gates computed exactly, the rest from tables) against its exact kernel."""
+    against the hand-written reference with ``kir_instantaneous = 1``, and its lookup-table kernel (every gate
+    from the tables, the instantaneous ones read at V and again at the new V) against its exact kernel."""
     old, y0, a = make_problem("hek_bistable")
     new = model_from_dict(hek_gokhale2017.description("hek_bistable"))
     n = len(new.param_names)
@@ -108,11 +108,14 @@ def test_described_bistable_reference_and_tables_follow_the_hand_written_referen
                                                         "has_opsin", "oparams", "gop", "flux")), order=order):
             ya, yb = yb, ya
         out.append(ya)
-    # V sees only the exact Kir2.1 current (the preset's other conductances are zero): the same to rounding;
-    # the kinetic gates come from the tables: close, not equal
-    assert np.abs(out[1][0] - out[0][0])[active].max() < 1e-9
+    # the kinetic gates and the instantaneous Kir2.1 gates (read at V and at the new V, as the hand-written
+    # kernel) come from the tables: close, not equal
+    dv = np.abs(out[1][0] - out[0][0])[active].max()
+    assert 0.0 < dv < 1e-3
     dm = np.abs(out[1][1:4] - out[0][1:4])[:, active]
     assert 0.0 < dm.max() < 1e-3
     n_inf = new.steady_state_at
     cell = tuple(np.argwhere(active)[-1])
-    assert out[1][4][cell] == pytest.approx(n_inf(out[1][0][cell])["n1"], rel=1e-12)  # exact at the new V
+    # at the new V, to the table's accuracy (lut.MAX_INTERPOLATION_ERROR, float32 storage)
+    assert out[1][4][cell] == pytest.approx(n_inf(out[1][0][cell])["n1"], rel=1e-3, abs=1e-6)
+    assert out[1][5][cell] == out[1][4][cell]  # one inf column for both gates

@@ -360,11 +360,17 @@ class GeneratedLut:
         self.desc = desc
         self.gate_params = gate_parameters(desc)
         self._load = load  # (stem, source) -> module: the disk cache of solver.models.codegen
+        self._modules: dict = {}
 
     def module(self, dtype):
-        """The generated module computing in ``dtype`` (float32, else float64)."""
+        """The generated module computing in ``dtype`` (float32, else float64); generated once per instance
+        (writing the source costs milliseconds: not per call)."""
         tag = "f32" if np.dtype(dtype) == np.float32 else "f64"
-        return self._load(f"lut_{tag}_{self.desc.name}", lut_kernel_source(self.desc, np.dtype(dtype)))
+        hit = self._modules.get(tag)
+        if hit is None:
+            ct = np.float32 if tag == "f32" else np.float64
+            hit = self._modules[tag] = self._load(f"lut_{tag}_{self.desc.name}", lut_kernel_source(self.desc, ct))
+        return hit
 
     def stepper(self):
         """A callable with the ``CellModel.kernel`` signature that steps on the tables (fields converted to
