@@ -346,7 +346,7 @@ def test_generated_lookup_table_sheet_follows_the_exact_sheet(name, order, monke
         assert np.array_equal(ya[:, out], y0.astype(dtype)[:, out])
     assert calls
     if name == "hek_bistable":  # both Kir2.1 gates read one inf column, at V and at the new V
-        from solver.models.codegen._lut import gate_layout
+        from solver.models.codegen._layout import gate_layout
         from solver.models.description import ModelDescription
         from solver.models.presets import hek_gokhale2017
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from types import MappingProxyType
+from dataclasses import fields
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from .. import expr
 from ..description import ModelDescription
 from ..opsin import KERNEL_PARAM_NAMES, f_v
 from ._exact import cell_source, model_lines, module_source
+from ._layout import gate_layout, instant_gates, kinetic_gates
 from ._machinery import pack_columns
 from ._vonly import PLACEHOLDER
 from ._vonly import plan as vonly_plan
@@ -61,86 +61,6 @@ class LutTable:
         self.scalars = np.array([v_lo, 1.0 / h, float(table.shape[0] - 2)])
 
 
-@dataclass(frozen=True)
-class GateLayout:
-    """How the kernel reads the tables: ``columns`` the keys of the packed table's columns (the opsin's
-    last, after these); ``forms[k]`` for gate state ``k``: ``(c, b, inf, decay)``, the packed column of
-    its ``c``, ``b`` and shared ``inf`` (None where it has none) and the index of its constant decay
-    among the scalars (None unless its τ does not depend on V).
-
-    As the hand-written HEK table: a gate whose τ does not depend on V needs no ``c`` column (its decay
-    ``exp(−dt/τ)`` is a scalar), and gates with one steady state (HEK's h1 and h2) read one ``inf``
-    column and step as ``x + (inf − x)·c``: fewer gathers per cell. An instantaneous gate has its ``inf``
-    column alone, read at the state's V and, for the stored value, at the new V (the hand-written
-    kernel's second lookup of n∞ for instantaneous Kir2.1)."""
-
-    columns: tuple[str, ...]
-    forms: MappingProxyType
-    #: gate state k -> the column of its inf, for the instantaneous gates (read at V and at the new V)
-    instant: MappingProxyType
-
-
-def _tabulated_gates(desc: ModelDescription) -> list:
-    # the gates with kinetics (c and b columns); an instantaneous gate has its inf column alone
-    return [s for s in desc.states if s.gate is not None and not s.gate.instantaneous]
-
-
-def _instant_gates(desc: ModelDescription) -> list:
-    return [s for s in desc.states if s.gate is not None and s.gate.instantaneous]
-
-
-def _depends_on_v(desc: ModelDescription, tree) -> bool:
-    inter = {x.name for x in desc.intermediates}
-    todo, seen = list(expr.names(tree)), set()
-    while todo:
-        n = todo.pop()
-        if n == desc.voltage.name:
-            return True
-        if n in inter and n not in seen:
-            seen.add(n)
-            todo.extend(expr.names(desc.tree(n)))
-    return False
-
-
-@functools.lru_cache(maxsize=64)
-def gate_layout(desc: ModelDescription) -> GateLayout:
-    """The :class:`GateLayout` of ``desc``."""
-    gates = [(k, s) for k, s in enumerate(desc.states, start=1) if s.gate is not None and not s.gate.instantaneous]
-    instant = [(k, s) for k, s in enumerate(desc.states, start=1) if s.gate is not None and s.gate.instantaneous]
-    by_inf: dict = {}
-    for _, s in gates + instant:
-        if s.gate.kind in ("inf_tau", "instantaneous"):
-            by_inf.setdefault(desc.tree(f"{s.name}.inf"), []).append(s.name)
-    owner = {name: names[0] for names in by_inf.values() if len(names) > 1 for name in names}
-    owner.update({s.name: by_inf[desc.tree(f"{s.name}.inf")][0] for _, s in instant})
-    columns: list[str] = []
-    forms = {}
-    n_decay = 0
-    for k, s in gates:
-        inf = f"{owner[s.name]}.inf" if s.name in owner else None
-        if inf is not None and inf not in columns:
-            columns.append(inf)
-        const = s.gate.kind == "inf_tau" and not _depends_on_v(desc, desc.tree(f"{s.name}.tau"))
-        c = b = decay = None
-        if const:
-            decay, n_decay = n_decay, n_decay + 1
-        else:
-            c = len(columns)
-            columns.append(f"{s.name}.c")
-        if inf is None:
-            b = len(columns)
-            columns.append(f"{s.name}.b")
-        forms[k] = (c, b, None if inf is None else columns.index(inf), decay)
-    instants = {}
-    for k, s in instant:
-        inf = f"{owner[s.name]}.inf"
-        if inf not in columns:
-            columns.append(inf)
-        instants[k] = columns.index(inf)
-    columns += [f"{label}.t{q}" for q, (label, _) in enumerate(vonly_plan(desc).columns)]
-    return GateLayout(tuple(columns), MappingProxyType(forms), MappingProxyType(instants))
-
-
 def gate_parameters(desc: ModelDescription) -> frozenset[str]:
     """The parameters the tables depend on (the gates' and the other expressions of V alone: a per-cell
     map of one of them needs the exact kernel)."""
@@ -157,11 +77,11 @@ def _gate_columns(desc: ModelDescription, v: np.ndarray, p: Mapping, dt: float) 
     cols = {}
     shared = {key.split(".")[0] for key in gate_layout(desc).columns if key.endswith(".inf")}
     with np.errstate(all="ignore"):
-        for s in _instant_gates(desc):
+        for s in instant_gates(desc):
             if f"{s.name}.inf" in gate_layout(desc).columns:
                 inf = expr.evaluate(desc.tree(f"{s.name}.inf"), env)
                 cols[f"{s.name}.inf"] = np.broadcast_to(inf, v.shape).astype(np.float64)
-        for s in _tabulated_gates(desc):
+        for s in kinetic_gates(desc):
             if s.gate.kind == "inf_tau":
                 inf = expr.evaluate(desc.tree(f"{s.name}.inf"), env)
                 tau = expr.evaluate(desc.tree(f"{s.name}.tau"), env)
@@ -214,6 +134,23 @@ def _columns(desc, v, p, dt) -> dict[str, np.ndarray]:
     return cols
 
 
+def _check_interpolation(what: str, values: np.ndarray, exact_mid: np.ndarray, mid: np.ndarray) -> None:
+    """The accuracy check of one column: ``values`` on the grid, interpolated at the row midpoints ``mid``,
+    against the exact values there."""
+    if not (np.isfinite(values).all() and np.isfinite(exact_mid).all()):
+        at = mid[~(np.isfinite(values[:-1]) & np.isfinite(exact_mid))][0]
+        raise ValueError(f"{what}: its lookup table is not finite near V = {at:g} mV (allowed: finite over "
+                         f"[{V_LO_MV:g}, {V_HI_MV:g}] mV; use the exact kernel)")
+    interp = 0.5 * (values[:-1] + values[1:])
+    excess = np.abs(interp - exact_mid) - (MAX_INTERPOLATION_ERROR * np.abs(exact_mid) + INTERPOLATION_FLOOR)
+    worst = int(np.argmax(excess))
+    if excess[worst] > 0:
+        raise ValueError(f"{what}: linear interpolation on a {STEP_MV:g} mV grid is off by "
+                         f"{abs(interp[worst] - exact_mid[worst]):.2g} at V = {mid[worst]:g} mV, where the value is "
+                         f"{exact_mid[worst]:.3g} (allowed: {MAX_INTERPOLATION_ERROR:g} of it + {INTERPOLATION_FLOOR:g}); "
+                         "this model needs the exact kernel (numerics.lookup_tables: false)")
+
+
 @functools.lru_cache(maxsize=32)
 def _build(desc: ModelDescription, params: tuple, dt: float) -> LutTable:
     n = int(round((V_HI_MV - V_LO_MV) / STEP_MV)) + 1
@@ -226,14 +163,7 @@ def _build(desc: ModelDescription, params: tuple, dt: float) -> LutTable:
     mid = v[:-1] + 0.5 * STEP_MV
     exact = _columns(desc, mid, p, dt)
     for k, (key, col) in enumerate(exact.items()):
-        interp = 0.5 * (table[:-1, k] + table[1:, k])
-        excess = np.abs(interp - col) - (MAX_INTERPOLATION_ERROR * np.abs(col) + INTERPOLATION_FLOOR)
-        worst = int(np.argmax(excess))
-        if excess[worst] > 0:
-            raise ValueError(f"{_what(key)}: linear interpolation on a {STEP_MV:g} mV grid is off by "
-                             f"{abs(interp[worst] - col[worst]):.2g} at V = {mid[worst]:g} mV, where the value is "
-                             f"{col[worst]:.3g} (allowed: {MAX_INTERPOLATION_ERROR:g} of it + {INTERPOLATION_FLOOR:g}); "
-                             "this model needs the exact kernel (numerics.lookup_tables: false)")
+        _check_interpolation(_what(key), table[:, k], col, mid)
     table = np.ascontiguousarray(table)
     table.setflags(write=False)
     return LutTable(table, V_LO_MV, STEP_MV, keys)
@@ -336,7 +266,12 @@ def _packed(desc: ModelDescription, params: tuple, oparams: tuple | None, dt: fl
     v = V_LO_MV + STEP_MV * np.arange(n)
     layout = gate_layout(desc)
     cols = [t.table[:, t.keys.index(key)] for key in layout.columns]
-    cols.append(_opsin_column(v, oparams) if oparams is not None else np.zeros(n))
+    if oparams is not None:
+        mid = v[:-1] + 0.5 * STEP_MV
+        with np.errstate(all="ignore"):
+            opsin, opsin_mid = _opsin_column(v, oparams), _opsin_column(mid, oparams)
+        _check_interpolation("the opsin's f_v(V)·(V − E)", opsin, opsin_mid, mid)
+    cols.append(opsin if oparams is not None else np.zeros(n))
     decays = []
     for k, (_, _, _, decay) in layout.forms.items():  # gate order: the decays' order
         if decay is not None:
