@@ -315,7 +315,8 @@ def test_generated_lookup_tables_keep_the_single_cell_figures_within_half_a_perc
     tabulated = single_cell_figures(name, kernel, dtype)
     assert len(calls) > 1000  # the generated stepper ran every step
     rel = {k: tabulated[k] / exact[k] - 1 for k in FIGURES}
-    print(f"\n{name} {dtype.__name__}: generated lookup tables vs exact " + ", ".join(f"{k} {r:+.4%}" for k, r in rel.items()))
+    print(f"\n{name} {dtype.__name__}: generated lookup tables vs exact "
+          + ", ".join(f"{k} {r:+.4%}" for k, r in rel.items()))
     for k in FIGURES:
         assert abs(rel[k]) <= 0.005, (k, tabulated, exact)
     assert tabulated["peak"] > 20.0 and tabulated["apd90"] > 10.0

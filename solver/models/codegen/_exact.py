@@ -145,7 +145,8 @@ def interior_calls(specialised: bool) -> str:
     return "\n".join(out)
 
 
-def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, vectorised: bool, n_decay: int = 0) -> str:
+def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, vectorised: bool,
+                  n_decay: int = 0) -> str:
     """The template filled in: ``ct`` the compute type, ``vectorised`` the lookup-table kernel's loop
     (512-bit vectors, contraction to FMA, one interior loop per switch combination), ``n_decay`` the pairs
     of scalars ``z_ea<q>, z_ec<q>`` after the template's (the decay of the gates of constant τ)."""
