@@ -108,8 +108,7 @@ class CellModel:
     )
     resting_conductance_fn: Callable[[dict[str, float]], float] = field(repr=False, default=None)
     ionic_current_fn: Callable = field(repr=False, default=None)
-    #: The numba.cuda step kernel, made on demand (models generated from a description); None: the
-    #: hand-written kernel of :mod:`solver.models.cuda_kernels` under the model's name.
+    #: The numba.cuda step kernel, generated from the description on demand (:mod:`solver.models.codegen`).
     cuda_step_fn: Callable[[], Callable] | None = field(repr=False, default=None)
     #: The lookup-table path of a model generated from a description (``gate_params``, ``stepper()``:
     #: see :class:`solver.models.codegen.GeneratedLut`); None: the presets' tables, if any.
@@ -121,8 +120,11 @@ class CellModel:
         # a generated model travels as its description (to Dask workers, say): the receiving process
         # rebuilds it and loads the kernels from its own cache rather than unpickling compiled code
         if self.description is not None:
+            from . import MODELS, get_model
             from .codegen import cell_model
 
+            if MODELS.get(self.name) is self:  # a preset travels as its name
+                return (get_model, (self.name,))
             return (cell_model, (self.description,))
         return object.__reduce_ex__(self, protocol)
 

@@ -184,16 +184,17 @@ class ModelDescription:
     # ---------------------------------------------------------------- reading
 
     @classmethod
-    def from_dict(cls, d: Mapping, *, path: str = "definition") -> ModelDescription:
-        """Validate the JSON form ``d``; errors name the field under ``path``."""
+    def from_dict(cls, d: Mapping, *, path: str = "definition", preset: bool = False) -> ModelDescription:
+        """Validate the JSON form ``d``; errors name the field under ``path``. ``preset``: the registry's own
+        description of a preset, which takes the preset's name (a user's may not)."""
         d = _keys(d, path, ("name", "description", "voltage", "parameters", "states", "intermediates", "currents",
                             "source"))  # fmt: skip
         name = _str(d, "name", path, required=True)
         if not _is_identifier(name):
             raise DescriptionError(f"{path}.name: {name!r} is not a name (letters, digits, _; not starting with a digit)")
-        from . import MODELS  # a user's model may not take a preset's name: the name selects tables and constants
+        from .presets import PRESET_NAMES  # a user's model may not take a preset's name: the name selects one
 
-        if name in MODELS:
+        if name in PRESET_NAMES and not preset:
             raise DescriptionError(f"{path}.name: {name!r} is the name of a preset; choose another")
         vd = _keys(d.get("voltage"), f"{path}.voltage", ("name", "units", "initial"))
         voltage = Voltage(_str(vd, "name", f"{path}.voltage", required=True), _str(vd, "units", f"{path}.voltage") or "mV",
