@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import google_crc32c
@@ -11,6 +14,18 @@ import google_crc32c
 from optowave.v1 import service_pb2
 
 MiB = 2**20
+log = logging.getLogger("optowave.client")
+
+
+@dataclass
+class FetchReport:
+    """How a fetch (``Job.result``) got its time chunks: ``Job.fetch_report`` after the call."""
+
+    bulk_chunks: int = 0            # time chunks read over the bulk channel
+    bulk_bytes: int = 0             # their stored bytes
+    bulk_seconds: float = 0.0       # time the bulk transfers took (connection, files in place, checks)
+    stream_chunks: int = 0          # time chunks read from the gRPC stream
+    bulk_failures: list[str] = field(default_factory=list)   # why a bulk transfer stopped (then: the stream)
 
 
 class _Resync(Exception):
@@ -58,6 +73,8 @@ class _StoreWriter:
         self._in_flight = 0
         self._committed: deque = deque()    # time chunks committed by the writer thread, not yet reported
         self._failed: BaseException | None = None
+        self.offer: service_pb2.BulkOffer | None = None   # a bulk offer the stream ended with, not yet taken
+        self.report = FetchReport()
 
     def __enter__(self) -> "_StoreWriter":
         from concurrent.futures import ThreadPoolExecutor
@@ -115,9 +132,80 @@ class _StoreWriter:
             self._stored(message.stored)
         elif kind == "chunk_sent":
             self._chunk_sent(message.chunk_sent)
+        elif kind == "bulk":
+            if not self._headed:
+                raise _Resync("a bulk offer arrived before the header")
+            self.offer = message.bulk
         else:
             raise _Resync(f"a {kind!r} message is not part of a job's result stream")
         return self.completed()
+
+    def take_bulk(self, host: str) -> bool:
+        """Read the time chunks of the bulk offer the stream ended with (:attr:`offer`) over the bulk channel of
+        ``host`` (:mod:`._bulk`), counting each once its files check. Returns False when the transfer stopped
+        short (why: :attr:`report`); the stream then carries what is missing.
+
+        The files land in ``<store>.bulk`` first and are moved into the store (a rename each) once it is laid
+        out: the transfer runs while the writer thread still lays out a new store."""
+        import shutil
+
+        from ._bulk import BulkFailed, path_in, receive
+
+        offer, self.offer = self.offer, None
+        first = offer.chunks[0].chunk_index if offer.chunks else None
+        if first != self.next_chunk:
+            self.settle()
+            self.report.bulk_failures.append(f"an offer from time chunk {first} came while {self.next_chunk} was "
+                                             "wanted")
+            return False
+        stage = self.path.with_name(self.path.name + ".bulk")
+        shutil.rmtree(stage, ignore_errors=True)
+        chunks = {c.chunk_index: c for c in offer.chunks}
+        checked: list[int] = []             # time chunks in place in the stage, not yet moved
+        made: set[Path] = set()
+
+        def move(wait: bool) -> None:
+            """Move the checked time chunks into the store and count them, once every write before is done."""
+            if not checked or not (wait or all(f.done() for f, _ in self._writes)):
+                return
+            self.settle()
+            for k in checked:
+                for f in chunks[k].files:
+                    dest = path_in(self.path, f.key)
+                    if dest.parent not in made:
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        made.add(dest.parent)
+                    os.replace(path_in(stage, f.key), dest)
+                self._commit(k, bulk=True, save=False)
+                self.report.bulk_bytes += sum(f.size for f in chunks[k].files)
+            checked.clear()
+
+        t0 = time.perf_counter()
+        try:
+            try:
+                for k in receive(host, offer, stage):
+                    if k != self.next_chunk + len(checked):
+                        raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk + len(checked)} "
+                                         "was wanted")
+                    checked.append(k)
+                    move(wait=False)
+            finally:
+                self.report.bulk_seconds += time.perf_counter() - t0
+            move(wait=True)
+        except (BulkFailed, OSError) as exc:
+            move(wait=True)                 # what arrived whole and checked counts
+            why = f"{host}:{offer.port}: {exc}"
+            log.info("bulk transfer of job %s stopped at time chunk %d (%s); the stream takes over", self.job_id,
+                     self.next_chunk, why)
+            self.report.bulk_failures.append(why)
+            return False
+        finally:
+            self.settle()
+            shutil.rmtree(stage, ignore_errors=True)
+            # the resume state is written once per offer (time chunks arrive faster than it is written); a fetch
+            # stopped in between asks again for the time chunks since the last state, which is safe
+            self._save()
+        return True
 
     def _lay_out(self, msg) -> None:
         from optowave.store import from_proto
@@ -187,12 +275,17 @@ class _StoreWriter:
         self._laid_out = True
         self._save()
 
-    def _commit(self, k: int) -> None:
+    def _commit(self, k: int, *, bulk: bool = False, save: bool = True) -> None:
         """Time chunk ``k`` is fetched: its writes (queued before) are done."""
         self.next_chunk = k + 1
+        if bulk:
+            self.report.bulk_chunks += 1
+        else:
+            self.report.stream_chunks += 1
         if self.next_chunk >= self.chunks_total:
             self.store.finish()
-        self._save()
+        if save:
+            self._save()
         self._committed.append(k)
 
     def _save(self) -> None:
