@@ -142,66 +142,36 @@ class _StoreWriter:
 
     def take_bulk(self, host: str) -> bool:
         """Read the time chunks of the bulk offer the stream ended with (:attr:`offer`) over the bulk channel of
-        ``host`` (:mod:`._bulk`), counting each once its files check. Returns False when the transfer stopped
-        short (why: :attr:`report`); the stream then carries what is missing.
-
-        The files land in ``<store>.bulk`` first and are moved into the store (a rename each) once it is laid
-        out: the transfer runs while the writer thread still lays out a new store."""
-        import shutil
-
-        from ._bulk import BulkFailed, path_in, receive
+        ``host`` into the store (:mod:`._bulk`), counting each once its files check. Returns False when the
+        transfer stopped short (why: :attr:`report`); the stream then carries what is missing (and rewrites
+        any file a failed time chunk left)."""
+        from ._bulk import BulkFailed, receive
 
         offer, self.offer = self.offer, None
+        self.settle()                       # the store is laid out and every earlier write is done
         first = offer.chunks[0].chunk_index if offer.chunks else None
         if first != self.next_chunk:
-            self.settle()
             self.report.bulk_failures.append(f"an offer from time chunk {first} came while {self.next_chunk} was "
                                              "wanted")
             return False
-        stage = self.path.with_name(self.path.name + ".bulk")
-        shutil.rmtree(stage, ignore_errors=True)
-        chunks = {c.chunk_index: c for c in offer.chunks}
-        checked: list[int] = []             # time chunks in place in the stage, not yet moved
-        made: set[Path] = set()
-
-        def move(wait: bool) -> None:
-            """Move the checked time chunks into the store and count them, once every write before is done."""
-            if not checked or not (wait or all(f.done() for f, _ in self._writes)):
-                return
-            self.settle()
-            for k in checked:
-                for f in chunks[k].files:
-                    dest = path_in(self.path, f.key)
-                    if dest.parent not in made:
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        made.add(dest.parent)
-                    os.replace(path_in(stage, f.key), dest)
-                self._commit(k, bulk=True, save=False)
-                self.report.bulk_bytes += sum(f.size for f in chunks[k].files)
-            checked.clear()
-
+        sizes = {c.chunk_index: sum(f.size for f in c.files) for c in offer.chunks}
         t0 = time.perf_counter()
         try:
             try:
-                for k in receive(host, offer, stage):
-                    if k != self.next_chunk + len(checked):
-                        raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk + len(checked)} "
-                                         "was wanted")
-                    checked.append(k)
-                    move(wait=False)
+                for k in receive(host, offer, self.path):
+                    if k != self.next_chunk:
+                        raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk} was wanted")
+                    self._commit(k, bulk=True, save=False)
+                    self.report.bulk_bytes += sizes[k]
             finally:
                 self.report.bulk_seconds += time.perf_counter() - t0
-            move(wait=True)
         except (BulkFailed, OSError) as exc:
-            move(wait=True)                 # what arrived whole and checked counts
             why = f"{host}:{offer.port}: {exc}"
             log.info("bulk transfer of job %s stopped at time chunk %d (%s); the stream takes over", self.job_id,
                      self.next_chunk, why)
             self.report.bulk_failures.append(why)
             return False
         finally:
-            self.settle()
-            shutil.rmtree(stage, ignore_errors=True)
             # the resume state is written once per offer (time chunks arrive faster than it is written); a fetch
             # stopped in between asks again for the time chunks since the last state, which is safe
             self._save()
