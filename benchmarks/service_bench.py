@@ -363,7 +363,7 @@ def main(argv=None) -> int:
         print(f"  bulk channel, {label} movie: {r['median_s']['bulk']:.3f} s = {r['bulk_stored_mb_per_s']:.0f} MB/s "
               f"of stored bytes; bulk time over: copytree {r['bulk_over_copytree']:.2f}x, loopback TCP into files "
               f"{r['bulk_over_tcp']:.2f}x, gRPC stream {r['bulk_over_stream']:.2f}x; its transfer (files in place and "
-              f"checked, while the store is laid out) {statistics.median(r['bulk_transfer_s']):.3f} s = "
+              f"checked) {statistics.median(r['bulk_transfer_s']):.3f} s = "
               f"{r['bulk_transfer_over_copytree']:.2f}x copytree; the bulk channel alone (offer, files in place and "
               f"checked, no Zarr work) {r['median_s']['bulk_files']:.3f} s = {r['bulk_files_stored_mb_per_s']:.0f} MB/s "
               f"= {r['median_s']['bulk_files'] / r['median_s']['copytree']:.2f}x copytree")
