@@ -22,13 +22,13 @@ second-order steps always end in ``ya``: parity 0).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from types import MappingProxyType
 
-from . import generic, hek, reference
+from . import generic, hek
 from ._base import CellModel
-from . import generic_kernels as _gk
-from . import hek_kernel as _hk
+from .presets import preset_description
 
 __all__ = ["CellModel", "MODELS", "UnknownModelError", "get_model"]
 
@@ -36,25 +36,38 @@ __all__ = ["CellModel", "MODELS", "UnknownModelError", "get_model"]
 HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS = 1000.0
 
 
+def _described(name: str) -> CellModel:
+    # the preset's description and the model generated from it: kernels, reference step, CUDA
+    from .codegen import cell_model
+    from .description import ModelDescription
+
+    return cell_model(ModelDescription.from_dict(preset_description(name), path=name, preset=True))
+
+
 def _hek_model(name: str) -> CellModel:
-    return CellModel(
-        name=name,
-        state_names=hek.HEK_STATE_NAMES,
+    values = hek.HEK_PRESETS[name]
+    inst = values["kir_instantaneous"]
+    # kir_instantaneous is the description's choice of Kir2.1 gate kind, fixed per preset: a parameter only for
+    # hek's NumPy physics (the generated kernels read the description's parameters, which come first)
+    bounds = {**hek.HEK_PARAM_BOUNDS, "kir_instantaneous": (inst, inst)}
+    model = _described(name)
+    if model.param_names + ("kir_instantaneous",) != hek.HEK_PARAM_NAMES:
+        raise RuntimeError(f"the description of {name} must list hek's parameters in their order")
+    return dataclasses.replace(
+        model,
         state_units=hek.HEK_STATE_UNITS,
         state_long_names=hek.HEK_STATE_LONG_NAMES,
         param_names=hek.HEK_PARAM_NAMES,
-        defaults=hek.HEK_PRESETS[name],
+        defaults=values,
         param_units=hek.HEK_PARAM_UNITS,
-        param_bounds=hek.HEK_PARAM_BOUNDS,
-        dimensionless=False,
-        supports_opsin=True,
+        param_bounds=MappingProxyType(bounds),
         dt_max_ms=0.05,
         # the largest dt dividing the 1 ms / 0.5 ms stimulus protocol at which the single-cell
         # figures pass (rest 0.5 mV, peak 2 mV, APD90 3 %, max dV/dt 10 %): see the tests
         default_dt_ms=0.025,
         default_diffusivity_um2_per_ms=HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS,
-        kernel=_hk.hek_kernel,
-        reference_step=reference.hek_reference_step,
+        # the HEK presets' tables are the hand-written ones of lut.py (solver.engine.backends)
+        lookup_tables=None,
         rest_state_fn=hek.rest_state,
         steady_state_fn=hek.steady_state_at,
         resting_conductance_fn=hek.resting_conductance,
@@ -62,33 +75,13 @@ def _hek_model(name: str) -> CellModel:
     )
 
 
-_GENERIC_KERNELS = {
-    "nagumo": (_gk.nagumo_kernel, reference.nagumo_reference_step),
-    "fitzhugh_nagumo": (_gk.fitzhugh_nagumo_kernel, reference.fitzhugh_nagumo_reference_step),
-    "aliev_panfilov": (_gk.aliev_panfilov_kernel, reference.aliev_panfilov_reference_step),
-}
-
-
 def _generic_model(name: str) -> CellModel:
     spec = generic.GENERIC_SPECS[name]
-    kernel, ref = _GENERIC_KERNELS[name]
-    n = len(spec["state_names"])
-    return CellModel(
-        name=name,
-        state_names=spec["state_names"],
-        state_units=("1",) * n,
+    return dataclasses.replace(
+        _described(name),
         state_long_names=spec["state_long_names"],
-        param_names=tuple(spec["defaults"]),
-        defaults=MappingProxyType(dict(spec["defaults"])),
-        param_units=MappingProxyType({k: "1" for k in spec["defaults"]}),
-        param_bounds=MappingProxyType(dict(spec["bounds"])),
-        dimensionless=True,
-        supports_opsin=False,
         dt_max_ms=spec["dt_max"],
         default_dt_ms=spec["default_dt"],
-        default_diffusivity_um2_per_ms=1.0,
-        kernel=kernel,
-        reference_step=ref,
         rest_state_fn=functools.partial(generic.rest_state, name),
         steady_state_fn=functools.partial(generic.steady_state_at, name),
         resting_conductance_fn=functools.partial(generic.resting_conductance, name),

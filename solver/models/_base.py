@@ -121,8 +121,11 @@ class CellModel:
         # a generated model travels as its description (to Dask workers, say): the receiving process
         # rebuilds it and loads the kernels from its own cache rather than unpickling compiled code
         if self.description is not None:
+            from . import MODELS, get_model
             from .codegen import cell_model
 
+            if MODELS.get(self.name) is self:  # a preset travels as its name
+                return (get_model, (self.name,))
             return (cell_model, (self.description,))
         return object.__reduce_ex__(self, protocol)
 

@@ -5,7 +5,8 @@ JSON form, the one a Myokit import writes and a spec's ``tissue.model.definition
 
     {"name": ..., "voltage": {"name": "v", "units": "mV", "initial": -75.0},
      "parameters": [{"name", "value", "units", "min", "max", "description"}, ...],
-     "states": [{"name", "units", "initial", "gate": {"inf", "tau"} | {"alpha", "beta"}}
+     "states": [{"name", "units", "initial",
+                 "gate": {"inf", "tau"} | {"alpha", "beta"} | {"inf", "instantaneous": true}}
                 | {"name", "units", "initial", "derivative"}, ...],
      "intermediates": [{"name", "expression", "units"}, ...],
      "currents": [{"name", "expression", "units"}, ...], "source": {"file", "sha256"}}
@@ -13,7 +14,9 @@ JSON form, the one a Myokit import writes and a spec's ``tissue.model.definition
 Currents are per unit capacitance (A/F = mV/ms), positive outward: dV/dt = coupling − Σ currents −
 I_opsin − I_ext. Gate expressions may use V and parameters only (they are stepped by Rush–Larsen
 and can be tabulated); derivatives, intermediates (in order) and currents may use V, states,
-parameters and intermediates (derivatives the currents too). :func:`ModelDescription.from_dict`
+parameters and intermediates (derivatives the currents too). An instantaneous gate is always at its
+steady state: wherever the model reads it, it is ``inf`` at the state's V, and a step stores ``inf``
+at the new V (Kir2.1's fast gates in the bistable HEK preset). :func:`ModelDescription.from_dict`
 validates and raises :class:`DescriptionError` naming the field (``states[2].gate.tau``).
 """
 
@@ -102,17 +105,26 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Gate:
-    """A gate's kinetics: ``inf`` + ``tau`` (ms), or ``alpha`` + ``beta`` (1/ms), functions of V."""
+    """A gate's kinetics: ``inf`` + ``tau`` (ms), or ``alpha`` + ``beta`` (1/ms), functions of V; or
+    ``inf`` alone with ``instantaneous`` (the gate is always at its steady state)."""
 
     inf: str = ""
     tau: str = ""
     alpha: str = ""
     beta: str = ""
+    instantaneous: bool = False
 
     @property
     def kind(self) -> str:
-        """``"inf_tau"`` or ``"alpha_beta"``."""
+        """``"inf_tau"``, ``"alpha_beta"`` or ``"instantaneous"``."""
+        if self.instantaneous:
+            return "instantaneous"
         return "inf_tau" if self.inf else "alpha_beta"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The expressions this gate is given by."""
+        return {"inf_tau": ("inf", "tau"), "alpha_beta": ("alpha", "beta"), "instantaneous": ("inf",)}[self.kind]
 
 
 @dataclass(frozen=True)
@@ -172,16 +184,17 @@ class ModelDescription:
     # ---------------------------------------------------------------- reading
 
     @classmethod
-    def from_dict(cls, d: Mapping, *, path: str = "definition") -> ModelDescription:
-        """Validate the JSON form ``d``; errors name the field under ``path``."""
+    def from_dict(cls, d: Mapping, *, path: str = "definition", preset: bool = False) -> ModelDescription:
+        """Validate the JSON form ``d``; errors name the field under ``path``. ``preset``: the registry's own
+        description of a preset, which takes the preset's name (a user's may not)."""
         d = _keys(d, path, ("name", "description", "voltage", "parameters", "states", "intermediates", "currents",
                             "source"))  # fmt: skip
         name = _str(d, "name", path, required=True)
         if not _is_identifier(name):
             raise DescriptionError(f"{path}.name: {name!r} is not a name (letters, digits, _; not starting with a digit)")
-        from . import MODELS  # a user's model may not take a preset's name: the name selects tables and constants
+        from .presets import PRESET_NAMES  # a user's model may not take a preset's name: the name selects one
 
-        if name in MODELS:
+        if name in PRESET_NAMES and not preset:
             raise DescriptionError(f"{path}.name: {name!r} is the name of a preset; choose another")
         vd = _keys(d.get("voltage"), f"{path}.voltage", ("name", "units", "initial"))
         voltage = Voltage(_str(vd, "name", f"{path}.voltage", required=True), _str(vd, "units", f"{path}.voltage") or "mV",
@@ -199,8 +212,11 @@ class ModelDescription:
             sd = _keys(sd, p, ("name", "units", "initial", "gate", "derivative", "description"))
             gate = None
             if "gate" in sd:
-                gd = _keys(sd["gate"], f"{p}.gate", ("inf", "tau", "alpha", "beta"))
-                gate = Gate(*(_str(gd, key, f"{p}.gate") for key in ("inf", "tau", "alpha", "beta")))
+                gd = _keys(sd["gate"], f"{p}.gate", ("inf", "tau", "alpha", "beta", "instantaneous"))
+                inst = gd.get("instantaneous", False)
+                if not isinstance(inst, bool):
+                    raise DescriptionError(f"{p}.gate.instantaneous: must be true or false, got {inst!r}")
+                gate = Gate(*(_str(gd, key, f"{p}.gate") for key in ("inf", "tau", "alpha", "beta")), inst)
             states.append(State(_str(sd, "name", p, required=True), _float(sd, "initial", p, 0.0),
                                 _str(sd, "units", p) or "1", gate, _str(sd, "derivative", p),
                                 _str(sd, "description", p)))  # fmt: skip
@@ -279,10 +295,14 @@ class ModelDescription:
                                                        [v, *pnames, *snames, *earlier, *cnames])  # fmt: skip
                 continue
             g = s.gate
-            if bool(g.inf) != bool(g.tau) or bool(g.alpha) != bool(g.beta) or bool(g.inf) == bool(g.alpha):
+            if g.instantaneous:
+                if not g.inf or g.tau or g.alpha or g.beta:
+                    raise DescriptionError(f"{where}.gate: the instantaneous gate {s.name!r} needs 'inf' and nothing "
+                                           f"else (it is always at its steady state)")
+            elif bool(g.inf) != bool(g.tau) or bool(g.alpha) != bool(g.beta) or bool(g.inf) == bool(g.alpha):
                 raise DescriptionError(f"{where}.gate: gate {s.name!r} needs either 'inf' and 'tau' or 'alpha' and "
-                                       f"'beta'")
-            for key in ("inf", "tau") if g.inf else ("alpha", "beta"):
+                                       f"'beta' (or 'inf' with 'instantaneous': true)")
+            for key in g.keys:
                 trees[f"{s.name}.{key}"] = _parse(getattr(g, key), f"{where}.gate.{key}", f"{s.name}.{key}",
                                                   [v, *pnames], gate=True)  # fmt: skip
         return trees
@@ -308,6 +328,8 @@ class ModelDescription:
             sd: dict = {"name": s.name, "units": s.units, "initial": s.initial}
             if s.gate is not None:
                 sd["gate"] = {k: getattr(s.gate, k) for k in ("inf", "tau", "alpha", "beta") if getattr(s.gate, k)}
+                if s.gate.instantaneous:
+                    sd["gate"]["instantaneous"] = True
             else:
                 sd["derivative"] = s.derivative
             if s.description:

@@ -105,3 +105,21 @@ def test_the_described_hek_preset_has_the_presets_fixed_point_and_iv_on_the_benc
     np.testing.assert_allclose([f.v for f in b], [f.v for f in a], atol=1e-9)
     v = np.linspace(-100.0, 40.0, 29)
     np.testing.assert_allclose(described.steady_current(v), preset.steady_current(v), rtol=1e-12, atol=1e-12)
+
+
+def test_an_instantaneous_gate_travels_through_the_proto(tmp_path):
+    """The bistable HEK description (instantaneous Kir2.1 gates) in a spec file: the proto keeps the kind, and
+    the description read back is the same model (same content hash)."""
+    from solver.models.description import ModelDescription
+    from solver.models.presets import hek_gokhale2017
+
+    definition = hek_gokhale2017.description("hek_bistable")
+    definition["name"] = "my_bistable"
+    spec = _spec()
+    spec["tissue"]["model"]["definition"] = definition
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(spec))
+    loaded = json.loads(solver.load_spec(str(path)).tissue.model.definition)
+    assert loaded["states"][4]["gate"] == {"inf": definition["states"][4]["gate"]["inf"], "instantaneous": True}
+    assert loaded["states"][0]["gate"].keys() == {"inf", "tau"}
+    assert (ModelDescription.from_dict(loaded).content_hash == ModelDescription.from_dict(definition).content_hash)

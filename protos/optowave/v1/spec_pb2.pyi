@@ -170,16 +170,18 @@ class ModelParameter(_message.Message):
     def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., units: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ModelGate(_message.Message):
-    __slots__ = ("inf", "tau", "alpha", "beta")
+    __slots__ = ("inf", "tau", "alpha", "beta", "instantaneous")
     INF_FIELD_NUMBER: _ClassVar[int]
     TAU_FIELD_NUMBER: _ClassVar[int]
     ALPHA_FIELD_NUMBER: _ClassVar[int]
     BETA_FIELD_NUMBER: _ClassVar[int]
+    INSTANTANEOUS_FIELD_NUMBER: _ClassVar[int]
     inf: str
     tau: str
     alpha: str
     beta: str
-    def __init__(self, inf: _Optional[str] = ..., tau: _Optional[str] = ..., alpha: _Optional[str] = ..., beta: _Optional[str] = ...) -> None: ...
+    instantaneous: bool
+    def __init__(self, inf: _Optional[str] = ..., tau: _Optional[str] = ..., alpha: _Optional[str] = ..., beta: _Optional[str] = ..., instantaneous: _Optional[bool] = ...) -> None: ...
 
 class ModelState(_message.Message):
     __slots__ = ("name", "units", "initial", "gate", "derivative", "description")

@@ -28,7 +28,8 @@ def model_lines(desc: ModelDescription, *, target: str, old, gates: bool = True,
     """The model's arithmetic as statements over the locals ``z_s<k>`` (states, V first) and ``z_p<k>``
     (parameters), and the expressions of the new state; ``old(k)`` reads state ``k`` at the step's
     start, ``drive`` is coupling − I_opsin − I_ext, ``dt`` the step. ``target``: "numba" or "cuda".
-    ``gates=False`` leaves the gates' new values as ``None`` for the caller (the lookup tables);
+    ``gates=False`` leaves the kinetic gates' new values as ``None`` for the caller (the lookup tables; an
+    instantaneous gate is computed here, at the state's V where the model reads it and at the new V);
     ``trees`` replaces some of ``desc.tree``'s, whose extra names ``extra_names`` says how to emit."""
     emit = expr.to_numba if target == "numba" else expr.to_cuda
     names: dict[str, str] = dict(extra_names or {})
@@ -39,6 +40,10 @@ def model_lines(desc: ModelDescription, *, target: str, old, gates: bool = True,
     for k, p in enumerate(desc.parameters):
         names[p.name] = _local("p", k)
     lines: list[str] = []
+    instant = [(k, s) for k, s in enumerate(desc.states, start=1) if s.gate is not None and s.gate.instantaneous]
+    for k, s in instant:
+        # the model reads an instantaneous gate at its steady state, whatever the state holds
+        lines.append(f"{names[s.name]} = {emit(desc.tree(f'{s.name}.inf'), names.__getitem__)}")
     for k, x in enumerate(desc.intermediates):
         code = emit(desc.tree(x.name), names.__getitem__)
         names[x.name] = _local("x", k)
@@ -51,8 +56,15 @@ def model_lines(desc: ModelDescription, *, target: str, old, gates: bool = True,
         total.append(names[c.name])
     lines.append(f"z_iion = {' + '.join(total) if total else '0.0'}")
     outs = [f"{old(0)} + dt * (drive - z_iion)"]
+    if instant:
+        lines.append(f"z_vnew = {outs[0]}")
+        outs[0] = "z_vnew"
+        at_new = {**names, desc.voltage.name: "z_vnew"}
     for k, s in enumerate(desc.states, start=1):
-        if s.gate is None:
+        if s.gate is not None and s.gate.instantaneous:
+            # stored at the new V
+            outs.append(emit(desc.tree(f"{s.name}.inf"), at_new.__getitem__))
+        elif s.gate is None:
             lines.append(f"z_d{k} = {emit(desc.tree(f'{s.name}.derivative'), names.__getitem__)}")
             outs.append(f"{old(k)} + dt * z_d{k}")
         elif not gates:

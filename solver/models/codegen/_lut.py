@@ -51,14 +51,18 @@ class LutTable:
         self.scalars = np.array([v_lo, 1.0 / h, float(table.shape[0] - 2)])
 
 
+def _tabulated_gates(desc: ModelDescription) -> list:
+    # an instantaneous gate is computed exactly, at the state's V and at the new V
+    return [s for s in desc.states if s.gate is not None and not s.gate.instantaneous]
+
+
 def gate_parameters(desc: ModelDescription) -> frozenset[str]:
     """The parameters the tables depend on (the gates' and the other expressions of V alone: a per-cell
     map of one of them needs the exact kernel)."""
     out: set[str] = set(vonly_plan(desc).parameters)
-    for s in desc.states:
-        if s.gate is not None:
-            for key in ("inf", "tau") if s.gate.kind == "inf_tau" else ("alpha", "beta"):
-                out |= expr.names(desc.tree(f"{s.name}.{key}"))
+    for s in _tabulated_gates(desc):
+        for key in s.gate.keys:
+            out |= expr.names(desc.tree(f"{s.name}.{key}"))
     return frozenset(out & set(desc.param_names))
 
 
@@ -66,9 +70,7 @@ def _gate_columns(desc: ModelDescription, v: np.ndarray, p: Mapping, dt: float) 
     env = {**p, desc.voltage.name: v}
     cols = {}
     with np.errstate(all="ignore"):
-        for s in desc.states:
-            if s.gate is None:
-                continue
+        for s in _tabulated_gates(desc):
             if s.gate.kind == "inf_tau":
                 inf = expr.evaluate(desc.tree(f"{s.name}.inf"), env)
                 tau = expr.evaluate(desc.tree(f"{s.name}.tau"), env)
@@ -151,7 +153,8 @@ def lut_table(desc: ModelDescription, params: np.ndarray, dt: float) -> LutTable
 def lut_kernel_source(desc: ModelDescription) -> str:
     """Python source of a module whose ``kernel_tabulated(..., tab, tab_half, lut_s)`` is the lookup-table kernel."""
     n_state = len(desc.state_names)
-    gates = [k for k, s in enumerate(desc.states, start=1) if s.gate is not None]
+    tabulated = _tabulated_gates(desc)
+    gates = [k for k, s in enumerate(desc.states, start=1) if s in tabulated]
     col = {k: 2 * q for q, k in enumerate(gates)}
     lines = [f"{_local('p', k)} = pc[i, {k}]" for k in range(len(desc.parameters))]
     vp = vonly_plan(desc)

@@ -21,8 +21,16 @@ __all__ = ["currents", "environment", "gate_inf_tau", "reference_step_of"]
 TAU_MIN = 0.01  # ms, as the kernels
 
 
+def _instant(desc: ModelDescription, v, p: Mapping) -> dict:
+    """The instantaneous gates at their steady state at ``v``."""
+    env = {**p, desc.voltage.name: v}
+    return {s.name: expr.evaluate(desc.tree(f"{s.name}.inf"), env) for s in desc.states
+            if s.gate is not None and s.gate.instantaneous}
+
+
 def _env(desc: ModelDescription, state: Mapping, p: Mapping) -> dict:
     env = {**p, **state}
+    env.update(_instant(desc, state[desc.voltage.name], p))
     for x in desc.intermediates:
         env[x.name] = expr.evaluate(desc.tree(x.name), env)
     return env
@@ -43,13 +51,18 @@ def currents(desc: ModelDescription, state: Mapping, p: Mapping) -> dict[str, np
 
 
 def gate_inf_tau(desc: ModelDescription, v, p: Mapping) -> tuple[dict, dict]:
-    """Steady state and time constant (ms) of every gate at voltage ``v``."""
+    """Steady state and time constant (ms) of every gate at voltage ``v``. An instantaneous gate's τ is
+    ``TAU_MIN``: where it is a variable of an ODE (the patch-clamp bench), it relaxes that fast and never
+    feeds back (the model reads it at its steady state)."""
     env = {**p, desc.voltage.name: v}
     inf, tau = {}, {}
     for s in desc.states:
         if s.gate is None:
             continue
-        if s.gate.kind == "inf_tau":
+        if s.gate.instantaneous:
+            inf[s.name] = expr.evaluate(desc.tree(f"{s.name}.inf"), env)
+            tau[s.name] = np.full_like(np.asarray(inf[s.name], dtype=np.float64), TAU_MIN)
+        elif s.gate.kind == "inf_tau":
             inf[s.name] = expr.evaluate(desc.tree(f"{s.name}.inf"), env)
             tau[s.name] = expr.evaluate(desc.tree(f"{s.name}.tau"), env)
         else:
@@ -80,13 +93,16 @@ def reference_step_of(desc: ModelDescription):
             new[n] = b[n] + dt * (g_a * (1.0 - o_op - d_op) - oparams[4] * o_op)
             new[n + 1] = b[n + 1] + dt * (oparams[4] * o_op - g_r * d_op)
         inf, tau = gate_inf_tau(desc, v, p)
+        new[0] = b[0] + dt * (ref.coupling(v, wx, wy) - i_total)
+        at_new = _instant(desc, new[0], p)
         for k, st in enumerate(desc.states, start=1):
             if st.gate is None:
                 new[k] = b[k] + dt * expr.evaluate(desc.tree(f"{st.name}.derivative"), env)
+            elif st.gate.instantaneous:
+                new[k] = at_new[st.name]
             else:
                 t = np.maximum(tau[st.name], TAU_MIN)
                 new[k] = inf[st.name] + (b[k] - inf[st.name]) * np.exp(-dt / t)
-        new[0] = b[0] + dt * (ref.coupling(v, wx, wy) - i_total)
         return ref._finish(base, new, active)
 
     def step(y, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux, order=1):

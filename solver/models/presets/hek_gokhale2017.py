@@ -1,9 +1,9 @@
-"""The HEK293 NaV1.5 + Kir2.1 model of Gokhale et al. 2017 (MODEL.md 3.1) as a model description.
+"""The HEK293 NaV1.5 + Kir2.1 model of Gokhale et al. 2017 (MODEL.md 3.1, 3.2) as a model description.
 
 The equations of :mod:`solver.models.hek` in the expression language, with the parameters of
-:data:`solver.models.hek.HEK_PRESETS`. The preset's switch ``kir_instantaneous`` (the bistable
-preset's Kir2.1 gates at their steady state) is not a gate and has no place in a description: the
-description is that of the kinetic Kir2.1 (``kir_instantaneous = 0``, the 35 and 23 °C presets).
+:data:`solver.models.hek.HEK_PRESETS`. The bistable preset's Kir2.1 gates are instantaneous (always at
+n∞(V), MODEL.md 3.2); the 35 and 23 °C presets' are kinetic. The hand-written switch
+``kir_instantaneous`` is the preset's choice of gate kind, not a parameter of the description.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from .. import hek
 
 __all__ = ["description", "PRESETS"]
 
-#: The presets this file describes (those with kinetic Kir2.1 gates).
-PRESETS = ("hek_gokhale2017_35c", "hek_gokhale2017_23c")
+#: The presets this file describes.
+PRESETS = ("hek_gokhale2017_35c", "hek_gokhale2017_23c", "hek_bistable")
 
 _SIG = "1/(1+exp({}))"  # the logistic of the kernels: 1/(1 + exp(x))
 
@@ -49,8 +49,15 @@ def description(preset: str = "hek_gokhale2017_35c") -> dict:
     if preset not in PRESETS:
         raise ValueError(f"preset {preset!r} has no description here; allowed: {', '.join(PRESETS)}")
     values = dict(hek.HEK_PRESETS[preset])
+    instant = values["kir_instantaneous"] >= 0.5
     rest = hek.rest_state(values)
     names = [n for n in hek.HEK_PARAM_NAMES if n != "kir_instantaneous"]
+
+    def gate(s: str, inf: str, tau: str) -> dict:
+        if instant and s in ("n1", "n2"):
+            return {"inf": inf, "instantaneous": True}
+        return {"inf": inf, "tau": tau}
+
     return {
         "name": f"{preset}_described",
         "description": f"Gokhale et al. 2017 ({preset}) written as a model description",
@@ -60,7 +67,7 @@ def description(preset: str = "hek_gokhale2017_35c") -> dict:
              "min": hek.HEK_PARAM_BOUNDS[n][0], "max": hek.HEK_PARAM_BOUNDS[n][1]} for n in names
         ],
         "states": [
-            {"name": s, "units": "1", "initial": float(rest[s]), "gate": {"inf": inf, "tau": tau},
+            {"name": s, "units": "1", "initial": float(rest[s]), "gate": gate(s, inf, tau),
              "description": long}
             for (s, (inf, tau)), long in zip(_GATES.items(), hek.HEK_STATE_LONG_NAMES[1:])
         ],
