@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import time
@@ -209,7 +210,8 @@ def test_a_refused_connection_falls_back_to_the_stream(server, done_job, tmp_pat
 # ---------------------------------------------------------------- tickets
 
 
-def test_bad_used_and_expired_tickets_are_refused_and_others_are_served(server, done_job, tmp_path):
+def test_bad_used_and_expired_tickets_are_refused_and_others_are_served(server, done_job, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="optowave.server")
     port = server.bulk.port
     refused = server.bulk.stats.refused
     store = server_store(server.data, done_job.id)
@@ -226,6 +228,10 @@ def test_bad_used_and_expired_tickets_are_refused_and_others_are_served(server, 
     time.sleep(TICKET_S + 0.3)
     assert hello(port, MAGIC + late.ticket) == b""                           # expired
     assert server.bulk.stats.refused == refused + 4
+    logged = [r.getMessage() for r in caplog.records if "bulk channel: refused" in r.getMessage()]
+    assert sum("unknown or used ticket" in m for m in logged) == 2
+    assert sum("no ticket" in m for m in logged) == 1
+    assert sum(f"expired ticket (job {done_job.id} chunks 0..4)" in m for m in logged) == 1
 
     # bob cannot get an offer for alice's job; his own job comes over the channel as ever
     with pytest.raises(grpc.RpcError) as err:
@@ -263,6 +269,15 @@ def test_a_tls_server_refuses_the_bulk_channel(tmp_path):
     with pytest.raises(StartupError, match=r"--bulk-listen 127.0.0.1:0: the bulk channel is plain TCP"):
         asyncio.run(Server(config).start())
     assert not (tmp_path / "data").exists(), "a refused server touched its data directory"
+
+
+def test_serve_command_line_refuses_bulk_with_tls_and_a_bad_transfer_count(tmp_path, capsys):
+    rc = cli_main(["serve", "--data", str(tmp_path / "a"), "--workers", "0", "--bulk-listen", "127.0.0.1:0",
+                   "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "k.pem")])
+    assert rc == 2 and "--bulk-listen 127.0.0.1:0: the bulk channel is plain TCP" in capsys.readouterr().err
+    rc = cli_main(["serve", "--data", str(tmp_path / "b"), "--workers", "0", "--bulk-listen", "127.0.0.1:0",
+                   "--bulk-transfers", "0"])
+    assert rc == 2 and "--bulk-transfers 0 is not allowed; must be > 0" in capsys.readouterr().err
 
 
 def test_bulk_listen_that_cannot_be_bound_is_a_startup_error_naming_it(tmp_path):
