@@ -201,11 +201,12 @@ def bulk_files(client, job_id: str, address: str, dest: Path) -> int:
     """A job's stored chunk files over the bulk channel alone: ``StreamResults`` asking for a bulk offer, then
     :func:`clients._bulk.receive` (``splice`` into files, each file's CRC32C checked); no Zarr store is laid out,
     committed or opened. Returns the time chunks received."""
-    from clients._bulk import bulk_host, receive
+    from clients._bulk import bulk_host, connect, receive
     from optowave.v1 import service_pb2
 
     messages = list(client._stream("StreamResults", service_pb2.StreamResultsRequest(job_id=job_id, bulk=True)))
-    return len(list(receive(bulk_host(address), messages[-1].bulk, dest)))
+    offer = messages[-1].bulk
+    return len(list(receive(connect(bulk_host(address), offer), offer, dest)))
 
 
 def hek_sheet(n: int, duration_ms: float, *, name: str) -> dict:

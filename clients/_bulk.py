@@ -1,8 +1,8 @@
 """The client's end of the bulk channel: a server's offered result files read from plain TCP into a store.
 
 A :class:`~optowave.v1.service_pb2.BulkOffer` (``StreamResults`` with ``bulk`` set) names a port, a ticket and
-the stored chunk files of some time chunks. :func:`receive` connects to the host the client dialled for gRPC at
-that port, sends the ticket, and moves each file's bytes from the socket into its file under the store with
+the stored chunk files of some time chunks. :func:`connect` connects to the host the client dialled for gRPC at
+that port and sends the ticket; :func:`receive` moves each file's bytes from the socket into its file under the store with
 ``os.splice`` (socket -> pipe -> file: the kernel moves them, Python never holds them); where ``splice`` is not
 to be had, with ``recv_into`` and ``write``. Each file is then read back (from the page cache) and checked
 against its CRC32C; a time chunk is handed on once all its files check. A refused connection, a short read or a
@@ -44,18 +44,30 @@ def bulk_host(address: str) -> str | None:
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
-def receive(host: str, offer: service_pb2.BulkOffer, root: Path, *, timeout: float = TIMEOUT_S) -> Iterator[int]:
-    """Read the files of ``offer`` into the directory store at ``root``; yields each time chunk's index once
-    all its files are written and check. Raises :class:`BulkFailed` (or ``OSError``) when the transfer stops
-    short; the time chunks yielded before are complete.
+def connect(host: str, offer: service_pb2.BulkOffer, *, timeout: float = TIMEOUT_S) -> socket.socket:
+    """A connection to the bulk channel of ``host`` that has handed in the offer's ticket (done at once: the
+    ticket expires within seconds, while the files may wait in the socket until :func:`receive` reads them)."""
+    sock = socket.create_connection((host, offer.port), timeout=timeout)
+    try:
+        sock.sendall(MAGIC + offer.ticket)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def receive(sock: socket.socket, offer: service_pb2.BulkOffer, root: Path, *,
+            timeout: float = TIMEOUT_S) -> Iterator[int]:
+    """Read the files of ``offer`` from ``sock`` (:func:`connect`; closed at the end) into the directory store at
+    ``root``; yields each time chunk's index once all its files are written and check. Raises
+    :class:`BulkFailed` (or ``OSError``) when the transfer stops short; the time chunks yielded before are
+    complete.
 
     Each file is read back and checked on a second thread while the next ones arrive (the checksum and the
     reads let go of the GIL), so the check costs little more than the transfer."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with socket.create_connection((host, offer.port), timeout=timeout) as sock, \
-            ThreadPoolExecutor(1, thread_name_prefix="optowave-bulk-check") as checker:
-        sock.sendall(MAGIC + offer.ticket)
+    with sock, ThreadPoolExecutor(1, thread_name_prefix="optowave-bulk-check") as checker:
         sink = _Splice(sock, timeout) if hasattr(os, "splice") else _Copy(sock)
         made: set[Path] = set()
         checking = None                     # (time chunk, its files' checks) of the time chunk before

@@ -145,26 +145,35 @@ class _StoreWriter:
         ``host`` into the store (:mod:`._bulk`), counting each once its files check. Returns False when the
         transfer stopped short (why: :attr:`report`); the stream then carries what is missing (and rewrites
         any file a failed time chunk left)."""
-        from ._bulk import BulkFailed, receive
+        from ._bulk import BulkFailed, connect, receive
 
         offer, self.offer = self.offer, None
-        self.settle()                       # the store is laid out and every earlier write is done
         first = offer.chunks[0].chunk_index if offer.chunks else None
-        if first != self.next_chunk:
+        if first != self.next_chunk:        # (a stream that ends with an offer carries no chunks before it)
+            self.settle()
             self.report.bulk_failures.append(f"an offer from time chunk {first} came while {self.next_chunk} was "
                                              "wanted")
             return False
         sizes = {c.chunk_index: sum(f.size for f in c.files) for c in offer.chunks}
+        try:
+            sock = connect(host, offer)     # the ticket is handed in before the wait for the writes below
+        except OSError as exc:
+            sock, failure = None, exc
+        try:
+            self.settle()                   # the store is laid out and every earlier write is done
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
         t0 = time.perf_counter()
         try:
-            try:
-                for k in receive(host, offer, self.path):
-                    if k != self.next_chunk:
-                        raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk} was wanted")
-                    self._commit(k, bulk=True, save=False)
-                    self.report.bulk_bytes += sizes[k]
-            finally:
-                self.report.bulk_seconds += time.perf_counter() - t0
+            if sock is None:
+                raise failure
+            for k in receive(sock, offer, self.path):
+                if k != self.next_chunk:
+                    raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk} was wanted")
+                self._commit(k, bulk=True, save=False)
+                self.report.bulk_bytes += sizes[k]
         except (BulkFailed, OSError) as exc:
             why = f"{host}:{offer.port}: {exc}"
             log.info("bulk transfer of job %s stopped at time chunk %d (%s); the stream takes over", self.job_id,
@@ -172,6 +181,7 @@ class _StoreWriter:
             self.report.bulk_failures.append(why)
             return False
         finally:
+            self.report.bulk_seconds += time.perf_counter() - t0
             # the resume state is written once per offer (time chunks arrive faster than it is written); a fetch
             # stopped in between asks again for the time chunks since the last state, which is safe
             self._save()

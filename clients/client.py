@@ -568,12 +568,13 @@ class Job:
                                                "retries)") from None
                     finally:
                         done(writer.completed())
-                writer.settle()
-                done(writer.completed())
                 if writer.offer is None:    # the stream ran to the job's end
+                    writer.settle()
+                    done(writer.completed())
                     break
-                # the stream ended with a bulk offer: take it, then ask again from the first chunk missing (over
-                # the stream alone once a transfer failed)
+                # the stream ended with a bulk offer: take it (its ticket is handed in before the wait for a new
+                # store's layout), then ask again from the first chunk missing (over the stream alone once a
+                # transfer failed)
                 use_bulk[0] = writer.take_bulk(host)
                 done(writer.completed())
                 if writer.next_chunk >= writer.chunks_total:
