@@ -170,13 +170,11 @@ class CudaStepper:
     def __init__(self, problem) -> None:
         from numba import cuda
 
-        from ..models import cuda_kernels
+        from ..models.codegen._cuda import launch_steps
 
         self._cuda = cuda
-        model = problem.model
-        make = getattr(model, "cuda_step_fn", None)
-        self._kernel = make() if make is not None else cuda_kernels.KERNELS[model.name]
-        self._launch = cuda_kernels.launch_steps
+        self._kernel = problem.model.cuda_step_fn()  # generated from the model's description
+        self._launch = launch_steps
         self._dev: dict = {}
         self._state = None  # (host array holding the device state, device current, device other)
         self._mid = None  # the midpoint buffer of second-order steps

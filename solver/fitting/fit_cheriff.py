@@ -1,7 +1,7 @@
 """Fit the ``cheriff`` opsin preset (and the ``chr2_h134r`` conductance) to their named targets.
 
 Run ``python -m solver.fitting.fit_cheriff``; it prints the fitted parameters, ready to paste into
-``solver/models/opsin.py``, and how each target is met.
+``solver/models/presets/opsins/cheriff.json``, and how each target is met.
 
 The PyRhO three-state ChR2 fit is rescaled, one parameter per target, each solved with ``scipy.optimize.brentq``
 (deterministic, no random start):
@@ -98,7 +98,7 @@ def _round(x: float) -> float:
 def main() -> None:
     """Print the fitted CheRiff parameters, how the targets are met, and the chr2_h134r conductance."""
     fitted = {name: _round(value) for name, value in fit_cheriff().items()}
-    print("cheriff parameters, 6 significant figures (paste into solver/models/opsin.py):")
+    print("cheriff parameters, 6 significant figures (paste into solver/models/presets/opsins/cheriff.json):")
     print("    params={")
     for name in OPSIN_PARAM_NAMES:
         print(f'        "{name}": {fitted[name]!r},')

@@ -27,6 +27,8 @@ import functools
 from types import MappingProxyType
 
 from . import generic, hek
+from . import generic_kernels as _gk
+from . import hek_kernel as _hk
 from ._base import CellModel
 from .presets import preset_description
 
@@ -36,12 +38,22 @@ __all__ = ["CellModel", "MODELS", "UnknownModelError", "get_model"]
 HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS = 1000.0
 
 
+#: The hand-written CPU kernels that still serve the presets: on the CPU the generated kernels are not yet as
+#: fast (benchmarks/model_codegen_bench.py); they are tested equal to within 1e-12 (test_presets_described.py).
+_CPU_KERNELS = {
+    "hek_gokhale2017_35c": _hk.hek_kernel, "hek_gokhale2017_23c": _hk.hek_kernel, "hek_bistable": _hk.hek_kernel,
+    "nagumo": _gk.nagumo_kernel, "fitzhugh_nagumo": _gk.fitzhugh_nagumo_kernel,
+    "aliev_panfilov": _gk.aliev_panfilov_kernel,
+}
+
+
 def _described(name: str) -> CellModel:
-    # the preset's description and the model generated from it: kernels, reference step, CUDA
+    # the preset's description and the model generated from it: reference step, CUDA kernel (and CPU kernels)
     from .codegen import cell_model
     from .description import ModelDescription
 
-    return cell_model(ModelDescription.from_dict(preset_description(name), path=name, preset=True))
+    model = cell_model(ModelDescription.from_dict(preset_description(name), path=name, preset=True))
+    return dataclasses.replace(model, kernel=_CPU_KERNELS.get(name, model.kernel))
 
 
 def _hek_model(name: str) -> CellModel:

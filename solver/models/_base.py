@@ -108,8 +108,7 @@ class CellModel:
     )
     resting_conductance_fn: Callable[[dict[str, float]], float] = field(repr=False, default=None)
     ionic_current_fn: Callable = field(repr=False, default=None)
-    #: The numba.cuda step kernel, made on demand (models generated from a description); None: the
-    #: hand-written kernel of :mod:`solver.models.cuda_kernels` under the model's name.
+    #: The numba.cuda step kernel, generated from the description on demand (:mod:`solver.models.codegen`).
     cuda_step_fn: Callable[[], Callable] | None = field(repr=False, default=None)
     #: The lookup-table path of a model generated from a description (``gate_params``, ``stepper()``:
     #: see :class:`solver.models.codegen.GeneratedLut`); None: the presets' tables, if any.

@@ -106,8 +106,9 @@ REFERENCE_IRRADIANCE_MW_PER_MM2 = 10.0
 #: Length of the light step over which the peak is taken (ms); the peak itself comes within a few ms.
 PEAK_PULSE_MS = 100.0
 
-# CheRiff targets (Hochbaum et al., Nature Methods 2014), *unconfirmed* working values (MODEL.md section 4).
-#: Irradiance of half-maximal steady photocurrent at -70 mV (mW/mm^2), relative to the infinite-light plateau.
+# CheRiff and ChR2 targets: the figures their files (solver/models/presets/opsins/) were fitted to.
+#: Irradiance of half-maximal steady photocurrent at -70 mV (mW/mm^2), relative to the infinite-light plateau
+#: (Hochbaum et al., Nature Methods 2014; *unconfirmed* working value, MODEL.md section 4).
 CHERIFF_TARGET_EC50_STEADY_MW_PER_MM2 = 0.22
 #: Time constant of the photocurrent decay after light off (ms).
 CHERIFF_TARGET_OFF_TIME_CONSTANT_MS = 16.0
@@ -168,7 +169,8 @@ def _check_param(name: str, value: object, path: str) -> float:
 
 @dataclass(frozen=True)
 class OpsinPreset:
-    """A named opsin parameter set.
+    """A named opsin: its three-state parameters, action spectrum and provenance (one file of
+    ``solver/models/presets/opsins/``).
 
     Attributes
     ----------
@@ -182,6 +184,9 @@ class OpsinPreset:
         Named experimental figures the preset was fitted to (empty when it is a published fit taken as is).
     description
         Where the numbers come from.
+    spectrum
+        ``peak_nm``, ``fwhm_nm``, optional measured ``points`` ((nm, relative action) pairs) and their ``source``
+        (:mod:`solver.models.spectra`).
     """
 
     name: str
@@ -189,70 +194,29 @@ class OpsinPreset:
     units: Mapping[str, str] = field(default_factory=lambda: OPSIN_PARAM_UNITS)
     targets: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
+    spectrum: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         checked = validate_opsin_params(self.params, path=f"OPSINS[{self.name!r}].params")
         object.__setattr__(self, "params", MappingProxyType(checked))
         object.__setattr__(self, "units", MappingProxyType(dict(self.units)))
         object.__setattr__(self, "targets", MappingProxyType({k: float(v) for k, v in self.targets.items()}))
+        object.__setattr__(self, "spectrum", MappingProxyType(dict(self.spectrum)))
 
 
-_CHR2_PYRHO = {
-    "k_a": 5.0,
-    "k_r": 0.1,
-    "p": 0.8,
-    "q": 0.25,
-    "Gd": 0.104,
-    "Gr0": 2e-4,
-    "phi_m": 5e17,
-    "v0": 43.0,
-    "v1": 17.1,
-    "E": 0.0,
-}
+def _presets() -> dict[str, OpsinPreset | None]:
+    from .presets.opsins import read_opsin_files
 
-OPSINS: dict[str, OpsinPreset | None] = {
-    "cheriff": OpsinPreset(
-        name="cheriff",
-        # Output of `python -m solver.fitting.fit_cheriff` (Gd from the off time, phi_m from the steady EC50,
-        # g from the peak current), pasted here; tests/solver/test_opsin.py checks that the script still gives these.
-        params={
-            "k_a": 5.0,
-            "k_r": 0.1,
-            "p": 0.8,
-            "q": 0.25,
-            "Gd": 0.0625,
-            "Gr0": 0.0002,
-            "phi_m": 1.55265e16,
-            "v0": 43.0,
-            "v1": 17.1,
-            "E": 0.0,
-            "g": 1.00894,
-        },
-        targets={
-            "ec50_steady_mw_per_mm2": CHERIFF_TARGET_EC50_STEADY_MW_PER_MM2,
-            "off_time_constant_ms": CHERIFF_TARGET_OFF_TIME_CONSTANT_MS,
-            "peak_photocurrent_a_per_f": CHERIFF_TARGET_PEAK_PHOTOCURRENT_A_PER_F,
-        },
-        description=(
-            "CheRiff (Hochbaum et al., Nature Methods 2014): the PyRhO three-state ChR2 fit rescaled to CheRiff's "
-            "reported half-maximal steady irradiance (0.22 mW/mm^2), off time constant (16 ms) and peak current "
-            "(65 A/F at 10 mW/mm^2, -70 mV); the targets are unconfirmed working values. "
-            "Fitted by solver/fitting/fit_cheriff.py."
-        ),
-    ),
-    "chr2_h134r": OpsinPreset(
-        name="chr2_h134r",
-        # g from `python -m solver.fitting.fit_cheriff`: peak 40 A/F at 10 mW/mm^2 and -70 mV.
-        params={**_CHR2_PYRHO, "g": 0.910724},
-        targets={"peak_photocurrent_a_per_f": CHR2_H134R_REFERENCE_PEAK_PHOTOCURRENT_A_PER_F},
-        description=(
-            "ChR2(H134R), PyRhO's published three-state fit (Evans et al., Front. Neuroinform. 2016) unscaled; "
-            "g set so the peak photocurrent at 10 mW/mm^2 and -70 mV is 40 A/F (0.6 nA in a 15 pF HEK cell, "
-            "unconfirmed)."
-        ),
-    ),
-    "none": None,
-}
+    out: dict[str, OpsinPreset | None] = {}
+    for name, d in read_opsin_files().items():
+        out[name] = OpsinPreset(name=name, params=d["parameters"], targets=d["targets"], description=d["description"],
+                                spectrum=d["spectrum"])  # fmt: skip
+    out["none"] = None
+    return out
+
+
+#: The opsin presets (the files of solver/models/presets/opsins/), and "none".
+OPSINS: dict[str, OpsinPreset | None] = _presets()
 
 
 def get_opsin(name: str) -> OpsinPreset | None:

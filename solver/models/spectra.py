@@ -20,6 +20,8 @@ Published figures:
   the H134R mutant to share the wild type's spectrum (Lin, Exp. Physiol. 96:19, 2011, Table 1, gives
   the same peak); beyond the measured range a Gaussian tail of that width continues it.
 
+Each opsin's figures are held in its file (``solver/models/presets/opsins/<name>.json``, ``spectrum``).
+
 Where no measured points are held, the spectrum is a Gaussian in wavelength about the published
 peak; tails beyond ~1.5 widths of a real spectrum are not Gaussian, so treat far-off figures as
 order-of-magnitude.
@@ -31,18 +33,21 @@ import math
 
 import numpy as np
 
+from .presets.opsins import read_opsin_files
+
 __all__ = ["REFERENCE_WAVELENGTH_NM", "ACTION_SPECTRA", "MEASURED_SPECTRA", "action_spectrum", "relative_drive"]
 
 #: The wavelength the opsin presets are calibrated at (nm).
 REFERENCE_WAVELENGTH_NM = 470.0
 
-#: Opsin preset -> (peak nm, full width at half maximum nm), with the sources above.
-ACTION_SPECTRA = {"cheriff": (460.0, 100.0), "chr2_h134r": (470.0, 93.0)}
-#: Opsin preset -> published action spectrum, (nm, action relative to the peak) pairs (sources above).
-MEASURED_SPECTRA = {
-    "chr2_h134r": ((400.0, 0.34), (422.0, 0.65), (460.0, 0.96), (470.0, 1.0), (473.0, 1.0), (500.0, 0.57),
-                   (520.0, 0.22), (540.0, 0.06), (560.0, 0.01)),
-}
+#: Opsin preset -> (peak nm, full width at half maximum nm): each preset's file (solver/models/presets/opsins/).
+ACTION_SPECTRA: dict[str, tuple[float, float]] = {}
+#: Opsin preset -> published action spectrum, (nm, action relative to the peak) pairs, where its file holds them.
+MEASURED_SPECTRA: dict[str, tuple[tuple[float, float], ...]] = {}
+for _name, _d in read_opsin_files().items():
+    ACTION_SPECTRA[_name] = (_d["spectrum"]["peak_nm"], _d["spectrum"]["fwhm_nm"])
+    if "points" in _d["spectrum"]:
+        MEASURED_SPECTRA[_name] = _d["spectrum"]["points"]
 
 
 def action_spectrum(opsin: str, wavelength_nm):

@@ -22,14 +22,14 @@ def _kernel_cache(tmp_path_factory, monkeypatch):
 def test_described_hek_equals_the_hand_written_kernel(preset, order):
     """The mixed sheet of test_kernel_vs_reference (mask, g_K1 map, light on CheRiff, a current
     stimulus), 50 steps in two calls, float64: every state variable within 1e-12 relative."""
-    new, y0, a = make_problem(preset)
-    assert new.description is not None and new.kernel.module is not None  # the registry's generated kernel
+    preset_model, y0, a = make_problem(preset)
+    new = cell_model(preset_model.description)  # the generated kernel
     assert new.state_names == hek.HEK_STATE_NAMES
     # the last parameter, kir_instantaneous, is the description's choice of gate kind (fixed per preset): the
     # generated kernel reads the description's parameters, which come first, and ignores it
     switch = hek.HEK_PRESETS[preset]["kir_instantaneous"]
-    assert new.param_names == hek.HEK_PARAM_NAMES == new.description.param_names + ("kir_instantaneous",)
-    assert new.param_bounds["kir_instantaneous"] == (switch, switch)
+    assert preset_model.param_names == hek.HEK_PARAM_NAMES == new.param_names + ("kir_instantaneous",)
+    assert preset_model.param_bounds["kir_instantaneous"] == (switch, switch)
     instant = [s.name for s in new.description.states if s.gate.kind == "instantaneous"]
     assert instant == (["n1", "n2"] if switch else [])
     out = []
@@ -68,14 +68,15 @@ def test_described_hek_rest_and_currents_are_the_presets(preset):
 def test_described_generic_media_equal_the_hand_written_kernels(preset, order):
     """The mixed sheet (mask, a parameter map, a current stimulus on part of it), 50 steps in two calls:
     the registry's generated kernel against the preset's hand-written vectorised kernel, within 1e-12."""
-    new, y0, a = make_problem(preset)
-    assert new.description is not None and new.dimensionless and not new.supports_opsin
+    preset_model, y0, a = make_problem(preset)
+    new = cell_model(preset_model.description)  # the generated kernel
+    assert new.dimensionless and not new.supports_opsin
     assert new.param_names == tuple(generic.GENERIC_SPECS[preset]["defaults"])
     out = []
     for kernel in (getattr(generic_kernels, f"{preset}_kernel"), new.kernel):
         ya, yb = y0.copy(), y0.copy()
         for steps in (30, 20):
-            if kernel(ya, yb, steps, new.default_dt_ms, a["wx"], a["wy"], a["active"], a["params"], a["pidx"],
+            if kernel(ya, yb, steps, preset_model.default_dt_ms, a["wx"], a["wy"], a["active"], a["params"], a["pidx"],
                       a["pmaps"], a["iext"], False, a["oparams"], a["gop"], a["flux"], order=order):  # fmt: skip
                 ya, yb = yb, ya
         out.append(ya)

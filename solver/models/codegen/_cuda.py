@@ -1,10 +1,15 @@
-"""Source of the numba.cuda step kernel of a description (one thread per cell, one launch per step).
+"""The numba.cuda step kernel of a description (one thread per cell, one launch per step), and its launch.
 
-The launch contract is that of :mod:`solver.models.cuda_kernels` (``step(src, base, dst, dt, wx, wy,
-active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc)``, launched by its ``launch_steps``):
-the template below holds the thread's cell, the coupling, the parameter maps and the opsin coupling;
-the model's arithmetic is the same emitted lines as the CPU exact kernel's (:mod:`._exact`), through
-the CUDA emitter.
+A kernel is ``step(src, base, dst, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr,
+oc)``: the step from ``base`` with every rate at ``src``, into ``dst``. The template below holds the
+thread's cell (a 2-D grid of blocks, ``x`` along the row so that neighbouring threads read neighbouring
+cells), the masked coupling, the parameter maps and the opsin coupling, in float64, stored in the
+buffers' dtype; cells outside the tissue are never written. The model's arithmetic is the same emitted
+lines as the CPU exact kernel's (:mod:`._exact`), through the CUDA emitter; gates are evaluated exactly
+(the device's ``exp`` is cheap next to its memory traffic). :func:`launch_steps` runs first-order steps
+(ping-pong) and second-order ones (a half step into a midpoint buffer, then the full step in place);
+:class:`solver.engine.backends.CudaStepper` owns the device buffers. Under numba's CUDA simulator
+(``NUMBA_ENABLE_CUDASIM=1`` before numba.cuda is first imported) the same code runs on the CPU.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from __future__ import annotations
 from ..description import ModelDescription
 from ._exact import model_lines
 
-__all__ = ["cuda_kernel_source"]
+__all__ = ["BLOCK", "block_and_grid", "cuda_kernel_source", "launch_steps"]
+
+BLOCK = (32, 8)  # threads per block along x (columns) and y (rows)
 
 _TEMPLATE = '''\
 """Generated from the cell-model description {name!r} (content hash {hash}); do not edit."""
@@ -98,3 +105,32 @@ def cuda_kernel_source(desc: ModelDescription) -> str:
     ind = lambda ls: "\n".join("    " + ln for ln in ls)  # noqa: E731
     return _TEMPLATE.format(name=desc.name, hash=desc.content_hash[:16], n_state=n_state, loads=ind(loads),
                             body=ind(lines), stores=ind(stores))  # fmt: skip
+
+
+def block_and_grid(ny: int, nx: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Threads per block and blocks per grid covering an ``ny × nx`` sheet (x along the rows)."""
+    bx, by = min(BLOCK[0], nx), min(BLOCK[1], ny)
+    return (bx, by), ((nx + bx - 1) // bx, (ny + by - 1) // by)
+
+
+def launch_steps(kernel, d_a, d_b, n_steps: int, dt: float, fields: tuple, d_mid=None) -> int:
+    """Launch ``n_steps`` steps; return the parity of the final buffer.
+
+    First order (``d_mid`` None): ``d_a`` -> ``d_b`` -> ``d_a`` ... Second order: each step is a half
+    step ``d_a`` -> ``d_mid`` and a full step from ``d_a`` with the rates at ``d_mid``, back into
+    ``d_a`` (each thread reads its own cell's old state before writing it); parity 0.
+    ``fields`` = ``(wx, wy, active, params, pidx, pmaps, iext, has_opsin, gop, ga, gr, oc)`` on the
+    device (``has_opsin`` a bool). Launches queue on the default stream: no copy back here.
+    """
+    ny, nx = d_a.shape[1], d_a.shape[2]
+    block, grid = block_and_grid(ny, nx)
+    launch = kernel[grid, block]  # configured once: a launch from Python costs tens of microseconds
+    if d_mid is not None:
+        for _ in range(n_steps):
+            launch(d_a, d_a, d_mid, 0.5 * dt, *fields)
+            launch(d_mid, d_a, d_a, dt, *fields)
+        return 0
+    for step in range(n_steps):
+        src, dst = (d_a, d_b) if step % 2 == 0 else (d_b, d_a)
+        launch(src, src, dst, dt, *fields)
+    return n_steps % 2
