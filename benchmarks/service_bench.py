@@ -9,7 +9,9 @@
    compressed chunks as they are), in MB/s of array data and of stored bytes, against three copies of the
    same store's files, interleaved, medians: ``shutil.copytree``, the files over loopback TCP into files (the
    floor of any network protocol), and a bare gRPC stream of the same bytes (no store work: the floor of a
-   gRPC stream); for a smooth V movie and for a noisy camera movie that compression cannot shrink.
+   gRPC stream); for a smooth V movie and for a noisy camera movie that compression cannot shrink. The same
+   fetch over the bulk channel (the server runs with ``--bulk-listen``; ``sendfile`` there, ``splice`` here,
+   every file's CRC32C checked) is timed with them.
 3. Overhead of a job through the service (embedded server, local Dask cluster, submit -> result
    in a local store) against ``optowave run`` of the same spec in process.
 
@@ -54,7 +56,7 @@ def nagumo(n: int, duration_ms: float, *, sample_ms: float, chunk_ms: float, nam
 def server_process(data: Path, workers: int):
     """``optowave serve`` in a subprocess on a free loopback port (its own GIL, as in production)."""
     cmd = [sys.executable, "-m", "clients.cli", "serve", "--listen", "127.0.0.1:0", "--data", str(data),
-           "--workers", str(workers), "--max-concurrent", "1"]
+           "--workers", str(workers), "--max-concurrent", "1", "--bulk-listen", "127.0.0.1:0"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         for line in proc.stdout:
@@ -195,6 +197,18 @@ def bare_grpc():
         proc.wait(30)
 
 
+def bulk_files(client, job_id: str, address: str, dest: Path) -> int:
+    """A job's stored chunk files over the bulk channel alone: ``StreamResults`` asking for a bulk offer, then
+    :func:`clients._bulk.receive` (``splice`` into files, each file's CRC32C checked); no Zarr store is laid out,
+    committed or opened. Returns the time chunks received."""
+    from clients._bulk import bulk_host, connect, receive
+    from optowave.v1 import service_pb2
+
+    messages = list(client._stream("StreamResults", service_pb2.StreamResultsRequest(job_id=job_id, bulk=True)))
+    offer = messages[-1].bulk
+    return len(list(receive(connect(bulk_host(address), offer), offer, dest)))
+
+
 def hek_sheet(n: int, duration_ms: float, *, name: str) -> dict:
     """A HEK sheet lit on its left edge, every step stored: voltages that vary (a store that does not
     compress to nothing, unlike a Nagumo front)."""
@@ -215,7 +229,9 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
 
     Each store is also copied three other ways, interleaved with the streams (``repeat`` rounds, medians):
     ``shutil.copytree``; :func:`tcp_copy` (its files over loopback TCP into files); and a bare gRPC stream of
-    its files' bytes in pieces of the stream's size with no store work (:func:`bare_grpc`)."""
+    its files' bytes in pieces of the stream's size with no store work (:func:`bare_grpc`). ``bulk`` is the
+    client's fetch over the bulk channel (``stream`` asks for the gRPC stream alone); ``bulk_files`` the bulk
+    channel alone (:func:`bulk_files`: the offer, then every file in place and checked, no Zarr work)."""
     from clients import Client
 
     n = 64
@@ -236,9 +252,13 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                 raise RuntimeError(f"the stream job {job.state}: {job.error}")
             store = data_dir / "jobs" / job.id / "result.zarr"
             disk_bytes = sum(p.stat().st_size for _, p in store_files(store))
-            ways = {"stream": lambda d: job.result(d / "s.zarr"), "copytree": lambda d: shutil.copytree(store, d / "c"),
+            ways = {"stream": lambda d: job.result(d / "s.zarr", bulk=False),
+                    "bulk": lambda d: job.result(d / "b.zarr", bulk=True),
+                    "copytree": lambda d: shutil.copytree(store, d / "c"),
+                    "bulk_files": lambda d: bulk_files(client, job.id, address, d / "f"),
                     "tcp": lambda d: tcp_copy(store, d / "t"), "bare_grpc": lambda d: bare(store)}
             times: dict[str, list[float]] = {w: [] for w in ways}
+            transfer: list[float] = []      # of the bulk fetch: the bulk channel alone (files in place and checked)
             ds = None
             for r in range(repeat):
                 for way, copy in ways.items():
@@ -248,6 +268,10 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                     got = copy(d)
                     times[way].append(time.perf_counter() - t0)
                     ds = got if way == "stream" else ds
+                    if way == "bulk" and job.fetch_report.bulk_chunks != job.progress.chunks_total:
+                        raise RuntimeError(f"the bulk fetch took the stream: {job.fetch_report}")
+                    if way == "bulk":
+                        transfer.append(job.fetch_report.bulk_seconds)
                     shutil.rmtree(d)
             array_bytes = sum(ds[v].nbytes for v in ds.variables)
             med = {w: statistics.median(ts) for w, ts in times.items()}
@@ -255,7 +279,10 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                           "chunks": job.progress.chunks_total, "seconds": times, "median_s": med,
                           "stream_array_mb_per_s": array_bytes / med["stream"] / 1e6,
                           **{f"{w}_stored_mb_per_s": disk_bytes / med[w] / 1e6 for w in ways},
-                          **{f"stream_over_{w}": med["stream"] / med[w] for w in ways if w != "stream"}}
+                          **{f"stream_over_{w}": med["stream"] / med[w] for w in ways if w != "stream"},
+                          **{f"bulk_over_{w}": med["bulk"] / med[w] for w in ways if w != "bulk"},
+                          "bulk_transfer_s": transfer,
+                          "bulk_transfer_over_copytree": statistics.median(transfer) / med["copytree"]}
     return out
 
 
@@ -334,6 +361,13 @@ def main(argv=None) -> int:
               f"({r['copytree_stored_mb_per_s']:.0f} MB/s), "
               f"loopback TCP into files {r['stream_over_tcp']:.2f}x ({r['tcp_stored_mb_per_s']:.0f} MB/s), "
               f"bare gRPC stream {r['stream_over_bare_grpc']:.2f}x ({r['bare_grpc_stored_mb_per_s']:.0f} MB/s)")
+        print(f"  bulk channel, {label} movie: {r['median_s']['bulk']:.3f} s = {r['bulk_stored_mb_per_s']:.0f} MB/s "
+              f"of stored bytes; bulk time over: copytree {r['bulk_over_copytree']:.2f}x, loopback TCP into files "
+              f"{r['bulk_over_tcp']:.2f}x, gRPC stream {r['bulk_over_stream']:.2f}x; its transfer (files in place and "
+              f"checked) {statistics.median(r['bulk_transfer_s']):.3f} s = "
+              f"{r['bulk_transfer_over_copytree']:.2f}x copytree; the bulk channel alone (offer, files in place and "
+              f"checked, no Zarr work) {r['median_s']['bulk_files']:.3f} s = {r['bulk_files_stored_mb_per_s']:.0f} MB/s "
+              f"= {r['median_s']['bulk_files'] / r['median_s']['copytree']:.2f}x copytree")
     if "overhead" in results:
         ov = results["overhead"]
         print(f"job through the service vs optowave run ({ov['grid']}, {ov['duration_ms']:g} ms, medians of "

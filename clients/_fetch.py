@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import google_crc32c
@@ -11,6 +14,18 @@ import google_crc32c
 from optowave.v1 import service_pb2
 
 MiB = 2**20
+log = logging.getLogger("optowave.client")
+
+
+@dataclass
+class FetchReport:
+    """How a fetch (``Job.result``) got its time chunks: ``Job.fetch_report`` after the call."""
+
+    bulk_chunks: int = 0            # time chunks read over the bulk channel
+    bulk_bytes: int = 0             # their stored bytes
+    bulk_seconds: float = 0.0       # time the bulk transfers took (connection, files in place, checks)
+    stream_chunks: int = 0          # time chunks read from the gRPC stream
+    bulk_failures: list[str] = field(default_factory=list)   # why a bulk transfer stopped (then: the stream)
 
 
 class _Resync(Exception):
@@ -58,6 +73,8 @@ class _StoreWriter:
         self._in_flight = 0
         self._committed: deque = deque()    # time chunks committed by the writer thread, not yet reported
         self._failed: BaseException | None = None
+        self.offer: service_pb2.BulkOffer | None = None   # a bulk offer the stream ended with, not yet taken
+        self.report = FetchReport()
 
     def __enter__(self) -> "_StoreWriter":
         from concurrent.futures import ThreadPoolExecutor
@@ -115,9 +132,60 @@ class _StoreWriter:
             self._stored(message.stored)
         elif kind == "chunk_sent":
             self._chunk_sent(message.chunk_sent)
+        elif kind == "bulk":
+            if not self._headed:
+                raise _Resync("a bulk offer arrived before the header")
+            self.offer = message.bulk
         else:
             raise _Resync(f"a {kind!r} message is not part of a job's result stream")
         return self.completed()
+
+    def take_bulk(self, host: str) -> bool:
+        """Read the time chunks of the bulk offer the stream ended with (:attr:`offer`) over the bulk channel of
+        ``host`` into the store (:mod:`._bulk`), counting each once its files check. Returns False when the
+        transfer stopped short (why: :attr:`report`); the stream then carries what is missing (and rewrites
+        any file a failed time chunk left)."""
+        from ._bulk import BulkFailed, connect, receive
+
+        offer, self.offer = self.offer, None
+        first = offer.chunks[0].chunk_index if offer.chunks else None
+        if first != self.next_chunk:        # (a stream that ends with an offer carries no chunks before it)
+            self.settle()
+            self.report.bulk_failures.append(f"an offer from time chunk {first} came while {self.next_chunk} was "
+                                             "wanted")
+            return False
+        sizes = {c.chunk_index: sum(f.size for f in c.files) for c in offer.chunks}
+        try:
+            sock = connect(host, offer)     # the ticket is handed in before the wait for the writes below
+        except OSError as exc:
+            sock, failure = None, exc
+        try:
+            self.settle()                   # the store is laid out and every earlier write is done
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
+        t0 = time.perf_counter()
+        try:
+            if sock is None:
+                raise failure
+            for k in receive(sock, offer, self.path):
+                if k != self.next_chunk:
+                    raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk} was wanted")
+                self._commit(k, bulk=True, save=False)
+                self.report.bulk_bytes += sizes[k]
+        except (BulkFailed, OSError) as exc:
+            why = f"{host}:{offer.port}: {exc}"
+            log.info("bulk transfer of job %s stopped at time chunk %d (%s); the stream takes over", self.job_id,
+                     self.next_chunk, why)
+            self.report.bulk_failures.append(why)
+            return False
+        finally:
+            self.report.bulk_seconds += time.perf_counter() - t0
+            # the resume state is written once per offer (time chunks arrive faster than it is written); a fetch
+            # stopped in between asks again for the time chunks since the last state, which is safe
+            self._save()
+        return True
 
     def _lay_out(self, msg) -> None:
         from optowave.store import from_proto
@@ -187,12 +255,17 @@ class _StoreWriter:
         self._laid_out = True
         self._save()
 
-    def _commit(self, k: int) -> None:
+    def _commit(self, k: int, *, bulk: bool = False, save: bool = True) -> None:
         """Time chunk ``k`` is fetched: its writes (queued before) are done."""
         self.next_chunk = k + 1
+        if bulk:
+            self.report.bulk_chunks += 1
+        else:
+            self.report.stream_chunks += 1
         if self.next_chunk >= self.chunks_total:
             self.store.finish()
-        self._save()
+        if save:
+            self._save()
         self._committed.append(k)
 
     def _save(self) -> None:

@@ -34,7 +34,8 @@ from optowave import files
 from optowave.v1 import service_pb2, service_pb2_grpc, spec_pb2
 
 from ._errors import TERMINAL, JobError, ServiceError
-from ._fetch import MAX_RESYNCS, _Resync, _StoreWriter
+from ._bulk import bulk_host
+from ._fetch import MAX_RESYNCS, FetchReport, _Resync, _StoreWriter
 
 MiB = 2**20
 _SERVICE = "optowave.v1.SimulationService"
@@ -435,6 +436,7 @@ class Job:
     def __init__(self, client: Client, message: service_pb2.Job):
         self.client = client
         self.warnings: tuple = ()
+        self.fetch_report: FetchReport | None = None     # how the last result() got its chunks
         self._set(message)
 
     def _set(self, m: service_pb2.Job) -> None:
@@ -519,7 +521,7 @@ class Job:
         return self
 
     def result(self, path: str | os.PathLike | None = None, *, on_chunk: Callable[[int], None] | None = None,
-               reconnect_timeout: float = 120.0):
+               reconnect_timeout: float = 120.0, bulk: bool = True):
         """Stream the job's result into a local Zarr store and open it as an ``xarray.Dataset``.
 
         Waits for chunks as the job commits them. ``path`` defaults to
@@ -527,13 +529,21 @@ class Job:
         is called once chunk ``k`` is complete locally. Raises :class:`JobError` when the job
         ended FAILED or CANCELLED (the chunks it committed stay in the store), and :class:`ServiceError`
         with DATA_LOSS when a stored chunk on the server fails its checksum (naming the chunk).
+
+        ``bulk``: where the server offers its bulk channel (``optowave serve --bulk-listen``; never over TLS),
+        committed chunks come over it, file by file with ``sendfile``/``splice``, each checked against its
+        CRC32C; whatever it does not deliver comes over the stream. :attr:`fetch_report` says which way each
+        time chunk came.
         """
         path = Path(path) if path is not None else Path(tempfile.gettempdir()) / "optowave" / f"{self.id}.zarr"
         writer = _StoreWriter(path, self.id)
+        host = bulk_host(self.client.address) if bulk and self.client._tls is None else None
+        use_bulk = [host is not None]
 
         def open_stream():
             writer.settle()                 # resume after the last time chunk whose writes are done
-            request = service_pb2.StreamResultsRequest(job_id=self.id, from_chunk=writer.next_chunk)
+            request = service_pb2.StreamResultsRequest(job_id=self.id, from_chunk=writer.next_chunk,
+                                                       bulk=use_bulk[0])
             return self.client._stream("StreamResults", request)
 
         def done(chunks) -> None:
@@ -542,22 +552,34 @@ class Job:
                     on_chunk(k)
 
         with writer:
-            for attempt in range(MAX_RESYNCS + 1):
-                try:
-                    with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout,
-                                                        is_progress=lambda m: not m.HasField("header"))) as messages:
-                        for message in messages:
-                            done(writer.take(message))
-                    break
-                except _Resync as exc:
+            while True:
+                for attempt in range(MAX_RESYNCS + 1):
+                    try:
+                        with closing(self.client._resumable(open_stream, reconnect_timeout=reconnect_timeout,
+                                                            is_progress=lambda m: not m.HasField("header"))) \
+                                as messages:
+                            for message in messages:
+                                done(writer.take(message))
+                        break
+                    except _Resync as exc:
+                        writer.settle()
+                        if attempt == MAX_RESYNCS:
+                            raise ServiceError(grpc.StatusCode.DATA_LOSS, f"job {self.id}: {exc} (after {attempt} "
+                                               "retries)") from None
+                    finally:
+                        done(writer.completed())
+                if writer.offer is None:    # the stream ran to the job's end
                     writer.settle()
-                    if attempt == MAX_RESYNCS:
-                        raise ServiceError(grpc.StatusCode.DATA_LOSS, f"job {self.id}: {exc} (after {attempt} "
-                                           "retries)") from None
-                finally:
                     done(writer.completed())
-            writer.settle()
-            done(writer.completed())
+                    break
+                # the stream ended with a bulk offer: take it (its ticket is handed in before the wait for a new
+                # store's layout), then ask again from the first chunk missing (over the stream alone once a
+                # transfer failed)
+                use_bulk[0] = writer.take_bulk(host)
+                done(writer.completed())
+                if writer.next_chunk >= writer.chunks_total:
+                    break
+        self.fetch_report = writer.report
         self.refresh()
         if self.state != "SUCCEEDED" or writer.next_chunk < writer.chunks_total:
             raise JobError(f"job {self.id} is {self.state}" + (f": {self.error}" if self.error else "") +

@@ -69,6 +69,14 @@ def register(sub) -> None:
     s.add_argument("--interact-grace-s", type=float, default=30.0, metavar="S",
                    help="seconds a live session whose stream dropped waits for a resume before it is stored as "
                         "a job (default 30)")
+    s.add_argument("--bulk-listen", default=None, metavar="ADDR",
+                   help="HOST:PORT of the bulk channel: a plain TCP port (0 picks a free one) that sends stored "
+                        "result files with sendfile to clients that ask for it (optowave fetch, Job.result), "
+                        "several times faster than the gRPC stream; each transfer needs a one-time ticket from an "
+                        "authorised StreamResults call. Default: off. Not with --tls-cert (it is not encrypted)")
+    s.add_argument("--bulk-transfers", type=int, default=4, metavar="N",
+                   help="bulk transfers served at once; one more connection is refused and its client takes the "
+                        "gRPC stream (default 4)")
     s.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("submit", help="submit a spec to a server; --follow to watch it, -o to fetch its result")
@@ -161,7 +169,7 @@ def cmd_serve(args) -> int:
     for flag in ("max_cell_steps", "max_memory_gib", "max_output_gib", "max_sweep_runs", "max_pattern_leaves",
                  "max_pattern_depth", "max_polygon_vertices", "max_label_bytes", "max_request_mib",
                  "max_queued_per_client", "max_concurrent", "max_sessions", "max_session_frames",
-                 "interact_queue_frames", "interact_buffer_frames"):
+                 "interact_queue_frames", "interact_buffer_frames", "bulk_transfers"):
         if not getattr(args, flag) > 0:
             print(f"error: --{flag.replace('_', '-')} {getattr(args, flag)} is not allowed; must be > 0",
                   file=sys.stderr)
@@ -185,7 +193,8 @@ def cmd_serve(args) -> int:
                           interact=InteractLimits(max_sessions=args.max_sessions, max_frames=args.max_session_frames,
                                                   queue_frames=args.interact_queue_frames,
                                                   buffer_frames=args.interact_buffer_frames,
-                                                  grace_s=args.interact_grace_s))
+                                                  grace_s=args.interact_grace_s),
+                          bulk_listen=args.bulk_listen, bulk_transfers=args.bulk_transfers)
     try:
         return serve(config, announce=lambda text: print(text, flush=True))
     except (InsecureListenError, TokenFileError, StartupError, ValueError, OSError) as exc:
@@ -239,8 +248,12 @@ def cmd_cancel(args) -> int:
 
 @_errors
 def cmd_fetch(args) -> int:
-    ds = _client(args).job(args.job_id).result(args.output)
-    print(f"wrote {args.output}: {', '.join(ds.data_vars)} ({dict(ds.sizes)})")
+    job = _client(args).job(args.job_id)
+    ds = job.result(args.output)
+    r = job.fetch_report
+    via = (f"; {r.bulk_chunks} of {r.bulk_chunks + r.stream_chunks} time chunks over the bulk channel"
+           if r is not None and r.bulk_chunks else "")
+    print(f"wrote {args.output}: {', '.join(ds.data_vars)} ({dict(ds.sizes)}){via}")
     return 0
 
 

@@ -26,6 +26,7 @@ from service.interact import InteractLimits, SessionManager
 from service.jobs import Backend, JobManager, Limits, StartupError
 
 from ._auth import AuthInterceptor, read_token_file
+from ._bulk import BulkChannel
 from ._servicer import SERVICE, SimulationServicer, generic_handler
 
 log = logging.getLogger("optowave.server")
@@ -67,6 +68,11 @@ class ServerConfig:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     grace_s: float = 10.0                  # how long streams may take to finish at shut-down
     interact: InteractLimits = field(default_factory=InteractLimits)   # live sessions (Interact)
+    # The bulk channel (service.server._bulk): HOST:PORT of a plain TCP port that sends result files with
+    # sendfile to clients that ask for it; None (the default): off. Refused with TLS (it is not encrypted).
+    bulk_listen: str | None = None
+    bulk_transfers: int = 4                # bulk transfers served at once
+    bulk_ticket_s: float = 5.0             # how long a bulk ticket stays good unused
 
 
 def check_tls_material(cert: str | Path, key: str | Path, client_ca: str | Path | None = None) -> None:
@@ -146,6 +152,7 @@ class Server:
         self.sessions: SessionManager | None = None
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
+        self.bulk: BulkChannel | None = None
 
     def _credentials(self):
         c = self.config
@@ -169,6 +176,10 @@ class Server:
     async def start(self) -> str:
         """Start serving; returns the address clients use (``HOST:PORT``)."""
         c = self.config
+        if c.bulk_listen is not None and (c.tls_cert or c.tls_key):
+            raise StartupError(f"--bulk-listen {c.bulk_listen}: the bulk channel is plain TCP and would send a TLS "
+                               "server's results unencrypted; serve without --bulk-listen (results then come over the "
+                               "encrypted stream)")
         tokens = self._tokens()
         credentials = self._credentials()
         mutual_tls = credentials is not None and c.tls_client_ca is not None
@@ -179,6 +190,11 @@ class Server:
                 "this address")
         if not is_loopback(c.listen) and credentials is None and tokens is not None:
             log.warning("tokens will cross the network in the clear: add --tls-cert/--tls-key")
+        if c.bulk_listen is not None:
+            if not c.bulk_transfers > 0:
+                raise StartupError(f"--bulk-transfers {c.bulk_transfers} is not allowed; must be > 0")
+            if not c.bulk_ticket_s > 0:
+                raise StartupError(f"bulk_ticket_s {c.bulk_ticket_s} is not allowed; must be > 0")
 
         # Everything that can be wrong with the command line (TLS material, the address, the job table) is found
         # before a cluster is started: the port is bound first, the manager (table, then backend) started after.
@@ -193,7 +209,15 @@ class Server:
                                              ("grpc.max_send_message_length", c.max_message_bytes),
                                              ("grpc.so_reuseport", 0)])
             self.sessions = SessionManager(self.manager, c.interact)
-            server.add_generic_rpc_handlers([generic_handler(SimulationServicer(self.manager, self.sessions))])
+            if c.bulk_listen is not None:
+                self.bulk = BulkChannel(c.bulk_listen, max_transfers=c.bulk_transfers, ticket_s=c.bulk_ticket_s)
+                try:
+                    self.bulk.start()
+                except OSError as exc:
+                    self.bulk = None
+                    raise StartupError(str(exc)) from None
+            server.add_generic_rpc_handlers([generic_handler(SimulationServicer(self.manager, self.sessions,
+                                                                                self.bulk))])
             self._health = health.aio.HealthServicer()
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
             reflection.enable_server_reflection(
@@ -218,6 +242,9 @@ class Server:
             phase = "started"
             await server.start()
         except BaseException:
+            if self.bulk is not None:
+                self.bulk.stop()
+                self.bulk = None
             if phase == "started":
                 await self.manager.stop()
             elif phase == "new":
@@ -231,6 +258,8 @@ class Server:
         log.info("serving optowave.v1.SimulationService on %s (%s; %s)", self.address,
                  "TLS" + (" with client certificates" if mutual_tls else "") if credentials else "plaintext",
                  self.manager.backend.describe())
+        if self.bulk is not None:
+            log.info("bulk channel for results on port %d (%s)", self.bulk.port, c.bulk_listen)
         return self.address
 
     async def stop(self, grace: float | None = None) -> None:
@@ -244,6 +273,8 @@ class Server:
             await self.manager.drain()
         if self._server is not None:
             await self._server.stop(grace)
+        if self.bulk is not None:
+            await asyncio.to_thread(self.bulk.stop)
         if self.manager is not None:
             await self.manager.stop(timeout=max(grace, 30.0))
         log.info("stopped")
@@ -259,7 +290,8 @@ def serve(config: ServerConfig, *, announce=print) -> int:
         server = Server(config)
         await server.start()
         announce(f"optowave serving on {server.address} (data in {Path(config.data_dir).resolve()}; "
-                 f"{server.manager.backend.describe()})")
+                 f"{server.manager.backend.describe()}"
+                 + (f"; bulk channel on port {server.bulk.port}" if server.bulk is not None else "") + ")")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

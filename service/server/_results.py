@@ -22,7 +22,7 @@ from pathlib import Path
 import google_crc32c
 import numpy as np
 
-from optowave.store import DirectoryStore, to_proto
+from optowave.store import DirectoryStore, StoreIntegrityError, to_proto
 from optowave.v1 import service_pb2
 from service.runner import read_record, runner_dir_for
 
@@ -46,17 +46,8 @@ def chunk_messages(store: Path, k: int, announced: set[str]) -> list[service_pb2
     ``announced`` (the arrays the client knows of) is updated with the arrays announced here.
     """
     result = DirectoryStore(store)
-    rdir = runner_dir_for(store)
-    written = dict(read_record(rdir, None)) if k == 0 else {}
-    written.update(read_record(rdir, k))
-    out = []
-    arrays = {key.split("/", 1)[0] for key in written}
-    if not arrays <= announced:
-        layout = result.layout()
-        added = service_pb2.ResultLayout()
-        to_proto(layout.__class__(tuple(a for a in layout.arrays if a.name not in announced), layout.attrs), added)
-        announced.update(a.name for a in added.arrays)
-        out.append(service_pb2.StreamResultsResponse(added=added))
+    written = stored_keys(store, k)
+    out = _announce(result, written, announced)
     for key in sorted(written):
         data = memoryview(result.read_chunk(key, written[key]))
         for off in range(0, len(data), PIECE_BYTES) if data else [0]:
@@ -64,6 +55,59 @@ def chunk_messages(store: Path, k: int, announced: set[str]) -> list[service_pb2
     out.append(service_pb2.StreamResultsResponse(chunk_sent=service_pb2.ChunkSent(chunk_index=k,
                                                                                  stored_chunks=len(written))))
     return out
+
+
+def stored_keys(store: Path, k: int) -> dict[str, int]:
+    """``{key: CRC32C}`` of the stored chunks time chunk ``k`` of a job wrote (chunk 0: also those written when
+    the job was created), as recorded by the runner."""
+    rdir = runner_dir_for(store)
+    written = dict(read_record(rdir, None)) if k == 0 else {}
+    written.update(read_record(rdir, k))
+    return written
+
+
+def _announce(result: DirectoryStore, written: dict[str, int], announced: set[str]) -> list:
+    """An ``added`` message for the arrays of ``written`` the client does not know of yet (none: ``[]``);
+    ``announced`` is updated."""
+    arrays = {key.split("/", 1)[0] for key in written}
+    if arrays <= announced:
+        return []
+    layout = result.layout()
+    added = service_pb2.ResultLayout()
+    to_proto(layout.__class__(tuple(a for a in layout.arrays if a.name not in announced), layout.attrs), added)
+    announced.update(a.name for a in added.arrays)
+    return [service_pb2.StreamResultsResponse(added=added)]
+
+
+#: A bulk offer lists files until its message passes this size (the rest: the next offer).
+OFFER_BYTES = 2**19
+
+
+def bulk_chunks(store: Path, first: int, stop: int, announced: set[str]) \
+        -> tuple[list, list[service_pb2.BulkChunk], list[tuple[Path, int]]]:
+    """What a bulk offer of time chunks ``first, first + 1, ...`` (up to ``stop``, fewer once the offer passes
+    :data:`OFFER_BYTES`) carries: any ``added`` message that must come first (``announced`` is updated), the
+    ``BulkChunk`` messages, and the files to send with their sizes, in order. The bytes are not read (the
+    client checks each file's CRC32C, recorded when it was written)."""
+    result = DirectoryStore(store)
+    before, chunks, files, size = [], [], [], 0
+    for k in range(first, stop):
+        written = stored_keys(store, k)
+        before += _announce(result, written, announced)
+        chunk = service_pb2.BulkChunk(chunk_index=k)
+        for key in sorted(written):
+            path = store / key
+            try:
+                n = path.stat().st_size
+            except FileNotFoundError:
+                raise StoreIntegrityError(f"chunk {key} is missing from the store") from None
+            chunk.files.add(key=key, size=n, crc32c=written[key])
+            files.append((path, n))
+        chunks.append(chunk)
+        size += chunk.ByteSize()
+        if size > OFFER_BYTES:
+            break
+    return before, chunks, files
 
 
 def stored_piece(k: int, key: str, off: int, data: memoryview, crc32c: int) -> bytes:

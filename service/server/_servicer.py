@@ -23,6 +23,7 @@ from service.convert import cost_message, job_message, spec_problems, state_name
 from service.jobs import JobManager
 
 from . import _results as results
+from ._bulk import BulkChannel
 from ._auth import CLIENT
 from ._groups import GroupHandlers
 from ._interact import InteractHandler
@@ -37,11 +38,12 @@ class SimulationServicer(GroupHandlers, InteractHandler):
     ``Interact``: :class:`._interact.InteractHandler`); ``request`` is the parsed message, the caller is
     :data:`CLIENT`."""
 
-    def __init__(self, manager: JobManager, sessions=None):
+    def __init__(self, manager: JobManager, sessions=None, bulk: BulkChannel | None = None):
         from service.interact import SessionManager
 
         self.jobs = manager
         self.sessions = sessions if sessions is not None else SessionManager(manager)
+        self.bulk = bulk
 
     # ------------------------------------------------------------ jobs
 
@@ -97,7 +99,8 @@ class SimulationServicer(GroupHandlers, InteractHandler):
                 yield _event(rec)
 
     async def StreamResults(self, request, context):
-        """A header, then chunk after chunk as each commits, until the job is terminal."""
+        """A header, then chunk after chunk as each commits, until the job is terminal. Asked for ``bulk`` (and
+        with a bulk channel), the header and one offer of the chunks committed now (:meth:`_bulk_offer`)."""
         client = CLIENT.get()
         with self.jobs.subscribe(request.job_id) as sub:
             rec = await self.jobs.get(client, request.job_id)
@@ -108,6 +111,13 @@ class SimulationServicer(GroupHandlers, InteractHandler):
             header, announced = await self._read(rec.id, results.result_header, store, rec.chunks_total)
             yield service_pb2.StreamResultsResponse(header=header)
             k = request.from_chunk
+            if request.bulk and self.bulk is not None and k < rec.chunks_committed:
+                before, offer = await self._bulk_offer(rec, store, k, announced)
+                for message in before:
+                    yield message
+                if offer is not None:
+                    yield service_pb2.StreamResultsResponse(bulk=offer)
+                    return
             ahead: asyncio.Task | None = None     # chunk k + 1, read while chunk k is being sent
             try:
                 while True:
@@ -133,6 +143,17 @@ class SimulationServicer(GroupHandlers, InteractHandler):
             finally:
                 if ahead is not None:
                     ahead.cancel()
+
+    async def _bulk_offer(self, rec, store, k: int, announced: set[str]):
+        """The ``added`` messages to send first, and a ``BulkOffer`` of time chunks ``k``... committed now whose
+        ticket is bound to their files (None when no ticket is to be had: the plain stream follows)."""
+        before, chunks, files = await self._read(rec.id, results.bulk_chunks, store, k, rec.chunks_committed,
+                                                 announced)
+        ticket = self.bulk.grant(files, f"job {rec.id} chunks {k}..{k + len(chunks) - 1}")
+        if ticket is None:
+            return before, None
+        return before, service_pb2.BulkOffer(port=self.bulk.port, ticket=ticket,
+                                             ticket_ms=round(1e3 * self.bulk.ticket_s), chunks=chunks)
 
     async def _read(self, job_id: str, fn, *args):
         """Read the store off the loop; a store deleted under a stream is FAILED_PRECONDITION."""

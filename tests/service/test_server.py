@@ -93,12 +93,16 @@ def auth(token: str = ALICE):
 class CuttingProxy:
     """A TCP proxy on loopback that closes its ``i``-th connection after ``budgets[i]`` bytes went from
     the server to the client (a flaky network); later connections pass everything. :meth:`cut` drops every
-    open connection at once (the link goes down; new connections go through)."""
+    open connection at once (the link goes down; new connections go through). ``flips[i]``: the offset of a
+    byte of the ``i``-th connection's server-to-client bytes that arrives inverted (a link that damages data
+    past its own checksums)."""
 
-    def __init__(self, upstream: str, budgets: list[int] = ()):
+    def __init__(self, upstream: str, budgets: list[int] = (), flips: list[int | None] = ()):
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.budgets = list(budgets)
+        self.flips = list(flips)
+        self.flipped = 0
         self.connections = 0
         self.cuts = 0
         self._open: list[socket.socket] = []
@@ -135,20 +139,25 @@ class CuttingProxy:
             except OSError:
                 return
             budget = self.budgets[self.connections] if self.connections < len(self.budgets) else None
+            flip = self.flips[self.connections] if self.connections < len(self.flips) else None
             self.connections += 1
             up = socket.create_connection(self.upstream)
             with self._lock:
                 self._open += [down, up]
             threading.Thread(target=self._pump, args=(down, up, None), daemon=True).start()
-            threading.Thread(target=self._pump, args=(up, down, budget), daemon=True).start()
+            threading.Thread(target=self._pump, args=(up, down, budget, flip), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, budget: int | None) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, budget: int | None, flip: int | None = None) -> None:
         sent = 0
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if flip is not None and sent <= flip < sent + len(data):
+                    data = bytearray(data)
+                    data[flip - sent] ^= 0xFF
+                    self.flipped += 1
                 if budget is not None and sent + len(data) >= budget:
                     dst.sendall(data[:max(0, budget - sent)])
                     self.cuts += 1

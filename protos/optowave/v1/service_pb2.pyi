@@ -235,12 +235,14 @@ class WatchJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StreamResultsRequest(_message.Message):
-    __slots__ = ("job_id", "from_chunk")
+    __slots__ = ("job_id", "from_chunk", "bulk")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     from_chunk: int
-    def __init__(self, job_id: _Optional[str] = ..., from_chunk: _Optional[int] = ...) -> None: ...
+    bulk: bool
+    def __init__(self, job_id: _Optional[str] = ..., from_chunk: _Optional[int] = ..., bulk: _Optional[bool] = ...) -> None: ...
 
 class ResultArray(_message.Message):
     __slots__ = ("name", "dims", "shape", "chunks", "dtype", "attributes_json")
@@ -325,18 +327,50 @@ class ChunkSent(_message.Message):
     def __init__(self, chunk_index: _Optional[int] = ..., stored_chunks: _Optional[int] = ...) -> None: ...
 
 class StreamResultsResponse(_message.Message):
-    __slots__ = ("header", "chunk", "stored", "chunk_sent", "added")
+    __slots__ = ("header", "chunk", "stored", "chunk_sent", "added", "bulk")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     STORED_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SENT_FIELD_NUMBER: _ClassVar[int]
     ADDED_FIELD_NUMBER: _ClassVar[int]
+    BULK_FIELD_NUMBER: _ClassVar[int]
     header: ResultHeader
     chunk: ResultChunk
     stored: StoredChunk
     chunk_sent: ChunkSent
     added: ResultLayout
-    def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[ResultChunk, _Mapping]] = ..., stored: _Optional[_Union[StoredChunk, _Mapping]] = ..., chunk_sent: _Optional[_Union[ChunkSent, _Mapping]] = ..., added: _Optional[_Union[ResultLayout, _Mapping]] = ...) -> None: ...
+    bulk: BulkOffer
+    def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., chunk: _Optional[_Union[ResultChunk, _Mapping]] = ..., stored: _Optional[_Union[StoredChunk, _Mapping]] = ..., chunk_sent: _Optional[_Union[ChunkSent, _Mapping]] = ..., added: _Optional[_Union[ResultLayout, _Mapping]] = ..., bulk: _Optional[_Union[BulkOffer, _Mapping]] = ...) -> None: ...
+
+class BulkOffer(_message.Message):
+    __slots__ = ("port", "ticket", "ticket_ms", "chunks")
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    TICKET_MS_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    port: int
+    ticket: bytes
+    ticket_ms: int
+    chunks: _containers.RepeatedCompositeFieldContainer[BulkChunk]
+    def __init__(self, port: _Optional[int] = ..., ticket: _Optional[bytes] = ..., ticket_ms: _Optional[int] = ..., chunks: _Optional[_Iterable[_Union[BulkChunk, _Mapping]]] = ...) -> None: ...
+
+class BulkChunk(_message.Message):
+    __slots__ = ("chunk_index", "files")
+    CHUNK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    chunk_index: int
+    files: _containers.RepeatedCompositeFieldContainer[BulkFile]
+    def __init__(self, chunk_index: _Optional[int] = ..., files: _Optional[_Iterable[_Union[BulkFile, _Mapping]]] = ...) -> None: ...
+
+class BulkFile(_message.Message):
+    __slots__ = ("key", "size", "crc32c")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CRC32C_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    size: int
+    crc32c: int
+    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., crc32c: _Optional[int] = ...) -> None: ...
 
 class SweepAxis(_message.Message):
     __slots__ = ("path", "values", "linspace", "logspace", "name")

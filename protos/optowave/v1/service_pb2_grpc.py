@@ -204,7 +204,10 @@ class SimulationServiceServicer:
 
     def StreamResults(self, request, context):
         """The job's result, from any chunk on: a header, then every committed chunk (each message
-        <= 1 MiB); the stream ends when the job is terminal and every chunk was sent.
+        <= 1 MiB); the stream ends when the job is terminal and every chunk was sent. With `bulk` set and
+        a server started with `--bulk-listen`, the header is followed by one `bulk` offer of the time
+        chunks committed now and the stream ends there: the client reads their files over the bulk
+        channel (BulkOffer) and asks again from the first time chunk it does not have.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,199 @@
+"""The client's end of the bulk channel: a server's offered result files read from plain TCP into a store.
+
+A :class:`~optowave.v1.service_pb2.BulkOffer` (``StreamResults`` with ``bulk`` set) names a port, a ticket and
+the stored chunk files of some time chunks. :func:`connect` connects to the host the client dialled for gRPC at
+that port and sends the ticket; :func:`receive` moves each file's bytes from the socket into its file under the store with
+``os.splice`` (socket -> pipe -> file: the kernel moves them, Python never holds them); where ``splice`` is not
+to be had, with ``recv_into`` and ``write``. Each file is then read back (from the page cache) and checked
+against its CRC32C; a time chunk is handed on once all its files check. A refused connection, a short read or a
+mismatch raises :class:`BulkFailed`: what was not handed on is asked for again over the stream.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+import google_crc32c
+
+from optowave.v1 import service_pb2
+
+#: What a client sends before its ticket (service.server._bulk.MAGIC).
+MAGIC = b"OWB1"
+#: Seconds the connection may stall before the transfer counts as failed.
+TIMEOUT_S = 30.0
+_PIPE_BYTES = 2**20
+_READ_BYTES = 2**20         # read-back blocks: CRC32C of 1 MiB blocks runs at page-cache speed
+_F_SETPIPE_SZ = 1031        # fcntl: Linux only
+
+
+class BulkFailed(Exception):
+    """The bulk transfer stopped before every offered file arrived whole and checked."""
+
+
+def bulk_host(address: str) -> str | None:
+    """The host part of a gRPC target ``HOST:PORT`` or ``[V6]:PORT``; None for targets the bulk channel does
+    not serve (unix sockets, name-resolver schemes)."""
+    if "://" in address or address.startswith(("unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:")):
+        return None
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def connect(host: str, offer: service_pb2.BulkOffer, *, timeout: float = TIMEOUT_S) -> socket.socket:
+    """A connection to the bulk channel of ``host`` that has handed in the offer's ticket (done at once: the
+    ticket expires within seconds, while the files may wait in the socket until :func:`receive` reads them)."""
+    sock = socket.create_connection((host, offer.port), timeout=timeout)
+    try:
+        sock.sendall(MAGIC + offer.ticket)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def receive(sock: socket.socket, offer: service_pb2.BulkOffer, root: Path, *,
+            timeout: float = TIMEOUT_S) -> Iterator[int]:
+    """Read the files of ``offer`` from ``sock`` (:func:`connect`; closed at the end) into the directory store at
+    ``root``; yields each time chunk's index once all its files are written and check. Raises
+    :class:`BulkFailed` (or ``OSError``) when the transfer stops short; the time chunks yielded before are
+    complete.
+
+    Each file is read back and checked on a second thread while the next ones arrive (the checksum and the
+    reads let go of the GIL), so the check costs little more than the transfer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with sock, ThreadPoolExecutor(1, thread_name_prefix="optowave-bulk-check") as checker:
+        sink = _Splice(sock, timeout) if hasattr(os, "splice") else _Copy(sock)
+        made: set[Path] = set()
+        checking = None                     # (time chunk, its files' checks) of the time chunk before
+        try:
+            for chunk in offer.chunks:
+                checks = []
+                for f in chunk.files:
+                    path = path_in(root, f.key)
+                    if path.parent not in made:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        made.add(path.parent)
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+                    try:
+                        sink.into(fd, f.size, f.key)
+                    except BaseException:
+                        os.close(fd)
+                        raise
+                    checks.append(checker.submit(_check, fd, f.size, f.key, f.crc32c))
+                if checking is not None:
+                    yield _checked(*checking)
+                checking = (chunk.chunk_index, checks)
+            if checking is not None:
+                last, checking = checking, None
+                yield _checked(*last)
+        except (BulkFailed, OSError):
+            # the time chunk before the one that failed arrived whole: it counts if its files check
+            if checking is not None:
+                try:
+                    k = _checked(*checking)
+                except BulkFailed:
+                    k = None
+                checking = None
+                if k is not None:
+                    yield k
+            raise
+        finally:
+            sink.close()        # the checks under way finish (and close their files) as the pool shuts down
+
+
+def _checked(k: int, checks: list) -> int:
+    """``k`` once every check of its files passed (the first failure raises)."""
+    for check in checks:
+        check.result()
+    return k
+
+
+def _check(fd: int, size: int, key: str, crc32c: int) -> None:
+    """Read back a file just written (from the page cache) and compare its CRC32C; closes ``fd``."""
+    try:
+        crc, off = 0, 0
+        while off < size:
+            block = os.pread(fd, min(_READ_BYTES, size - off), off)
+            if not block:
+                break
+            crc = google_crc32c.extend(crc, block)
+            off += len(block)
+    finally:
+        os.close(fd)
+    if off != size or crc != crc32c:
+        raise BulkFailed(f"chunk {key}: CRC32C mismatch in transit (got {crc:#010x} over {off} bytes, the server "
+                         f"recorded {crc32c:#010x} over {size})")
+
+
+def path_in(root: Path, key: str) -> Path:
+    """``root / key`` for a store key; a key that would leave the store is refused."""
+    parts = PurePosixPath(key).parts
+    if not parts or PurePosixPath(key).is_absolute() or any(p in ("..", ".") for p in parts) or "\\" in key:
+        raise BulkFailed(f"the offer names a file outside the store: {key!r}")
+    return root.joinpath(*parts)
+
+
+class _Splice:
+    """Socket -> pipe -> file with ``os.splice`` (Linux)."""
+
+    def __init__(self, sock: socket.socket, timeout: float):
+        import fcntl
+
+        # splice honours the socket's own receive timeout (a blocking socket: Python's timeout makes it
+        # non-blocking, and splice would then fail with EAGAIN instead of waiting)
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", int(timeout), 0))
+        self.fd = sock.fileno()
+        self.r, self.w = os.pipe()
+        try:
+            fcntl.fcntl(self.w, _F_SETPIPE_SZ, _PIPE_BYTES)
+        except OSError:
+            pass                            # the default pipe (64 KiB) works too, in more calls
+
+    def into(self, fd: int, size: int, key: str) -> None:
+        left = size
+        while left:
+            try:
+                got = os.splice(self.fd, self.w, min(left, _PIPE_BYTES))
+            except BlockingIOError:
+                raise BulkFailed(f"chunk {key}: the connection stalled") from None
+            if got == 0:
+                raise BulkFailed(f"chunk {key}: the connection closed after {size - left} of {size} bytes")
+            left -= got
+            while got:
+                got -= os.splice(self.r, fd, got)
+
+    def close(self) -> None:
+        os.close(self.r)
+        os.close(self.w)
+
+
+class _Copy:
+    """Socket -> buffer -> file (where there is no ``splice``)."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = memoryview(bytearray(_PIPE_BYTES))
+
+    def into(self, fd: int, size: int, key: str) -> None:
+        left = size
+        while left:
+            try:
+                got = self.sock.recv_into(self.buf[:min(left, len(self.buf))])
+            except socket.timeout:
+                raise BulkFailed(f"chunk {key}: the connection stalled") from None
+            if got == 0:
+                raise BulkFailed(f"chunk {key}: the connection closed after {size - left} of {size} bytes")
+            put = 0
+            while put < got:
+                put += os.write(fd, self.buf[put:got])
+            left -= got
+
+    def close(self) -> None:
+        pass
