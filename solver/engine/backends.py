@@ -23,13 +23,17 @@ from typing import Callable
 
 import numpy as np
 
-from ..models import CellModel, hek_kernel, lut, lut_kernel
+from ..models import CellModel, lut, lut_kernel
+from ..models.opsin import KERNEL_PARAM_NAMES as _OPSIN_ORDER
 from ..models.generic_kernels import check_order
 
 __all__ = ["TABULATED_MODELS", "DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables",
            "has_lookup_tables", "tabulated_params", "gate_maps", "stepper", "cuda_usable", "CpuLutStepper", "CudaStepper"]
 
 Stepper = Callable[..., int]
+
+# where the opsin's parameters sit in the kernels' ``oparams``
+OP_GD, OP_V0, OP_V1, OP_E = (_OPSIN_ORDER.index(n) for n in ("Gd", "v0", "v1", "E"))
 
 #: Models with lookup tables, and whether the tables are their default: the single-cell figures stay
 #: within 0.5 % of the exact path (tests/solver/test_lut.py checks it).
@@ -138,7 +142,7 @@ class CpuLutStepper:
 
         def table_of(h):
             table = lut.hek_table(params, oparams if has_opsin else None, h)
-            s = np.concatenate([table.scalars(np.float64), [h, oparams[hek_kernel.OP_GD]]]).astype(dtype)
+            s = np.concatenate([table.scalars(np.float64), [h, oparams[OP_GD]]]).astype(dtype)
             return table.packed(), s
 
         tab, s = table_of(dt)
@@ -201,8 +205,6 @@ class CudaStepper:
         _, d_a, d_b = self._state
         dummy = np.zeros((1, 1))
         if has_opsin:
-            from ..models.hek_kernel import OP_E, OP_GD, OP_V0, OP_V1
-
             e, v0, v1 = oparams[OP_E], oparams[OP_V0], oparams[OP_V1]
             x = -70.0 - e
             fv70 = v1 / v0 if abs(x) < 1e-9 else -(v1 / x) * np.expm1(-x / v0)

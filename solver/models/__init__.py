@@ -28,7 +28,6 @@ from types import MappingProxyType
 
 from . import generic, hek
 from . import generic_kernels as _gk
-from . import hek_kernel as _hk
 from ._base import CellModel
 from .presets import preset_description
 
@@ -38,10 +37,9 @@ __all__ = ["CellModel", "MODELS", "UnknownModelError", "get_model"]
 HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS = 1000.0
 
 
-#: The hand-written CPU kernels that still serve the presets: on the CPU the generated kernels are not yet as
-#: fast (benchmarks/model_codegen_bench.py); they are tested equal to within 1e-12 (test_presets_described.py).
+#: The hand-written CPU kernels that still serve the generic media: their generated kernels run at 0.4-0.6x
+#: (benchmarks/model_codegen_bench.py); they are tested equal to within 1e-12 (test_presets_described.py).
 _CPU_KERNELS = {
-    "hek_gokhale2017_35c": _hk.hek_kernel, "hek_gokhale2017_23c": _hk.hek_kernel, "hek_bistable": _hk.hek_kernel,
     "nagumo": _gk.nagumo_kernel, "fitzhugh_nagumo": _gk.fitzhugh_nagumo_kernel,
     "aliev_panfilov": _gk.aliev_panfilov_kernel,
 }
@@ -78,7 +76,8 @@ def _hek_model(name: str) -> CellModel:
         # figures pass (rest 0.5 mV, peak 2 mV, APD90 3 %, max dV/dt 10 %): see the tests
         default_dt_ms=0.025,
         default_diffusivity_um2_per_ms=HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS,
-        # the HEK presets' tables are the hand-written ones of lut.py (solver.engine.backends)
+        # the HEK tables stay the hand-written ones (lut.py, lut_kernel.py; solver.engine.backends): the generated
+        # table kernel runs at 0.73-0.97x of them in float64 (benchmarks/model_codegen_bench.py)
         lookup_tables=None,
         rest_state_fn=hek.rest_state,
         steady_state_fn=hek.steady_state_at,

@@ -2,8 +2,8 @@
 
 Physics of MODEL.md sections 3.1 and 3.2 in plain, vectorised NumPy: parameter tables, gate steady
 states and time constants, the membrane currents, the rest state, and the steady-state I-V with
-its fixed points and the equal-area rule. The numba kernel is in :mod:`hek_kernel`; the one-step
-NumPy reference is in :mod:`reference`.
+its fixed points and the equal-area rule. The kernels are generated from the presets' description
+(:mod:`solver.models.presets.hek_gokhale2017`); the one-step NumPy reference is in :mod:`reference`.
 
 Units: mV, ms, nS/pF, A/F (= mV/ms), mM.
 """

@@ -1,8 +1,9 @@
 """Lookup-table numba kernel for the HEK presets: the default HEK path (solver.engine.backends picks it).
 
 The gate coefficients are interpolated from the tables of :mod:`lut`; the equations and the
-arguments are those of :func:`hek_kernel.hek_kernel`, which is the exact check (within 0.5 % on
-the single-cell figures, tests/solver/test_lut.py).
+arguments are those of the presets' exact kernel (generated from their description,
+:mod:`solver.models.presets.hek_gokhale2017`), which is the check (within 0.5 % on the single-cell
+figures, tests/solver/test_lut.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from numba import njit
 from .codegen._machinery import WideNoAliasCompiler, high_f32, interpolate_packed, low_f32, plain_rows, row_gaps
 from .threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles, step_in_pairs, team_next,
                       team_start, team_wait)
-from .hek_kernel import E_K, E_L, E_NA, G_K1, G_K_WT, G_L, G_NA, G_NA_WT, K_O, KIR_INSTANTANEOUS, N_STATE
+
+# Parameter indices, in hek.HEK_PARAM_NAMES order (kept in sync by a test), and the state's size: v, m, h1, h2,
+# n1, n2, o, p, b (the opsin's O and D follow when present)
+E_NA, E_K, K_O, G_NA = range(4)
+G_K1, G_NA_WT, G_K_WT, G_L, E_L, KIR_INSTANTANEOUS = 15, 23, 27, 31, 32, 33
+N_PARAMS = 34
+N_STATE = 9
 
 __all__ = ["hek_lut_kernel", "plain_rows"]
 
@@ -404,8 +411,8 @@ def hek_lut_kernel(ya, yb, n_steps, wx, wy, active, params, pidx, pmaps, iext, h
     these fields (computed when None: callers that keep their fields cache it). ``half``: None for
     first-order steps; for second-order (exponential midpoint) steps the ``(tab, s)`` of the table
     of ``dt/2``, the half step's (each step is then a pair of the pair scheme; returns 0).
-    Gate parameters must be uniform (a map of one needs :func:`hek_kernel.hek_kernel`); current
-    parameters may have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as :func:`hek_kernel.hek_kernel`,
+    Gate parameters must be uniform (a map of one needs the exact kernel); current
+    parameters may have maps. Steps ``ya`` -> ``yb`` -> ``ya`` ... as the exact kernel,
     in pairs and threads as the generic kernels (:func:`threads.step_in_pairs`).
     ``solver.engine.backends`` calls it.
     """

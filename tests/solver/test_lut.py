@@ -14,8 +14,9 @@ import pytest
 
 import solver
 from solver.engine import backends
-from solver.models import get_model, hek, hek_kernel, lut, lut_kernel
-from solver.models.hek_kernel import N_PARAMS
+from solver.engine.backends import OP_GD
+from solver.models import get_model, hek, lut, lut_kernel
+from solver.models.lut_kernel import N_PARAMS
 from solver.engine.run import State
 
 from tests.solver.test_kernel_vs_reference import CHERIFF_LIKE, SEGMENTS, face_weights, make_problem, run_kernel
@@ -170,7 +171,7 @@ def test_plain_rows_take_scalar_fields_and_follow_the_exact_sheet():
     # the general path on every row: the same arithmetic on the same values
     table = lut.hek_table(args["params"], args["oparams"], 0.01)
     rates = backends.opsin_rates(flux, args["oparams"])
-    s = np.concatenate([table.scalars(np.float64), [0.01, args["oparams"][hek_kernel.OP_GD]]])
+    s = np.concatenate([table.scalars(np.float64), [0.01, args["oparams"][OP_GD]]])
     general = y0.copy()
     for n_steps, scale in segments:
         other = general.copy()

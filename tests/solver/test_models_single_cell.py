@@ -13,7 +13,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from solver.models import MODELS, get_model, hek
-from solver.models.hek_kernel import N_PARAMS
+from solver.models.lut_kernel import N_PARAMS
 
 STIMULUS = {  # preset -> (amplitude A/F, MODEL.md figures: rest, peak, max dV/dt V/s, APD90 ms)
     "hek_gokhale2017_35c": (-100.0, (-74.2, 43.4, 311.0, 20.3)),
@@ -169,10 +169,15 @@ def test_rest_state_is_the_radau_rest(radau):
 
 
 def test_kernel_parameter_order_matches_names():
-    from solver.models import hek_kernel as hk
+    """The hand-written lookup-table kernel's parameter indices, and the description's parameter order (the
+    generated kernels read the description's parameters, which come first)."""
+    from solver.models import lut_kernel as lk
 
     for k, name in enumerate(hek.HEK_PARAM_NAMES):
-        assert getattr(hk, name.upper()) == k, name
+        if hasattr(lk, name.upper()):
+            assert getattr(lk, name.upper()) == k, name
+    assert lk.N_PARAMS == len(hek.HEK_PARAM_NAMES)
+    assert get_model("hek_bistable").description.param_names == hek.HEK_PARAM_NAMES[:-1]
 
 
 def test_params_array_rejects_unknown_and_out_of_range_names():

@@ -1,53 +1,49 @@
-"""The presets, built from their descriptions with generated kernels, against the hand-written kernels
-that served them before (same arithmetic but for the order of a few products: within 1e-12)."""
+"""The presets, built from their descriptions with generated kernels: HEK against the hand-written NumPy
+reference and hek.py's physics, the generic media against their hand-written kernels (within 1e-12)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from solver.models import generic, generic_kernels, get_model, hek, hek_kernel, reference
+from solver.models import generic, generic_kernels, get_model, hek, reference
 from solver.models.codegen import _reference, cell_model
 from solver.models.presets import generic_media, hek_gokhale2017
 from tests.solver.test_kernel_vs_reference import make_problem
 
 
-@pytest.fixture(autouse=True)
-def _kernel_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("OPTOWAVE_KERNEL_CACHE", str(tmp_path_factory.getbasetemp() / "kernels"))
-
-
 @pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize("preset", hek_gokhale2017.PRESETS)
-def test_described_hek_equals_the_hand_written_kernel(preset, order):
+def test_the_hek_presets_run_their_generated_kernel_as_the_hand_written_reference(preset, order):
     """The mixed sheet of test_kernel_vs_reference (mask, g_K1 map, light on CheRiff, a current
-    stimulus), 50 steps in two calls, float64: every state variable within 1e-12 relative."""
-    preset_model, y0, a = make_problem(preset)
-    new = cell_model(preset_model.description)  # the generated kernel
-    assert new.state_names == hek.HEK_STATE_NAMES
+    stimulus), 50 steps in two calls, float64: the registry's kernel is the description's, and every state
+    variable follows the hand-written NumPy reference (kir_instantaneous = the description's gate kind)."""
+    model, y0, a = make_problem(preset)
+    assert model.kernel.module is cell_model(model.description).kernel.module  # generated from the description
+    assert model.state_names == hek.HEK_STATE_NAMES
     # the last parameter, kir_instantaneous, is the description's choice of gate kind (fixed per preset): the
     # generated kernel reads the description's parameters, which come first, and ignores it
     switch = hek.HEK_PRESETS[preset]["kir_instantaneous"]
-    assert preset_model.param_names == hek.HEK_PARAM_NAMES == new.param_names + ("kir_instantaneous",)
-    assert preset_model.param_bounds["kir_instantaneous"] == (switch, switch)
-    instant = [s.name for s in new.description.states if s.gate.kind == "instantaneous"]
+    assert model.param_names == hek.HEK_PARAM_NAMES == model.description.param_names + ("kir_instantaneous",)
+    assert model.param_bounds["kir_instantaneous"] == (switch, switch)
+    instant = [s.name for s in model.description.states if s.gate.kind == "instantaneous"]
     assert instant == (["n1", "n2"] if switch else [])
-    out = []
-    for kernel in (hek_kernel.hek_kernel, new.kernel):
-        ya, yb = y0.copy(), y0.copy()
-        for steps in (30, 20):
-            if kernel(ya, yb, steps, 0.01, a["wx"], a["wy"], a["active"], a["params"], a["pidx"], a["pmaps"], a["iext"],
-                      True, a["oparams"], a["gop"], a["flux"], order=order):  # fmt: skip
-                ya, yb = yb, ya
-        out.append(ya)
+    ya, yb = y0.copy(), y0.copy()
+    for steps in (30, 20):
+        if model.kernel(ya, yb, steps, 0.01, a["wx"], a["wy"], a["active"], a["params"], a["pidx"], a["pmaps"],
+                        a["iext"], True, a["oparams"], a["gop"], a["flux"], order=order):  # fmt: skip
+            ya, yb = yb, ya
+    ref = y0.copy()
+    for _ in range(50):
+        ref = reference.hek_reference_step(ref, 0.01, **a, order=order)
     active = a["active"] != 0
     # the sheet fired (the bistable sheet, with no sodium current, is pushed up to its upper state)
-    assert np.abs(out[0][0] - y0[0]).max() > (50.0 if preset != "hek_bistable" else 20.0)
-    rel = np.abs(out[1] - out[0])[:, active].max() / np.abs(out[0][:, active]).max()
+    assert np.abs(ref[0] - y0[0]).max() > (50.0 if preset != "hek_bistable" else 20.0)
+    rel = np.abs(ya - ref)[:, active].max() / np.abs(ref[:, active]).max()
     assert rel < 1e-12
     if instant:  # the gates were stored at n∞ of the new V
         cell = tuple(np.argwhere(active)[0])
-        assert out[1][4][cell] == pytest.approx(new.steady_state_at(out[1][0][cell])["n1"], rel=1e-13)
+        assert ya[4][cell] == pytest.approx(model.steady_state_at(ya[0][cell])["n1"], rel=1e-13)
 
 
 @pytest.mark.parametrize("preset", hek_gokhale2017.PRESETS)

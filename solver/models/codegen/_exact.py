@@ -3,9 +3,9 @@
 The model's arithmetic is emitted into one function ``_update`` (scalars in, a tuple of the new
 state out); the sweep over the sheet (masked 5-point coupling, per-cell parameter maps, the opsin
 coupling, first- and second-order time schemes, the thread team) is the template of
-:mod:`._template`, written once for every model. Its semantics are those of the HEK exact
-kernel (:mod:`solver.models.hek_kernel`): Rush–Larsen gates (τ clamped at ``TAU_MIN``), forward
-Euler for V and the other states, the exponential midpoint rule for ``order=2``.
+:mod:`._template`, written once for every model. Its semantics are those of the NumPy reference
+(:mod:`solver.models.reference`): Rush–Larsen gates (τ clamped at ``TAU_MIN``), forward Euler for V and
+the other states, the exponential midpoint rule for ``order=2``.
 """
 
 from __future__ import annotations

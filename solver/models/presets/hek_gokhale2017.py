@@ -36,8 +36,10 @@ _GATES = {
     "b": (_sig("(v+V_b)/-k_b"), "tau_b"),
 }  # fmt: skip
 _CURRENTS = (
-    ("I_Na", "g_Na*m^3*(0.9*h1 + 0.1*h2)*(v - E_Na)", "NaV1.5"),
-    ("I_K1", "g_K1*sqrt(K_o/5.4)*(0.75*n1 + 0.25*n2)*(v - E_K)", "Kir2.1"),
+    # written with the parameters' products first: they do not change from cell to cell, and the compiler
+    # computes them once per row (it may not reorder a product of floats itself)
+    ("I_Na", "(0.9*g_Na*h1 + 0.1*g_Na*h2)*m^3*(v - E_Na)", "NaV1.5"),
+    ("I_K1", "(0.75*g_K1*sqrt(K_o/5.4)*n1 + 0.25*g_K1*sqrt(K_o/5.4)*n2)*(v - E_K)", "Kir2.1"),
     ("I_Na_wt", "g_Na_wt*o^3*p*(v - E_Na)", "endogenous sodium current"),
     ("I_K_wt", "g_K_wt*b^2*(v - E_K)", "endogenous potassium current"),
     ("I_L", "g_L*(v - E_L)", "leak"),
