@@ -40,7 +40,7 @@ _KERNELS = textwrap.dedent(
             cpu_a, cpu_b = y0.copy(), y0.copy()
             gpu_a, gpu_b = y0.copy(), y0.copy()
             step = CudaStepper(P(model))
-            for n, scale in ((12, 1.0), (9, 0.0)):
+            for n, scale in ((7, 1.0), (5, 0.0)):
                 if model.kernel(cpu_a, cpu_b, n, *args(scale), order=order):
                     cpu_a, cpu_b = cpu_b, cpu_a
                 assert step(gpu_a, gpu_b, n, *args(scale), order=order) == 0
