@@ -2,7 +2,9 @@
 
 Each module offers ``description(preset) -> dict`` in the JSON form of a ``ModelDefinition`` and the
 tuple ``PRESETS`` of the names it describes. The registry (:mod:`solver.models`) builds every preset
-from its description: its kernels are generated (:mod:`solver.models.codegen`).
+from its description (:mod:`solver.models.codegen`): the reference step, the CUDA kernel and the HEK
+exact kernel are generated; the HEK tables and the generic media's CPU kernels are still the hand-written
+ones, faster so far (benchmarks/model_codegen_bench.py).
 """
 
 from __future__ import annotations
