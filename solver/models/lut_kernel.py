@@ -15,15 +15,16 @@ import numba
 from numba import njit
 
 from .codegen._machinery import WideNoAliasCompiler, high_f32, interpolate_packed, low_f32, plain_rows, row_gaps
+from .hek import HEK_PARAM_NAMES, HEK_STATE_NAMES
 from .threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles, step_in_pairs, team_next,
                       team_start, team_wait)
 
-# Parameter indices, in hek.HEK_PARAM_NAMES order (kept in sync by a test), and the state's size: v, m, h1, h2,
-# n1, n2, o, p, b (the opsin's O and D follow when present)
-E_NA, E_K, K_O, G_NA = range(4)
-G_K1, G_NA_WT, G_K_WT, G_L, E_L, KIR_INSTANTANEOUS = 15, 23, 27, 31, 32, 33
-N_PARAMS = 34
-N_STATE = 9
+# Parameter indices in hek.HEK_PARAM_NAMES, and the state's size: v, m, h1, h2, n1, n2, o, p, b (the opsin's O
+# and D follow when present)
+E_NA, E_K, K_O, G_NA, G_K1, G_NA_WT, G_K_WT, G_L, E_L, KIR_INSTANTANEOUS = (HEK_PARAM_NAMES.index(n) for n in (
+    "E_Na", "E_K", "K_o", "g_Na", "g_K1", "g_Na_wt", "g_K_wt", "g_L", "E_L", "kir_instantaneous"))
+N_PARAMS = len(HEK_PARAM_NAMES)
+N_STATE = len(HEK_STATE_NAMES)
 
 __all__ = ["hek_lut_kernel", "plain_rows"]
 

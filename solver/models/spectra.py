@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from .presets.opsins import read_opsin_files
+from .opsin import OPSINS
 
 __all__ = ["REFERENCE_WAVELENGTH_NM", "ACTION_SPECTRA", "MEASURED_SPECTRA", "action_spectrum", "relative_drive"]
 
@@ -44,10 +44,11 @@ REFERENCE_WAVELENGTH_NM = 470.0
 ACTION_SPECTRA: dict[str, tuple[float, float]] = {}
 #: Opsin preset -> published action spectrum, (nm, action relative to the peak) pairs, where its file holds them.
 MEASURED_SPECTRA: dict[str, tuple[tuple[float, float], ...]] = {}
-for _name, _d in read_opsin_files().items():
-    ACTION_SPECTRA[_name] = (_d["spectrum"]["peak_nm"], _d["spectrum"]["fwhm_nm"])
-    if "points" in _d["spectrum"]:
-        MEASURED_SPECTRA[_name] = _d["spectrum"]["points"]
+for _name, _preset in OPSINS.items():
+    if _preset is not None:
+        ACTION_SPECTRA[_name] = (_preset.spectrum["peak_nm"], _preset.spectrum["fwhm_nm"])
+        if "points" in _preset.spectrum:
+            MEASURED_SPECTRA[_name] = _preset.spectrum["points"]
 
 
 def action_spectrum(opsin: str, wavelength_nm):
