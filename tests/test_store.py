@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import google_crc32c
 import numpy as np
@@ -169,3 +170,77 @@ def test_layouts_from_the_wire_are_checked():
         ArraySpec("v", ("time",), (3, 4), (3, 4), "<f4")
     with pytest.raises(ValueError, match="repeated: \\['v'\\]"):
         Layout((ArraySpec("v", (), (), (), "<f4"), ArraySpec("v", (), (), (), "<f4")))
+
+
+# ---------------------------------------------------------------- the documents against Zarr's own
+
+ODD = (ArraySpec("flag", ("site",), (4,), (4,), "|b1", {"units": "1"}),
+       ArraySpec("count", ("site", "probe"), (4, 3), (2, 3), "<i4", {}),
+       ArraySpec("big_endian", ("site",), (4,), (4,), ">f8", {"units": "ms", "flag_values": [0, 1]}),
+       ArraySpec("conduction_velocity", (), (), (), "<f8", {"units": "cm/s"}))
+MAPS = (ArraySpec("activation_time", ("y", "x"), (300, 5), (256, 5), "<f8", {"units": "ms"}),
+        ArraySpec("v", ("time", "y", "x"), (7, 300, 5), (7, 256, 5), "<f4", {"units": "mV", "replaced": 1}))
+
+
+def zarr_reference(zstore, layout: Layout, added=()) -> None:
+    """``layout`` laid out through Zarr's own API (the reference: ``create_array``, then ``add``ed arrays
+    replacing those of the same name, then ``consolidate_metadata``)."""
+    import zarr
+
+    from optowave.store import CODECS
+    from optowave.store._store import _jsonable
+
+    group = zarr.open_group(store=zstore, mode="w", zarr_format=3,
+                            attributes={**_jsonable(layout.attrs), "optowave_complete": False})
+    for arrays in (layout.arrays, added):
+        have = set(group.array_keys())
+        for a in arrays:
+            group.create_array(a.name, shape=a.shape, chunks=a.chunks, dtype=a.np_dtype, fill_value=a.fill_value,
+                               dimension_names=a.dims, attributes=_jsonable(a.attrs), overwrite=a.name in have,
+                               **CODECS)
+    group.attrs.update({"optowave_complete": True})
+    zarr.consolidate_metadata(zstore, zarr_format=3)
+
+
+def documents(zstore) -> dict:
+    """Every ``zarr.json`` of a store, parsed, by key."""
+    import json
+
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    async def keys():
+        return [k async for k in zstore.list()]
+
+    return {k: json.loads(zstore.get_sync(k, prototype=default_buffer_prototype()).to_bytes())
+            for k in sorted(sync(keys())) if k.endswith("zarr.json")}
+
+
+@pytest.mark.parametrize("kind", ["directory", "memory"])
+def test_the_documents_written_are_those_zarr_writes_for_the_same_arrays(kind, tmp_path):
+    """The store writes its ``zarr.json`` documents itself; Zarr's ``create_array`` and ``consolidate_metadata``
+    for the same arrays (and the same replacement of an array) write the same documents, parsed."""
+    import zarr
+
+    layout = Layout(LAYOUT.arrays + ODD, LAYOUT.attrs)
+    ours = DirectoryStore(tmp_path / "ours.zarr") if kind == "directory" else MemoryStore()
+    ours.create(layout)
+    ours.write("v", np.zeros((7, 300, 5), np.float32))      # chunks of the replaced array go with it
+    ours.add_arrays(MAPS)
+    ours.finish()
+    reference = (zarr.storage.LocalStore(tmp_path / "ref.zarr") if kind == "directory" else
+                 zarr.storage.MemoryStore())
+    zarr_reference(reference, layout, MAPS)
+    got, want = documents(ours._zstore), documents(reference)
+    names = layout.names + ("activation_time",)
+    assert sorted(got) == sorted(want) == sorted(["zarr.json"] + [f"{n}/zarr.json" for n in names])
+    for key in want:
+        assert got[key] == want[key], key
+    # as read back: the maps in place of the replaced array, byte order as stored (little-endian)
+    now = {a.name: replace(a, dtype=a.np_dtype.newbyteorder("<").str) for a in layout.arrays + MAPS}
+    assert ours.layout() == Layout(tuple(now[n] for n in sorted(now)), LAYOUT.attrs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = ours.open_dataset(load=True)
+    assert np.isnan(ds.v.values).all()            # the replaced v holds none of the old array's chunks
+    assert ds.attrs["optowave_complete"] is True

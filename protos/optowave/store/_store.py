@@ -11,6 +11,9 @@ arrays; this module decides how they are stored:
   and each chunk has a checksum (:meth:`ResultStore.write` returns the CRC32C of every chunk it wrote);
 - consolidated metadata in the root document (:meth:`ResultStore.consolidate`), so that ``xr.open_zarr`` reads
   one document and warns of nothing;
+- the metadata documents (``zarr.json``) are written here from the layout (:mod:`._documents`: the documents
+  Zarr's own ``create_array`` and ``consolidate_metadata`` write, without their I/O loop); chunks are read and
+  written through Zarr arrays;
 - an ``optowave_complete`` root attribute: False until the writer calls :meth:`ResultStore.finish`; a store cut
   short says so.
 
@@ -19,9 +22,10 @@ in-process run, and the round-trip tests that both implementations pass).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
+import shutil
+import threading
 import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -33,13 +37,14 @@ from zarr.codecs import BytesCodec, ZstdCodec
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
+from ._documents import DOC, ZSTD_LEVEL, array_document, decode, encode, group_document
 from ._layout import ArraySpec, Layout
 
 __all__ = ["CODECS", "COMPLETE_ATTR", "DirectoryStore", "MemoryStore", "ResultStore", "StoreIntegrityError",
            "open_store"]
 
 #: The codec chain of every array: fast enough to write at the kernel's pace, 2-20x smaller on smooth fields.
-CODECS = {"serializer": BytesCodec(endian="little"), "compressors": (ZstdCodec(level=1),)}
+CODECS = {"serializer": BytesCodec(endian="little"), "compressors": (ZstdCodec(level=ZSTD_LEVEL),)}
 #: Root attribute: True once every chunk of the result is written.
 COMPLETE_ATTR = "optowave_complete"
 _ARRAY_CONFIG = {"write_empty_chunks": True}
@@ -62,59 +67,86 @@ class ResultStore:
         self._arrays: dict[str, zarr.Array] = {}
 
     # ------------------------------------------------------------------ layout
+    # The metadata documents are written here (:mod:`._documents`), not through Zarr's array creation and
+    # consolidation: the same documents, without tens of round trips through Zarr's I/O loop per layout.
     def create(self, layout: Layout) -> None:
-        """Lay out an empty result (metadata of every array, the root attributes, not complete)."""
-        zarr.open_group(store=self._zstore, mode="w", zarr_format=3,
-                        attributes={**_jsonable(layout.attrs), COMPLETE_ATTR: False})
-        self.add_arrays(layout.arrays)
+        """Lay out an empty result (metadata of every array, the root attributes, not complete); whatever the
+        store held is removed."""
+        self._clear()
+        self._arrays.clear()
+        self._put_doc(DOC, group_document({**_jsonable(layout.attrs), COMPLETE_ATTR: False}))
+        for a in layout.arrays:
+            self._put_doc(f"{a.name}/{DOC}", array_document(a, _jsonable(a.attrs)))
 
     def add_arrays(self, arrays: Iterable[ArraySpec]) -> None:
         """Add arrays to a laid-out store (e.g. the analysis maps, whose sizes are known at the end); an array
-        of the same name is replaced. The metadata documents are written concurrently (a result has tens of
-        arrays, and each creation is a few round trips through Zarr's I/O loop)."""
-        arrays = list(arrays)
-
-        async def create() -> None:
-            group = await zarr.api.asynchronous.open_group(store=self._zstore, mode="r+", zarr_format=3)
-            have = {name async for name in group.array_keys()}
-            await asyncio.gather(*(group.create_array(
-                a.name, shape=a.shape, chunks=a.chunks, dtype=a.np_dtype, fill_value=a.fill_value,
-                dimension_names=a.dims, attributes=_jsonable(a.attrs), overwrite=a.name in have,
-                config=_ARRAY_CONFIG, **CODECS) for a in arrays))
-
-        sync(create())
+        of the same name is replaced, its chunks removed."""
+        if self._get_doc(DOC) is None:
+            raise FileNotFoundError(f"{self}: no result is laid out here to add arrays to")
         for a in arrays:
+            if self._get_doc(f"{a.name}/{DOC}") is not None:
+                self._remove(a.name)
+            self._put_doc(f"{a.name}/{DOC}", array_document(a, _jsonable(a.attrs)))
             self._arrays.pop(a.name, None)
 
     def layout(self) -> Layout:
         """The layout of what the store holds now (arrays sorted by name)."""
-        group = zarr.open_group(store=self._zstore, mode="r", zarr_format=3)
         arrays = []
-        for name, arr in sorted(group.arrays()):
-            attrs = dict(arr.attrs)
-            arrays.append(ArraySpec(name, tuple(arr.metadata.dimension_names or ()), tuple(arr.shape),
-                                    tuple(arr.chunks), np.dtype(arr.dtype).str, attrs))
-        attrs = {k: v for k, v in group.attrs.items() if k != COMPLETE_ATTR}
+        for name, doc in sorted(self._members().items()):
+            if doc.get("node_type") != "array":
+                continue
+            arrays.append(ArraySpec(name, tuple(doc.get("dimension_names") or ()), tuple(doc["shape"]),
+                                    tuple(doc["chunk_grid"]["configuration"]["chunk_shape"]),
+                                    np.dtype(doc["data_type"]).str, dict(doc.get("attributes", {}))))
+        attrs = {k: v for k, v in self._root()["attributes"].items() if k != COMPLETE_ATTR}
         return Layout(tuple(arrays), attrs)
 
     def set_attrs(self, **attrs) -> None:
         """Update root attributes."""
-        group = zarr.open_group(store=self._zstore, mode="r+", zarr_format=3)
-        group.attrs.update(_jsonable(attrs))
+        root = self._root()
+        root["attributes"].update(_jsonable(attrs))
+        self._put_doc(DOC, root)
 
     def consolidate(self) -> None:
         """Write the consolidated metadata (after the last change of layout or attributes)."""
-        zarr.consolidate_metadata(self._zstore, zarr_format=3)
+        self._put_doc(DOC, group_document(self._root()["attributes"], self._members()))
 
     def finish(self) -> None:
-        """Mark the result complete and consolidate its metadata."""
-        self.set_attrs(**{COMPLETE_ATTR: True})
-        self.consolidate()
+        """Mark the result complete and consolidate its metadata (one write of the root document)."""
+        attrs = {**self._root()["attributes"], COMPLETE_ATTR: True}
+        self._put_doc(DOC, group_document(attrs, self._members()))
 
     @property
     def complete(self) -> bool:
-        group = zarr.open_group(store=self._zstore, mode="r", zarr_format=3)
-        return bool(group.attrs.get(COMPLETE_ATTR, False))
+        return bool(self._root()["attributes"].get(COMPLETE_ATTR, False))
+
+    # the documents' storage: through the Zarr store here; DirectoryStore uses files directly
+    def _root(self) -> dict:
+        root = self._get_doc(DOC)
+        if root is None or root.get("node_type") != "group":
+            raise FileNotFoundError(f"{self}: no result is laid out here")
+        return root
+
+    def _get_doc(self, key: str) -> dict | None:
+        buf = self._zstore.get_sync(key, prototype=default_buffer_prototype())
+        return None if buf is None else decode(buf.to_bytes())
+
+    def _put_doc(self, key: str, doc: dict) -> None:
+        self._zstore.set_sync(key, default_buffer_prototype().buffer.from_bytes(encode(doc)))
+
+    def _members(self) -> dict[str, dict]:
+        """Documents of the nodes below the root (a result's hierarchy is flat), by name."""
+        async def names() -> list[str]:
+            return [name async for name in self._zstore.list_dir("")]
+
+        docs = {name: self._get_doc(f"{name}/{DOC}") for name in sync(names()) if name != DOC}
+        return {name: doc for name, doc in docs.items() if doc is not None}
+
+    def _remove(self, name: str) -> None:
+        sync(self._zstore.delete_dir(name))
+
+    def _clear(self) -> None:
+        sync(self._zstore.clear())
 
     # ------------------------------------------------------------------ data
     def array(self, name: str) -> zarr.Array:
@@ -187,6 +219,41 @@ class DirectoryStore(ResultStore):
         self.path = Path(path)
         self._dirs: set[Path] = set()
         super().__init__(zarr.storage.LocalStore(str(self.path)))
+
+    def __repr__(self) -> str:
+        return f"result store {self.path}"
+
+    def _get_doc(self, key: str) -> dict | None:
+        try:
+            return decode((self.path / key).read_bytes())
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def _put_doc(self, key: str, doc: dict) -> None:
+        # written aside and renamed into place (as Zarr does): a reader never sees half a document
+        path = self.path / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        tmp.write_bytes(encode(doc))
+        os.replace(tmp, path)
+
+    def _members(self) -> dict[str, dict]:
+        try:
+            entries = [e.name for e in os.scandir(self.path) if e.is_dir()]
+        except FileNotFoundError:
+            return {}
+        docs = {name: self._get_doc(f"{name}/{DOC}") for name in entries}
+        return {name: doc for name, doc in docs.items() if doc is not None}
+
+    def _remove(self, name: str) -> None:
+        shutil.rmtree(self.path / name, ignore_errors=True)
+        self._dirs.clear()
+
+    def _clear(self) -> None:
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True)
+        self._dirs.clear()
 
     def read_chunk(self, key: str, crc32c: int | None = None) -> bytes:
         try:
