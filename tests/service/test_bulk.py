@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
+import google_crc32c
 import grpc
 import pytest
 import xarray as xr
@@ -301,3 +302,37 @@ def test_client_side_addresses_and_keys():
     for bad in ("../outside", "/etc/passwd", "v/../../x", ""):
         with pytest.raises(BulkFailed, match="outside the store"):
             path_in(root, bad)
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_a_received_file_is_checked_in_place_or_read_back_and_one_flipped_bit_is_caught(mapped, tmp_path,
+                                                                                        monkeypatch):
+    """The check of a received file: over a mapping of its pages with the CRC32C library's C function where
+    it can be had (here it can), else read back in blocks. Both agree with ``google_crc32c`` on the whole
+    file and catch one flipped bit; a file shorter than offered is caught before it is mapped."""
+    import clients._bulk as bulk
+
+    assert bulk._EXTEND is not None                     # this platform checks in place
+    ran = []
+    if mapped:
+        monkeypatch.setattr(bulk, "_crc32c_read", lambda *a: ran.append("read") or (0, 0))
+    else:
+        monkeypatch.setattr(bulk, "_EXTEND", None)
+        real = bulk._crc32c_read
+        monkeypatch.setattr(bulk, "_crc32c_read", lambda *a: ran.append("read") or real(*a))
+    data = bytearray(os.urandom(3 * 2**20 + 12345))        # more than one read-back block, not a whole one
+    path = tmp_path / "chunk"
+    path.write_bytes(data)
+    crc = google_crc32c.value(bytes(data))
+
+    def check(crc32c: int, size: int = len(data)) -> None:
+        bulk._check(os.open(path, os.O_RDONLY), size, "v/c/0/0/0", crc32c)
+
+    check(crc)
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(data)
+    with pytest.raises(BulkFailed, match=rf"chunk v/c/0/0/0: CRC32C mismatch in transit .* recorded {crc:#010x}"):
+        check(crc)
+    with pytest.raises(BulkFailed, match=rf"over {len(data)} bytes, the server recorded .* over {len(data) + 1}"):
+        check(crc, len(data) + 1)
+    assert ran == ([] if mapped else ["read", "read"])
