@@ -124,7 +124,9 @@ class _StoreWriter:
             else:       # a new store is laid out on the writer thread while the first chunks arrive
                 from optowave.store import from_proto
 
-                self._submit(self._create, 0, from_proto(message.header.layout))
+                layout = from_proto(message.header.layout)
+                self.store.clear()          # here, so that files may arrive while the documents are written
+                self._submit(self._create, 0, layout)
         elif kind == "added":
             self.settle()                   # the new arrays' metadata is written while no write is in flight
             self._lay_out(message.added)
@@ -155,26 +157,23 @@ class _StoreWriter:
                                              "wanted")
             return False
         sizes = {c.chunk_index: sum(f.size for f in c.files) for c in offer.chunks}
-        try:
-            sock = connect(host, offer)     # the ticket is handed in before the wait for the writes below
-        except OSError as exc:
-            sock, failure = None, exc
-        try:
-            self.settle()                   # the store is laid out and every earlier write is done
-        except BaseException:
-            if sock is not None:
-                sock.close()
-            raise
         t0 = time.perf_counter()
+        settled = False
         try:
-            if sock is None:
-                raise failure
+            # the files arrive while the writer thread may still be laying out a new store (its documents and
+            # the chunk files are different files; the store was cleared before): no wait for it here
+            sock = connect(host, offer)
             for k in receive(sock, offer, self.path):
                 if k != self.next_chunk:
                     raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk} was wanted")
+                if not settled:             # a time chunk counts once the store is laid out
+                    self.settle()
+                    settled = True
                 self._commit(k, bulk=True, save=False)
                 self.report.bulk_bytes += sizes[k]
         except (BulkFailed, OSError) as exc:
+            if self._failed is not None:    # the local store's own write failed: that, not the transfer, is why
+                raise self._failed from None
             why = f"{host}:{offer.port}: {exc}"
             log.info("bulk transfer of job %s stopped at time chunk %d (%s); the stream takes over", self.job_id,
                      self.next_chunk, why)
@@ -182,10 +181,17 @@ class _StoreWriter:
             return False
         finally:
             self.report.bulk_seconds += time.perf_counter() - t0
+            self._drain()
             # the resume state is written once per offer (time chunks arrive faster than it is written); a fetch
             # stopped in between asks again for the time chunks since the last state, which is safe
             self._save()
         return True
+
+    def _drain(self) -> None:
+        """Wait until the writer thread has run what is queued (its errors are raised by :meth:`settle`)."""
+        from concurrent.futures import wait
+
+        wait([future for future, _ in self._writes])
 
     def _lay_out(self, msg) -> None:
         from optowave.store import from_proto
@@ -251,7 +257,7 @@ class _StoreWriter:
             raise
 
     def _create(self, layout) -> None:
-        self.store.create(layout)
+        self.store.create(layout, clear=False)      # cleared when the header came (:meth:`take`)
         self._laid_out = True
         self._save()
 

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,6 +127,52 @@ def test_a_bulk_fetch_equals_the_stream_fetch_and_the_servers_store(server, done
     xr.testing.assert_identical(ds.load(), plain.load())
     assert "activation_time" in ds and ds.attrs["optowave_complete"] is True
     assert fetch_state(tmp_path / "bulk.zarr")["next_chunk"] == 5
+
+
+def test_files_arrive_while_a_new_store_is_laid_out(server, done_job, tmp_path, monkeypatch):
+    """The transfer does not wait for the local store's layout (written on the writer thread): here the layout
+    is held until the first file has arrived and checked, and the copy still equals the server's store, whole
+    and consolidated."""
+    import clients._bulk as bulk
+    from clients._fetch import _StoreWriter
+
+    arrived = threading.Event()
+    held = []
+    real_check, real_create = bulk._check, _StoreWriter._create
+
+    def check(*args):
+        real_check(*args)
+        arrived.set()
+
+    def create(self, layout):
+        held.append(arrived.wait(20))       # False if the transfer waited for this layout
+        real_create(self, layout)
+
+    monkeypatch.setattr(bulk, "_check", check)
+    monkeypatch.setattr(_StoreWriter, "_create", create)
+    with Client(server.address, token=ALICE) as client:
+        job = client.job(done_job.id)
+        ds = job.result(tmp_path / "c.zarr")
+    assert held == [True]
+    assert (job.fetch_report.bulk_chunks, job.fetch_report.bulk_failures) == (5, [])
+    assert_same_store(tmp_path / "c.zarr", server_store(server.data, job.id))
+    assert ds.attrs["optowave_complete"] is True and "activation_time" in ds
+
+
+def test_a_local_store_that_cannot_be_laid_out_fails_the_fetch_not_the_transfer(server, done_job, tmp_path,
+                                                                                monkeypatch):
+    """A failed write of the local store's layout is the fetch's error (as it is over the stream), not a bulk
+    failure that the stream would try again."""
+    from clients._fetch import _StoreWriter
+
+    def create(self, layout):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_StoreWriter, "_create", create)
+    with Client(server.address, token=ALICE) as client:
+        job = client.job(done_job.id)
+        with pytest.raises(OSError, match="No space left on device"):
+            job.result(tmp_path / "c.zarr")
 
 
 def test_optowave_fetch_takes_the_bulk_channel(server, done_job, tmp_path, capsys):

@@ -69,11 +69,12 @@ class ResultStore:
     # ------------------------------------------------------------------ layout
     # The metadata documents are written here (:mod:`._documents`), not through Zarr's array creation and
     # consolidation: the same documents, without tens of round trips through Zarr's I/O loop per layout.
-    def create(self, layout: Layout) -> None:
+    def create(self, layout: Layout, *, clear: bool = True) -> None:
         """Lay out an empty result (metadata of every array, the root attributes, not complete); whatever the
-        store held is removed."""
-        self._clear()
-        self._arrays.clear()
+        store held is removed first (``clear=False``: the caller did that with :meth:`clear`, and chunk files
+        may already be arriving)."""
+        if clear:
+            self.clear()
         self._put_doc(DOC, group_document({**_jsonable(layout.attrs), COMPLETE_ATTR: False}))
         for a in layout.arrays:
             self._put_doc(f"{a.name}/{DOC}", array_document(a, _jsonable(a.attrs)))
@@ -88,6 +89,11 @@ class ResultStore:
                 self._remove(a.name)
             self._put_doc(f"{a.name}/{DOC}", array_document(a, _jsonable(a.attrs)))
             self._arrays.pop(a.name, None)
+
+    def clear(self) -> None:
+        """Remove everything the store holds."""
+        self._clear()
+        self._arrays.clear()
 
     def layout(self) -> Layout:
         """The layout of what the store holds now (arrays sorted by name)."""
