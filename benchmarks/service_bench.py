@@ -1,7 +1,7 @@
 """The service's costs on loopback, each as a ratio against a baseline measured in the same run.
 
     python benchmarks/service_bench.py [--submissions 40] [--stream-mb 64] [--stream-repeat 5] [--job-seconds 20]
-                                       [--only latency|stream|overhead] [--json]
+                                       [--only latency|stream|overhead] [--before TREE] [--json]
 
 1. Submit-to-first-event latency: ``SubmitJob`` then ``WatchJob``, until the first event (and until the
    job is RUNNING, and until its first chunk committed); median and p99 over many tiny jobs.
@@ -209,6 +209,106 @@ def bulk_files(client, job_id: str, address: str, dest: Path) -> int:
     return len(list(receive(connect(bulk_host(address), offer), offer, dest)))
 
 
+@contextmanager
+def fetch_stages():
+    """Times the stages of each ``job.result()`` in this process (by wrapping the client's steps): yields a
+    list that gets, per fetch, ``{stage: seconds}``: ``offer`` (from the call to the bulk offer: the
+    ``StreamResults`` call, its header and layout), ``layout`` (laying out the local store, on the writer thread
+    while the offer arrives), ``wait_layout`` (what the transfer waited for it), ``transfer`` (files in place and
+    checked, time chunks committed), ``finish`` (complete mark and consolidated metadata, inside the transfer),
+    ``refresh`` (the job's state), ``open`` (the ``xarray.Dataset``) and ``total``."""
+    from clients import _fetch
+    from clients.client import Job
+    from optowave.store import ResultStore
+
+    fetches: list[dict[str, float]] = []
+    now: dict[str, float] = {}
+    patched = []
+
+    def timed(owner, name: str, stage: str, *, mark: str | None = None):
+        fn = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            if mark is not None and mark not in now:
+                now[mark] = t0 - now["t0"]
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                now[stage] = now.get(stage, 0.0) + time.perf_counter() - t0
+
+        patched.append((owner, name, fn))
+        setattr(owner, name, wrapper)
+
+    def result(self, *args, **kwargs):
+        now.clear()
+        now["t0"] = time.perf_counter()
+        try:
+            return real_result(self, *args, **kwargs)
+        finally:
+            now["total"] = time.perf_counter() - now.pop("t0")
+            now["transfer"] = self.fetch_report.bulk_seconds
+            # the transfer waits for the store's layout before it starts: what take_bulk took beyond it
+            now["wait_layout"] = max(0.0, now.pop("take_bulk", 0.0) - now["transfer"])
+            fetches.append(dict(now))
+
+    real_result = Job.result
+    patched.append((Job, "result", real_result))
+    Job.result = result
+    timed(_fetch._StoreWriter, "take_bulk", "take_bulk", mark="offer")
+    timed(_fetch._StoreWriter, "_create", "layout")
+    timed(ResultStore, "finish", "finish")
+    timed(Job, "refresh", "refresh")
+    timed(ResultStore, "open_dataset", "open")
+    try:
+        yield fetches
+    finally:
+        for owner, name, fn in reversed(patched):
+            setattr(owner, name, fn)
+
+
+#: Run by :func:`fetcher_of` in another checkout: fetches over the bulk channel as told on stdin.
+_FETCHER = """
+import sys, time
+from pathlib import Path
+from clients import Client
+with Client(sys.argv[1]) as client:
+    for line in sys.stdin:
+        job_id, dest = line.split()
+        job = client.job(job_id)
+        t0 = time.perf_counter()
+        job.result(Path(dest), bulk=True)
+        dt = time.perf_counter() - t0
+        print(dt, job.fetch_report.bulk_seconds, job.fetch_report.bulk_chunks, flush=True)
+"""
+
+
+@contextmanager
+def fetcher_of(tree: Path, address: str):
+    """The client of another checkout ``tree`` (the code before a change) in a process of its own, kept warm:
+    ``fetch(job_id, dest)`` -> (seconds of ``job.result(dest, bulk=True)``, its transfer, bulk time chunks)."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'protos'}"}
+    proc = subprocess.Popen([sys.executable, "-c", _FETCHER, address], cwd=tree, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+    def fetch(job_id: str, dest: Path) -> tuple[float, float, int]:
+        proc.stdin.write(f"{job_id} {dest}\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the client of {tree} stopped")
+        total, transfer, chunks = line.split()
+        return float(total), float(transfer), int(chunks)
+
+    try:
+        yield fetch
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+
+
 def hek_sheet(n: int, duration_ms: float, *, name: str) -> dict:
     """A HEK sheet lit on its left edge, every step stored: voltages that vary (a store that does not
     compress to nothing, unlike a Nagumo front)."""
@@ -222,7 +322,8 @@ def hek_sheet(n: int, duration_ms: float, *, name: str) -> dict:
     }
 
 
-def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int) -> dict:
+def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int,
+                 before: Path | None = None) -> dict:
     """Two stores streamed into local stores: the V movie of a HEK sheet (smooth: Zstandard shrinks it many
     times, so the stream moves far fewer bytes than the arrays hold), and a camera movie (shot and read noise:
     stored bytes about equal to the array bytes, the case where the stream's own speed shows).
@@ -231,7 +332,11 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
     ``shutil.copytree``; :func:`tcp_copy` (its files over loopback TCP into files); and a bare gRPC stream of
     its files' bytes in pieces of the stream's size with no store work (:func:`bare_grpc`). ``bulk`` is the
     client's fetch over the bulk channel (``stream`` asks for the gRPC stream alone); ``bulk_files`` the bulk
-    channel alone (:func:`bulk_files`: the offer, then every file in place and checked, no Zarr work)."""
+    channel alone (:func:`bulk_files`: the offer, then every file in place and checked, no Zarr work). The
+    stages of each ``bulk`` fetch are timed (:func:`fetch_stages`). With ``before`` (another checkout: the code
+    before a change), ``bulk_before`` is the same fetch by that checkout's client (:func:`fetcher_of`)."""
+    from contextlib import ExitStack
+
     from clients import Client
 
     n = 64
@@ -244,8 +349,15 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
     cam_spec["output"] = {"sample_interval_ms": 1.0}
     cam_spec["numerics"]["chunk_ms"] = float(chunk_ms)
     out = {}
-    with Client(address) as client, bare_grpc() as bare:
-        client.submit(nagumo(16, 1.0, sample_ms=0.2, chunk_ms=1.0, name="warm-up")).result(tmp / "warm-up.zarr")
+    with ExitStack() as stack:
+        client = stack.enter_context(Client(address))
+        bare = stack.enter_context(bare_grpc())
+        fetches = stack.enter_context(fetch_stages())
+        warm = client.submit(nagumo(16, 1.0, sample_ms=0.2, chunk_ms=1.0, name="warm-up"))
+        warm.result(tmp / "warm-up.zarr")
+        old = stack.enter_context(fetcher_of(before, address)) if before is not None else None
+        if old is not None:
+            old(warm.id, tmp / "warm-up-before.zarr")
         for label, spec in (("v", v_spec), ("camera", cam_spec)):
             job = client.submit(spec).wait()
             if job.state != "SUCCEEDED":
@@ -257,8 +369,12 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                     "copytree": lambda d: shutil.copytree(store, d / "c"),
                     "bulk_files": lambda d: bulk_files(client, job.id, address, d / "f"),
                     "tcp": lambda d: tcp_copy(store, d / "t"), "bare_grpc": lambda d: bare(store)}
+            if old is not None:
+                ways["bulk_before"] = lambda d: before_runs.append(old(job.id, d / "o.zarr"))
             times: dict[str, list[float]] = {w: [] for w in ways}
             transfer: list[float] = []      # of the bulk fetch: the bulk channel alone (files in place and checked)
+            stages: list[dict[str, float]] = []
+            before_runs: list[tuple[float, float, int]] = []
             ds = None
             for r in range(repeat):
                 for way, copy in ways.items():
@@ -272,6 +388,9 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                         raise RuntimeError(f"the bulk fetch took the stream: {job.fetch_report}")
                     if way == "bulk":
                         transfer.append(job.fetch_report.bulk_seconds)
+                        stages.append(fetches[-1])
+                    if way == "bulk_before" and before_runs[-1][2] != job.progress.chunks_total:
+                        raise RuntimeError(f"the fetch of {before} took the stream: {before_runs[-1]}")
                     shutil.rmtree(d)
             array_bytes = sum(ds[v].nbytes for v in ds.variables)
             med = {w: statistics.median(ts) for w, ts in times.items()}
@@ -282,7 +401,13 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                           **{f"stream_over_{w}": med["stream"] / med[w] for w in ways if w != "stream"},
                           **{f"bulk_over_{w}": med["bulk"] / med[w] for w in ways if w != "bulk"},
                           "bulk_transfer_s": transfer,
-                          "bulk_transfer_over_copytree": statistics.median(transfer) / med["copytree"]}
+                          "bulk_transfer_over_copytree": statistics.median(transfer) / med["copytree"],
+                          "bulk_stages_s": {k: statistics.median(f.get(k, 0.0) for f in stages)
+                                            for k in stages[0]},
+                          **({"bulk_before_transfer_s": [t for _, t, _ in before_runs],
+                              "bulk_before_transfer_over_copytree":
+                                  statistics.median(t for _, t, _ in before_runs) / med["copytree"]}
+                             if before_runs else {})}
     return out
 
 
@@ -324,6 +449,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="runs of the overhead job each way (medians)")
     p.add_argument("--workers", type=int, default=1, help="local Dask workers of the server")
     p.add_argument("--stream-repeat", type=int, default=5, help="interleaved rounds of each result copy (medians)")
+    p.add_argument("--before", type=Path, metavar="TREE",
+                   help="another checkout (the code before a change): its client's bulk fetch joins the stream rounds")
     p.add_argument("--only", choices=("latency", "stream", "overhead"), action="append",
                    help="run only these parts (repeatable)")
     p.add_argument("--json", action="store_true")
@@ -341,7 +468,8 @@ def main(argv=None) -> int:
             if "latency" in parts:
                 results["latency"] = bench_latency(address, args.submissions)
             if "stream" in parts:
-                results["stream"] = bench_stream(address, tmp / "data", tmp, args.stream_mb, args.stream_repeat)
+                results["stream"] = bench_stream(address, tmp / "data", tmp, args.stream_mb, args.stream_repeat,
+                                                 args.before)
             if "overhead" in parts:
                 results["overhead"] = bench_overhead(address, tmp, args.job_seconds, args.repeat)
     if args.json:
@@ -368,6 +496,16 @@ def main(argv=None) -> int:
               f"{r['bulk_transfer_over_copytree']:.2f}x copytree; the bulk channel alone (offer, files in place and "
               f"checked, no Zarr work) {r['median_s']['bulk_files']:.3f} s = {r['bulk_files_stored_mb_per_s']:.0f} MB/s "
               f"= {r['median_s']['bulk_files'] / r['median_s']['copytree']:.2f}x copytree")
+        st = r["bulk_stages_s"]
+        print(f"  bulk fetch, {label} movie, stages (medians, ms): " + ", ".join(
+            f"{k} {1e3 * st[k]:.1f}" for k in ("offer", "layout", "wait_layout", "transfer", "finish", "refresh",
+                                                "open", "total") if k in st)
+              + " (layout runs beside the offer; finish is part of the transfer)")
+        if "bulk_before" in r["median_s"]:
+            print(f"  before ({args.before}), {label} movie: whole bulk fetch {r['median_s']['bulk_before']:.3f} s = "
+                  f"{r['median_s']['bulk_before'] / r['median_s']['copytree']:.2f}x copytree, its transfer "
+                  f"{r['bulk_before_transfer_over_copytree']:.2f}x; after: {r['bulk_over_copytree']:.2f}x and "
+                  f"{r['bulk_transfer_over_copytree']:.2f}x")
     if "overhead" in results:
         ov = results["overhead"]
         print(f"job through the service vs optowave run ({ov['grid']}, {ov['duration_ms']:g} ms, medians of "
