@@ -67,12 +67,17 @@ def receive(sock: socket.socket, offer: service_pb2.BulkOffer, root: Path, *,
     :class:`BulkFailed` (or ``OSError``) when the transfer stops short; the time chunks yielded before are
     complete.
 
-    Each file is checked on a second thread while the next ones arrive (the checksum lets go of the GIL)."""
+    Each file is checked on another thread while the next ones arrive (the checksum lets go of the GIL); the
+    directories of the offer's files are made ahead on one too (making one took ~0.15 ms of the receiving
+    thread, and a camera movie's store has a hundred)."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    with sock, ThreadPoolExecutor(1, thread_name_prefix="optowave-bulk-check") as checker:
+    with sock, ThreadPoolExecutor(2, thread_name_prefix="optowave-bulk") as helpers:
         sink = _Splice(sock, timeout) if hasattr(os, "splice") else _Copy(sock)
-        made: set[Path] = set()
+        made: set[Path] = set()             # directories that exist (added to by both threads)
+        stop = threading.Event()
+        helpers.submit(_make_directories, offer, root, made, stop)
         checking = None                     # (time chunk, its files' checks) of the time chunk before
         try:
             for chunk in offer.chunks:
@@ -88,7 +93,7 @@ def receive(sock: socket.socket, offer: service_pb2.BulkOffer, root: Path, *,
                     except BaseException:
                         os.close(fd)
                         raise
-                    checks.append(checker.submit(_check, fd, f.size, f.key, f.crc32c))
+                    checks.append(helpers.submit(_check, fd, f.size, f.key, f.crc32c))
                 if checking is not None:
                     yield _checked(*checking)
                 checking = (chunk.chunk_index, checks)
@@ -107,7 +112,24 @@ def receive(sock: socket.socket, offer: service_pb2.BulkOffer, root: Path, *,
                     yield k
             raise
         finally:
+            stop.set()
             sink.close()        # the checks under way finish (and close their files) as the pool shuts down
+
+
+def _make_directories(offer: service_pb2.BulkOffer, root: Path, made: set[Path], stop) -> None:
+    """Make the directories of the offer's files in the order they come, adding each to ``made``, until
+    ``stop`` is set; a key outside the store ends it (the receiving thread refuses that key)."""
+    try:
+        for chunk in offer.chunks:
+            for f in chunk.files:
+                if stop.is_set():
+                    return
+                parent = path_in(root, f.key).parent
+                if parent not in made:
+                    parent.mkdir(parents=True, exist_ok=True)
+                    made.add(parent)
+    except (BulkFailed, OSError):
+        return
 
 
 def _checked(k: int, checks: list) -> int:

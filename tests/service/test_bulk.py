@@ -383,3 +383,29 @@ def test_a_received_file_is_checked_in_place_or_read_back_and_one_flipped_bit_is
     with pytest.raises(BulkFailed, match=rf"over {len(data)} bytes, the server recorded .* over {len(data) + 1}"):
         check(crc, len(data) + 1)
     assert ran == ([] if mapped else ["read", "read"])
+
+
+def test_the_directories_of_an_offer_are_made_ahead_inside_the_store_only(tmp_path):
+    """The helper that makes an offer's directories while the first files arrive: every parent directory, in
+    order, each noted as made; a key that leaves the store ends it before anything is made outside."""
+    import threading
+
+    from clients._bulk import _make_directories
+
+    offer = service_pb2.BulkOffer(chunks=[
+        service_pb2.BulkChunk(chunk_index=0, files=[service_pb2.BulkFile(key="v/c/0/0/0"),
+                                                    service_pb2.BulkFile(key="time/c/0")]),
+        service_pb2.BulkChunk(chunk_index=1, files=[service_pb2.BulkFile(key="v/c/1/0/0"),
+                                                    service_pb2.BulkFile(key="../outside/c/0"),
+                                                    service_pb2.BulkFile(key="dff/c/1/0/0")])])
+    made: set[Path] = set()
+    root = tmp_path / "store"
+    _make_directories(offer, root, made, threading.Event())
+    assert made == {root / "v/c/0/0", root / "time/c", root / "v/c/1/0"}
+    assert all(p.is_dir() for p in made)
+    assert not (tmp_path / "outside").exists() and not (root / "dff").exists()
+    stopped: set[Path] = set()
+    stop = threading.Event()
+    stop.set()
+    _make_directories(offer, tmp_path / "other", stopped, stop)
+    assert stopped == set() and not (tmp_path / "other").exists()
