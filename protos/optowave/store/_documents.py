@@ -62,8 +62,9 @@ def group_document(attrs: Mapping[str, object], members: Mapping[str, dict] | No
 
 
 def encode(doc: dict) -> bytes:
-    """A document as Zarr writes it (indented JSON)."""
-    return json.dumps(doc, indent=2).encode()
+    """A document as JSON on one line: Zarr indents its own, but an indent makes ``json`` use its pure-Python
+    encoder, six times slower (2.5 ms against 0.4 for a camera movie's layout and consolidated root)."""
+    return json.dumps(doc).encode()
 
 
 def decode(data: bytes) -> dict:
