@@ -267,40 +267,44 @@ def fetch_stages():
             setattr(owner, name, fn)
 
 
-#: Run by :func:`fetcher_of` in another checkout: fetches over the bulk channel as told on stdin.
+#: Run by :func:`fetcher_of` in another checkout: fetches over the bulk channel as told on stdin, each timed by
+#: stage with this file's :func:`fetch_stages` (this file is loaded by path; its checkout is taken off sys.path
+#: again before the other checkout's client is imported).
 _FETCHER = """
-import sys, time
+import importlib.util, json, sys, time
 from pathlib import Path
+spec = importlib.util.spec_from_file_location("service_bench", sys.argv[2])
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+sys.path.remove(str(bench.ROOT))
 from clients import Client
-with Client(sys.argv[1]) as client:
+with Client(sys.argv[1]) as client, bench.fetch_stages() as fetches:
     for line in sys.stdin:
         job_id, dest = line.split()
         job = client.job(job_id)
-        t0 = time.perf_counter()
         job.result(Path(dest), bulk=True)
-        dt = time.perf_counter() - t0
-        print(dt, job.fetch_report.bulk_seconds, job.fetch_report.bulk_chunks, flush=True)
+        print(json.dumps({**fetches[-1], "bulk_chunks": job.fetch_report.bulk_chunks}), flush=True)
 """
 
 
 @contextmanager
 def fetcher_of(tree: Path, address: str):
     """The client of another checkout ``tree`` (the code before a change) in a process of its own, kept warm:
-    ``fetch(job_id, dest)`` -> (seconds of ``job.result(dest, bulk=True)``, its transfer, bulk time chunks)."""
+    ``fetch(job_id, dest)`` -> the stages of ``job.result(dest, bulk=True)`` there (:func:`fetch_stages`) and
+    ``bulk_chunks``, the time chunks that came over the bulk channel."""
     import os
 
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'protos'}"}
-    proc = subprocess.Popen([sys.executable, "-c", _FETCHER, address], cwd=tree, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", _FETCHER, address, __file__], cwd=tree, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def fetch(job_id: str, dest: Path) -> tuple[float, float, int]:
+    def fetch(job_id: str, dest: Path) -> dict[str, float]:
         proc.stdin.write(f"{job_id} {dest}\n")
         proc.stdin.flush()
         line = proc.stdout.readline()
         if not line:
             raise RuntimeError(f"the client of {tree} stopped")
-        total, transfer, chunks = line.split()
-        return float(total), float(transfer), int(chunks)
+        return json.loads(line)
 
     try:
         yield fetch
@@ -369,12 +373,12 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                     "copytree": lambda d: shutil.copytree(store, d / "c"),
                     "bulk_files": lambda d: bulk_files(client, job.id, address, d / "f"),
                     "tcp": lambda d: tcp_copy(store, d / "t"), "bare_grpc": lambda d: bare(store)}
-            if old is not None:
+            if old is not None:     # timed there (the way's time here adds the hand-over: not used)
                 ways["bulk_before"] = lambda d: before_runs.append(old(job.id, d / "o.zarr"))
             times: dict[str, list[float]] = {w: [] for w in ways}
             transfer: list[float] = []      # of the bulk fetch: the bulk channel alone (files in place and checked)
             stages: list[dict[str, float]] = []
-            before_runs: list[tuple[float, float, int]] = []
+            before_runs: list[dict[str, float]] = []
             ds = None
             for r in range(repeat):
                 for way, copy in ways.items():
@@ -389,8 +393,10 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                     if way == "bulk":
                         transfer.append(job.fetch_report.bulk_seconds)
                         stages.append(fetches[-1])
-                    if way == "bulk_before" and before_runs[-1][2] != job.progress.chunks_total:
-                        raise RuntimeError(f"the fetch of {before} took the stream: {before_runs[-1]}")
+                    if way == "bulk_before":
+                        if before_runs[-1]["bulk_chunks"] != job.progress.chunks_total:
+                            raise RuntimeError(f"the fetch of {before} took the stream: {before_runs[-1]}")
+                        times[way][-1] = before_runs[-1]["total"]
                     shutil.rmtree(d)
             array_bytes = sum(ds[v].nbytes for v in ds.variables)
             med = {w: statistics.median(ts) for w, ts in times.items()}
@@ -404,9 +410,10 @@ def bench_stream(address: str, data_dir: Path, tmp: Path, mb: float, repeat: int
                           "bulk_transfer_over_copytree": statistics.median(transfer) / med["copytree"],
                           "bulk_stages_s": {k: statistics.median(f.get(k, 0.0) for f in stages)
                                             for k in stages[0]},
-                          **({"bulk_before_transfer_s": [t for _, t, _ in before_runs],
+                          **({"bulk_before_stages_s": {k: statistics.median(f.get(k, 0.0) for f in before_runs)
+                                                       for k in stages[0]},
                               "bulk_before_transfer_over_copytree":
-                                  statistics.median(t for _, t, _ in before_runs) / med["copytree"]}
+                                  statistics.median(f["transfer"] for f in before_runs) / med["copytree"]}
                              if before_runs else {})}
     return out
 
@@ -496,11 +503,13 @@ def main(argv=None) -> int:
               f"{r['bulk_transfer_over_copytree']:.2f}x copytree; the bulk channel alone (offer, files in place and "
               f"checked, no Zarr work) {r['median_s']['bulk_files']:.3f} s = {r['bulk_files_stored_mb_per_s']:.0f} MB/s "
               f"= {r['median_s']['bulk_files'] / r['median_s']['copytree']:.2f}x copytree")
-        st = r["bulk_stages_s"]
-        print(f"  bulk fetch, {label} movie, stages (medians, ms): " + ", ".join(
-            f"{k} {1e3 * st[k]:.1f}" for k in ("offer", "layout", "wait_layout", "transfer", "finish", "refresh",
-                                                "open", "total") if k in st)
-              + " (layout runs beside the offer; finish is part of the transfer)")
+        for key, who in (("bulk_stages_s", "bulk fetch"), ("bulk_before_stages_s", "before")):
+            if key in r:
+                st = r[key]
+                print(f"  {who}, {label} movie, stages (medians, ms): " + ", ".join(
+                    f"{k} {1e3 * st[k]:.1f}" for k in ("offer", "layout", "wait_layout", "transfer", "finish",
+                                                        "refresh", "open", "total") if k in st)
+                      + " (layout runs beside the offer; finish is part of the transfer)")
         if "bulk_before" in r["median_s"]:
             print(f"  before ({args.before}), {label} movie: whole bulk fetch {r['median_s']['bulk_before']:.3f} s = "
                   f"{r['median_s']['bulk_before'] / r['median_s']['copytree']:.2f}x copytree, its transfer "
