@@ -11,7 +11,8 @@
    floor of any network protocol), and a bare gRPC stream of the same bytes (no store work: the floor of a
    gRPC stream); for a smooth V movie and for a noisy camera movie that compression cannot shrink. The same
    fetch over the bulk channel (the server runs with ``--bulk-listen``; ``sendfile`` there, ``splice`` here,
-   every file's CRC32C checked) is timed with them.
+   every file's CRC32C checked) is timed with them, stage by stage; ``--before TREE`` adds the same fetch by
+   another checkout's client (the code before a change), timed the same way in the same rounds.
 3. Overhead of a job through the service (embedded server, local Dask cluster, submit -> result
    in a local store) against ``optowave run`` of the same spec in process.
 
