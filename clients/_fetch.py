@@ -62,6 +62,7 @@ class _StoreWriter:
         self.next_chunk = state["next_chunk"] if state else 0     # time chunks fetched (whose writes are done)
         self.chunks_total = state.get("chunks_total", 0) if state else 0
         self._laid_out = bool(state and state.get("laid_out"))
+        self._layout = None                 # the layout of a new store, to be written (:meth:`_start_layout`)
         self._headed = False                # a header was taken (the stream's layout is known)
         self._receiving = self.next_chunk   # the time chunk the stream is sending
         self._key: str | None = None        # the stored chunk being received, its pieces, their bytes and CRC32C
@@ -94,6 +95,7 @@ class _StoreWriter:
     def settle(self) -> None:
         """Wait for the writes and commits in flight (raising the first error of one); the stream then goes
         on from :attr:`next_chunk`."""
+        self._start_layout()
         try:
             while self._writes:
                 self._writes[0][0].result()
@@ -124,16 +126,17 @@ class _StoreWriter:
             else:       # a new store is laid out on the writer thread while the first chunks arrive
                 from optowave.store import from_proto
 
-                layout = from_proto(message.header.layout)
+                self._layout = from_proto(message.header.layout)
                 self.store.clear()          # here, so that files may arrive while the documents are written
-                self._submit(self._create, 0, layout)
         elif kind == "added":
             self.settle()                   # the new arrays' metadata is written while no write is in flight
             self._lay_out(message.added)
-        elif kind == "stored":
-            self._stored(message.stored)
-        elif kind == "chunk_sent":
-            self._chunk_sent(message.chunk_sent)
+        elif kind in ("stored", "chunk_sent"):
+            self._start_layout()            # queued before the first chunk's writes
+            if kind == "stored":
+                self._stored(message.stored)
+            else:
+                self._chunk_sent(message.chunk_sent)
         elif kind == "bulk":
             if not self._headed:
                 raise _Resync("a bulk offer arrived before the header")
@@ -163,6 +166,9 @@ class _StoreWriter:
             # the files arrive while the writer thread may still be laying out a new store (its documents and
             # the chunk files are different files; the store was cleared before): no wait for it here
             sock = connect(host, offer)
+            # the documents are written while this thread waits in the kernel for the files (queued while the
+            # offer was read, the writer thread's Python work would hold the GIL from this one)
+            self._start_layout()
             for k in receive(sock, offer, self.path):
                 if k != self.next_chunk:
                     raise BulkFailed(f"the offer's time chunk {k} came where {self.next_chunk} was wanted")
@@ -181,11 +187,18 @@ class _StoreWriter:
             return False
         finally:
             self.report.bulk_seconds += time.perf_counter() - t0
+            self._start_layout()
             self._drain()
             # the resume state is written once per offer (time chunks arrive faster than it is written); a fetch
             # stopped in between asks again for the time chunks since the last state, which is safe
             self._save()
         return True
+
+    def _start_layout(self) -> None:
+        """Queue the writing of a new store's layout on the writer thread, if it waits to be."""
+        if self._layout is not None:
+            layout, self._layout = self._layout, None
+            self._submit(self._create, 0, layout)
 
     def _drain(self) -> None:
         """Wait until the writer thread has run what is queued (its errors are raised by :meth:`settle`)."""
