@@ -24,8 +24,8 @@ from typing import Callable
 import numpy as np
 
 from ..models import CellModel, lut, lut_kernel
+from ..models._base import check_order
 from ..models.opsin import KERNEL_PARAM_NAMES as _OPSIN_ORDER
-from ..models.generic_kernels import check_order
 
 __all__ = ["TABULATED_MODELS", "DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables",
            "has_lookup_tables", "tabulated_params", "gate_maps", "stepper", "cuda_usable", "CpuLutStepper", "CudaStepper"]
@@ -101,7 +101,8 @@ def stepper(problem) -> Stepper:
     if uses_lookup_tables(problem):
         generated = getattr(problem.model, "lookup_tables", None)
         return generated.stepper() if generated is not None else CpuLutStepper()
-    return problem.model.kernel
+    exact = getattr(problem.model.kernel, "stepper", None)  # a generated kernel keeps its fields per run
+    return exact() if exact is not None else problem.model.kernel
 
 
 def _same(cache: dict, key: str, arr: np.ndarray, make):

@@ -27,7 +27,6 @@ import functools
 from types import MappingProxyType
 
 from . import generic, hek
-from . import generic_kernels as _gk
 from ._base import CellModel
 from .presets import preset_description
 
@@ -37,21 +36,12 @@ __all__ = ["CellModel", "MODELS", "UnknownModelError", "get_model"]
 HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS = 1000.0
 
 
-#: The hand-written CPU kernels that still serve the generic media: their generated kernels run at 0.4-0.6x
-#: (benchmarks/model_codegen_bench.py); they are tested equal to within 1e-12 (test_presets_described.py).
-_CPU_KERNELS = {
-    "nagumo": _gk.nagumo_kernel, "fitzhugh_nagumo": _gk.fitzhugh_nagumo_kernel,
-    "aliev_panfilov": _gk.aliev_panfilov_kernel,
-}
-
-
 def _described(name: str) -> CellModel:
     # the preset's description and the model generated from it: reference step, CUDA kernel (and CPU kernels)
     from .codegen import cell_model
     from .description import ModelDescription
 
-    model = cell_model(ModelDescription.from_dict(preset_description(name), path=name, preset=True))
-    return dataclasses.replace(model, kernel=_CPU_KERNELS.get(name, model.kernel))
+    return cell_model(ModelDescription.from_dict(preset_description(name), path=name, preset=True))
 
 
 def _hek_model(name: str) -> CellModel:

@@ -52,6 +52,14 @@ def merge_params(
     return full
 
 
+
+def check_order(order) -> int:
+    """``order`` as an int, 1 or 2; anything else raises ``ValueError`` (the kernels' time scheme)."""
+    if order not in (1, 2):
+        raise ValueError(f"order is {order!r}; allowed: 1 (Rush-Larsen/forward Euler), 2 (exponential midpoint)")
+    return int(order)
+
+
 @dataclass(frozen=True)
 class CellModel:
     """A cell model of the monodomain solver.

@@ -40,7 +40,7 @@ __all__ = ["hek_lut_kernel", "plain_rows"]
 # The gathers bound the loop (each gathered element costs about as much as a vector of arithmetic),
 # hence the packed table (one 64-bit load per column: value and slope as two float32), the 512-bit
 # vectors sixteen cells per iteration (two gathers of eight 64-bit entries per column, sixteen
-# float32 lanes; generic_kernels.WideNoAliasCompiler) and the second lookup of n∞ at the new V
+# float32 lanes; codegen._machinery.WideNoAliasCompiler) and the second lookup of n∞ at the new V
 # compiled only for the instantaneous-Kir2.1 preset.
 
 #: Below this many cells the lookup-table kernel runs on one thread (a pair of steps on a share of
@@ -305,7 +305,7 @@ def _lut_row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, 
     _lut_restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
 
 
-# A copy of generic_kernels._mid on purpose: numba caches a caller by its own file, so a change to an
+# A copy of the generated kernels' _mid on purpose: numba caches a caller by its own file, so a change to an
 # inlined helper in another module would leave this module's cached kernels stale.
 @njit(inline="always", cache=True)
 def _mid(r, shared, r0, r1, yb, ring):
@@ -365,7 +365,7 @@ def _lut_pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params
 def _hek_lut_block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop,
                    ga, gr, tab1, s1, tab2, s2, midpoint, plain):  # fmt: skip
     """Rows ``[r0, r1)`` of one task of :func:`threads.step_in_pairs` (the pair scheme of
-    generic_kernels._sweep: the middle state of a pair in a ring of three rows)."""
+    the generated kernels: the middle state of a pair in a ring of three rows)."""
     nx = active.shape[1]
     if has_opsin and ya.shape[0] < N_STATE + 2:
         raise ValueError("has_opsin needs two more state variables (opsin O and D) after the 9 HEK ones")
