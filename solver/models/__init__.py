@@ -66,9 +66,7 @@ def _hek_model(name: str) -> CellModel:
         # figures pass (rest 0.5 mV, peak 2 mV, APD90 3 %, max dV/dt 10 %): see the tests
         default_dt_ms=0.025,
         default_diffusivity_um2_per_ms=HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS,
-        # the HEK tables stay the hand-written ones (lut.py, lut_kernel.py; solver.engine.backends): the generated
-        # table kernel runs at 0.73-0.97x of them in float64 (benchmarks/model_codegen_bench.py)
-        lookup_tables=None,
+        lookup_tables_default=True,
         rest_state_fn=hek.rest_state,
         steady_state_fn=hek.steady_state_at,
         resting_conductance_fn=hek.resting_conductance,

@@ -362,7 +362,7 @@ def _check_model_source(c, spec: t.JobSpec, presets):
 
 def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     """numerics.backend and numerics.lookup_tables: what this machine and this model can run."""
-    from ..engine.backends import TABULATED_MODELS, cuda_usable, has_lookup_tables, tabulated_params
+    from ..engine.backends import cuda_usable, has_lookup_tables, tabulated_params
 
     if n.backend not in ("cpu", "cuda"):
         c.error("numerics.backend", f"{n.backend} is not a backend; allowed: BACKEND_CPU, BACKEND_CUDA")
@@ -373,9 +373,8 @@ def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     if n.lookup_tables and model is not None:
         if not has_lookup_tables(model):
             c.error("numerics.lookup_tables", f"true, but cell model {model.name!r} has no lookup tables (they "
-                    f"tabulate the voltage-dependent gates of {', '.join(sorted(TABULATED_MODELS))} and of models in mV "
-                    "given by tissue.model.definition or mmt_path); allowed: false "
-                    "or unset")
+                    "tabulate the voltage-dependent gates of the models in mV: the HEK presets and models given by "
+                    "tissue.model.definition or mmt_path); allowed: false or unset")
         elif n.backend == "cuda":
             c.error("numerics.lookup_tables", "true, but lookup tables are a CPU path (the CUDA kernels evaluate "
                     "the gates exactly); allowed with BACKEND_CUDA: false or unset")

@@ -11,7 +11,6 @@ import pytest
 from llvmlite import binding
 from numba import njit
 
-from solver.models import lut_kernel
 from solver.models.codegen import _machinery, model_from_dict
 from tests.solver.hh_definition import HH_DEFINITION
 from tests.solver.test_codegen import _sheet
@@ -58,12 +57,6 @@ def test_row_gaps_lists_the_rows_with_cells_outside_the_tissue():
     assert _machinery.row_gaps(active).tolist() == [False, True, False, True, False]
     other = np.ones((5, 4), np.uint8)
     assert not _machinery.row_gaps(other).any()  # a new mask is not answered from the cache
-
-
-def test_the_old_names_still_import():
-    assert lut_kernel.plain_rows is _machinery.plain_rows and lut_kernel.row_gaps is _machinery.row_gaps
-    assert lut_kernel._ip is _machinery.interpolate_packed
-    assert lut_kernel._low_f32 is _machinery.low_f32 and lut_kernel._high_f32 is _machinery.high_f32
 
 
 def test_the_generated_lookup_table_loop_is_float32_and_vectorised():

@@ -206,7 +206,7 @@ def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, ve
 
 def exact_kernel_source(desc: ModelDescription) -> str:
     """Python source of a module whose ``kernel`` is the exact numba kernel of ``desc`` (float64 arithmetic,
-    as the hand-written exact kernels)."""
+    stored in the buffers' dtype)."""
     body, outs = model_lines(desc, target="numba", old=lambda k: f"z_o{k}")
     cell = cell_source(desc, body, outs, opsin_drive="_fv_raw(z_s0, e_op, v0, v1) / fv70 * (z_s0 - e_op)",
                        opsin_rates="(z_ga * (1.0 - z_oo - z_od) - gd * z_oo)")

@@ -254,7 +254,7 @@ def lut_kernel_source(desc: ModelDescription, dtype=np.float64) -> str:
 
 
 def _opsin_column(v: np.ndarray, oparams: tuple) -> np.ndarray:
-    # the hand-written kernel's L_OPSIN_DRIVE: f_v(V)·(V − E), f_v normalised at −70 mV
+    # the last column: f_v(V)·(V − E), f_v normalised at −70 mV
     p = dict(zip(KERNEL_PARAM_NAMES, oparams))
     return f_v(v, p) * (v - p["E"])
 
@@ -309,12 +309,15 @@ class GeneratedLut:
 
     def stepper(self):
         """A callable with the ``CellModel.kernel`` signature that steps on the tables (fields converted to
-        the compute dtype once per distinct input array, as the hand-written stepper)."""
+        the compute dtype once per distinct input array). Parameters after the description's (a preset's own,
+        such as the HEK presets' ``kir_instantaneous``) are not the kernel's: they are left out."""
         desc = self.desc
+        n = len(desc.parameters)
         fields = FieldCache()
 
         def step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
                  order=1):  # fmt: skip
+            params, pidx = np.asarray(params)[:n], np.asarray(pidx)[:n]
             module = self.module(ya.dtype)
             op = oparams if has_opsin else None
             tab, scalars = packed_table(desc, params, op, dt)

@@ -1,18 +1,19 @@
 """The module template every generated CPU kernel is written into: the row loop and thread team, once.
 
 A generated module holds the model's arithmetic in ``_cell`` (emitted by :mod:`._exact` or :mod:`._lut`)
-and, around it, the sweep of the hand-written lookup-table kernel (:mod:`solver.models.lut_kernel`) for
-every model:
+and, around it, one sweep for every model:
 
 - Within a row, interior cells run a loop without branches (``_interior``): every cell is computed and
   stored, the few cells outside the tissue are put back afterwards (``_restore``, rows listed by
   :func:`._machinery.row_gaps`), the coupling needs no edge test (a neighbour outside the tissue has
-  a zero face weight). On a lookup-table kernel LLVM vectorises it (:class:`._machinery.WideNoAliasCompiler`:
-  512-bit vectors, ``noalias`` arrays), with ``mapped`` and ``has_opsin`` compile-time constants (one
-  loop per combination). Grid-edge cells take ``_edge_cells``, which tests its neighbours.
-- Everything is computed in the compute type ``CT``: float64 for the exact kernel (as the hand-written
-  exact kernel: store in the buffers' dtype), the buffers' dtype for the lookup-table kernel (a float32
-  run is float32 throughout). Uniform parameters reach the cell as a tuple of scalars; per-cell maps
+  a zero face weight). On a lookup-table kernel, and on an exact kernel without calls into the maths
+  library, LLVM vectorises it (``noalias`` arrays; 512-bit vectors for the tables' gathers:
+  :class:`._machinery.WideNoAliasCompiler`), with ``mapped``, ``has_opsin`` and ``from_dst``
+  compile-time constants: one loop per combination, each compiled on its first use (the entry points
+  ``_block_<key>``, ``_team_<key>`` of ``_ENTRIES``). Grid-edge cells take ``_edge_cells``, which tests
+  its neighbours.
+- Everything is computed in the compute type ``CT``: float64 for the exact kernel (stored in the buffers'
+  dtype), the buffers' dtype for the lookup-table kernel (a float32 run is float32 throughout). Uniform parameters reach the cell as a tuple of scalars; per-cell maps
   through a row scratch, copied row by row only when mapped.
 - Steps go in pairs (:func:`solver.models.threads.step_in_pairs`): step 1 ``ya -> yb``, step 2
   ``yb -> ya``, fused row by row (step 1 of row t, then step 2 of row t-1), the middle state of a block's
