@@ -35,6 +35,8 @@ MIN_DT_MS = 1e-6
 MAX_STEPS = 10**12
 #: Wavelengths (nm) a light stimulus or the imaging light may name (where the action spectra are defined).
 WAVELENGTH_RANGE_NM = (350.0, 750.0)
+#: An opsin spectrum's full width at half maximum (nm): published ones span about 60 to 150 nm.
+SPECTRUM_FWHM_RANGE_NM = (10.0, 400.0)
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,13 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                 c.number(f"opsin.parameters.{name}", value, ge=lo if math.isfinite(lo) else None,
                          le=hi if math.isfinite(hi) else None)
     c.number("opsin.density", op.density, ge=0)
+    if op.spectrum is not None:
+        if opsin_name == "none":
+            c.error("opsin.spectrum", "is given but the opsin is 'none'; allowed: leave it out, or name an opsin")
+        c.number("opsin.spectrum.peak_nm", op.spectrum[0], ge=WAVELENGTH_RANGE_NM[0], le=WAVELENGTH_RANGE_NM[1],
+                 what=" nm")
+        c.number("opsin.spectrum.fwhm_nm", op.spectrum[1], ge=SPECTRUM_FWHM_RANGE_NM[0], le=SPECTRUM_FWHM_RANGE_NM[1],
+                 what=" nm")
     if op.density_map is not None:
         _check_field(c, "opsin.density_map", op.density_map, g, spec.base_dir, grid_ok, nonnegative=True)
     if op.region is not None:
