@@ -26,6 +26,7 @@ import numpy as np
 from ..models import CellModel
 from ..models._base import check_order
 from ..models.opsin import KERNEL_PARAM_NAMES as _OPSIN_ORDER
+from ..models.opsin import kernel_fv_holding, kernel_rates
 
 __all__ = ["DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables", "has_lookup_tables",
            "tabulated_params", "gate_maps", "stepper", "cuda_usable", "CudaStepper"]
@@ -98,17 +99,6 @@ def stepper(problem) -> Stepper:
     return exact() if exact is not None else problem.model.kernel
 
 
-def opsin_rates(flux: np.ndarray, oparams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Light-dependent opsin rates (Ga, Gr) in 1/ms, as the exact kernel computes them."""
-    k_a, k_r, p, q, _, g_r0, phi_m = oparams[:7]
-    phi = np.asarray(flux, dtype=np.float64)
-    lit = phi > 0
-    safe = np.where(lit, phi, 1.0)
-    ga = np.where(lit, k_a / (1.0 + (phi_m / safe) ** p), 0.0)
-    gr = g_r0 + np.where(lit, k_r / (1.0 + (phi_m / safe) ** q), 0.0)
-    return ga, gr
-
-
 class CudaStepper:
     """The CUDA kernels behind the ``CellModel.kernel`` signature, for one ``advance``.
 
@@ -154,10 +144,8 @@ class CudaStepper:
         dummy = np.zeros((1, 1))
         if has_opsin:
             e, v0, v1 = oparams[OP_E], oparams[OP_V0], oparams[OP_V1]
-            x = -70.0 - e
-            fv70 = v1 / v0 if abs(x) < 1e-9 else -(v1 / x) * np.expm1(-x / v0)
-            oc = np.array([e, v0, v1, fv70, oparams[OP_GD]], dtype=np.float64)
-            rates = self._to_device("rates", flux, lambda f: np.stack(opsin_rates(f, oparams)))
+            oc = np.array([e, v0, v1, kernel_fv_holding(oparams), oparams[OP_GD]], dtype=np.float64)
+            rates = self._to_device("rates", flux, lambda f: np.stack(kernel_rates(f, oparams)))
             ga, gr = rates[0], rates[1]
             d_gop = self._to_device("gop", gop)
         else:

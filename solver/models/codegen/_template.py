@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit
 
 from solver.models._base import check_order
+from solver.models.opsin import KERNEL_PARAM_NAMES, kernel_fv_holding, kernel_rates
 from solver.models.codegen._machinery import (NoAliasCompiler, WideNoAliasCompiler, interpolate_packed,
                                               plain_rows, row_gaps)
 from solver.models.threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles,
@@ -52,7 +53,7 @@ CT = {ct}
 TAU_MIN = 0.01
 # below this many cells a pair of steps is too short to share between threads
 SERIAL_BELOW_CELLS = 4096
-OP_KA, OP_KR, OP_P, OP_Q, OP_GD, OP_GR0, OP_PHIM, OP_V0, OP_V1, OP_E = range(10)
+OP_GD, OP_V0, OP_V1, OP_E = (KERNEL_PARAM_NAMES.index(n) for n in ("Gd", "v0", "v1", "E"))
 S_V_LO, S_INV_H, S_X_HI, S_DT, S_GD, S_FV70, S_E_OP, S_V0, S_V1, S_WX, S_WY, S_GOP = range(12)
 _NO_TABLE = np.zeros(1, np.uint64)
 
@@ -251,25 +252,6 @@ def _block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pm
 
 
 {entries}
-@njit(cache=True)
-def _opsin_rates(flux, oparams):
-    """The opsin's light-dependent rates (Ga, Gr) per cell, in float64."""
-    ny, nx = flux.shape
-    ga = np.empty((ny, nx))
-    gr = np.empty((ny, nx))
-    k_a, k_r, pe, qe = oparams[OP_KA], oparams[OP_KR], oparams[OP_P], oparams[OP_Q]
-    phi_m, gr0 = oparams[OP_PHIM], oparams[OP_GR0]
-    for i in range(ny):
-        for j in range(nx):
-            phi = flux[i, j]
-            ga[i, j] = 0.0
-            gr[i, j] = gr0
-            if phi > 0.0:
-                ga[i, j] = k_a / (1.0 + (phi_m / phi) ** pe)
-                gr[i, j] += k_r / (1.0 + (phi_m / phi) ** qe)
-    return ga, gr
-
-
 def _cast(a):
     return np.ascontiguousarray(a, dtype=CT)
 
@@ -279,8 +261,7 @@ def fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, want_plain):
     unless ``want_plain``: :func:`plain_rows` costs a pass over four fields)."""
     wx, wy, iext, gop = _cast(wx), _cast(wy), _cast(iext), _cast(gop)
     if has_opsin:
-        ga, gr = _opsin_rates(np.ascontiguousarray(flux, dtype=np.float64), np.asarray(oparams, np.float64))
-        ga, gr = _cast(ga), _cast(gr)
+        ga, gr = (_cast(r) for r in kernel_rates(flux, oparams))
     else:
         ga = gr = np.zeros((1, 1), CT)
     if want_plain:
@@ -299,7 +280,7 @@ def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, f
     opc = [1.0, 0.0, 1.0, 1.0, 0.0]
     if has_opsin:
         e_op, v0, v1 = float(oparams[OP_E]), float(oparams[OP_V0]), float(oparams[OP_V1])
-        opc = [_fv_raw(-70.0, e_op, v0, v1), e_op, v0, v1, float(oparams[OP_GD])]
+        opc = [kernel_fv_holding(oparams), e_op, v0, v1, float(oparams[OP_GD])]
     fv70, e_op, v0, v1, gd = opc
 
     def scalars_of(h, grid):
