@@ -16,7 +16,8 @@ from .. import expr
 from ..description import ModelDescription
 from ._template import MODULE_TEMPLATE
 
-__all__ = ["FieldCache", "cell_source", "entries", "exact_kernel_source", "model_lines", "module_source", "vectorisable"]
+__all__ = ["FieldCache", "cell_source", "entries", "exact_kernel_source", "model_lines", "module_source",
+           "vectorisable"]
 
 
 
@@ -187,6 +188,7 @@ def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, ve
     after the template's (the decay of the gates of constant τ)."""
     n_params = len(desc.parameters)
     params = ", ".join(f"rp[{k}, 0]" for k in range(n_params))
+
     def literally(third: str) -> str:
         if not vectorised:
             return "    # mapped, has_opsin and %s stay run-time switches: this loop is scalar (calls of exp)" % third
@@ -216,7 +218,7 @@ def exact_kernel_source(desc: ModelDescription) -> str:
 def vectorisable(desc: ModelDescription) -> bool:
     """Whether the exact kernel's interior loop can be vectorised: no gate (Rush–Larsen calls ``exp``) and no
     call into the maths library in any expression (the generic media: polynomials and quotients). Such a
-    model gets the lookup-table kernel's loop (512-bit vectors, contraction to FMA, a loop per switch)."""
+    model's loop is vectorised at LLVM's own width (contraction to FMA, a loop per switch combination)."""
     if any(s.gate is not None for s in desc.states):
         return False
     keys = [x.name for x in desc.intermediates] + [c.name for c in desc.currents]

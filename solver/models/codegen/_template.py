@@ -13,8 +13,9 @@ and, around it, one sweep for every model:
   ``_block_<key>``, ``_team_<key>`` of ``_ENTRIES``). Grid-edge cells take ``_edge_cells``, which tests
   its neighbours.
 - Everything is computed in the compute type ``CT``: float64 for the exact kernel (stored in the buffers'
-  dtype), the buffers' dtype for the lookup-table kernel (a float32 run is float32 throughout). Uniform parameters reach the cell as a tuple of scalars; per-cell maps
-  through a row scratch, copied row by row only when mapped.
+  dtype), the buffers' dtype for the lookup-table kernel (a float32 run is float32 throughout). Uniform
+  parameters reach the cell as a tuple of scalars; per-cell maps through a row scratch, copied row by row
+  only when mapped.
 - Steps go in pairs (:func:`solver.models.threads.step_in_pairs`): step 1 ``ya -> yb``, step 2
   ``yb -> ya``, fused row by row (step 1 of row t, then step 2 of row t-1), the middle state of a block's
   own rows in a ring of three rows. A midpoint step is such a pair: its half step (``tab1``, ``s1``),
@@ -290,7 +291,7 @@ def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, f
     s2 = scalars_of(float(dt), lut_s)
     s1 = scalars_of(0.5 * float(dt), lut_s_half) if midpoint else s2
     params = np.ascontiguousarray(params, dtype=np.float64)
-    mapped = bool((np.asarray(pidx) >= 0).any())
+    mapped = bool((np.asarray(pidx)[:N_PARAMS] >= 0).any())  # a preset's own parameters after these: not read
     block, team = _ENTRIES[mapped, bool(has_opsin), midpoint]
     # a midpoint step is a pair of the pair scheme: 2 n_steps stages, the result always in ya
     args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, mapped, iext, bool(has_opsin), gop, ga, gr,
