@@ -1,13 +1,13 @@
-"""Kernels generated from model descriptions against the hand-written ones, and their compile times.
+"""The kernels generated from model descriptions: their speed against the machine's limit, their compile times.
 
-    python benchmarks/model_codegen_bench.py [--n 256] [--big 1024] [--rounds 5] [--json]
+    python benchmarks/model_codegen_bench.py [--n 256] [--big 1024] [--rounds 5] [--presets a,b] [--json]
 
-1. Cell-steps/s of the kernels generated from the presets' descriptions against the hand-written kernels
-   that still serve them, same sheet (n × n): the HEK 35 °C lookup-table kernel (CheRiff lit on the left
-   half; ``lut``) and the generic media's kernels (``generic``: nagumo, fitzhugh_nagumo, aliev_panfilov),
-   float64 and float32, 1 and 2 threads, interleaved round by round; the median of the ratios generated /
-   hand-written. (The HEK exact kernel is the generated one since it measured 0.97-1.67x the hand-written
-   one, which is gone; benchmarks/README.md has those figures.)
+1. Cell-steps/s of each preset's CPU path as a run takes it (the HEK 35 °C lookup tables with CheRiff lit on
+   the left half; the generic media's exact kernels), n × n, float64 and float32, 1 and 2 threads, median of
+   the rounds, and that × the state bytes a cell-step moves (2 × n_state × itemsize) over the copy
+   bandwidth measured in the same process: the fraction of the state-bytes limit. Every preset runs on
+   its generated kernels: the hand-written ones they replaced are gone (benchmarks/README.md has the
+   generated / hand-written figures measured before they went).
 2. Cold compile (a fresh kernel cache, in a subprocess) of the HEK description and of a user's model
    (a Hodgkin-Huxley axon with an A-type potassium current: four gates), then the first call of a
    second process on the same cache (numba's machine code loaded, nothing compiled).
@@ -34,9 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from solver.engine.backends import CpuLutStepper  # noqa: E402
+from solver.engine.backends import lookup_tables_default  # noqa: E402
 from solver.models import get_model  # noqa: E402
-from solver.models.codegen import cell_model, model_from_dict  # noqa: E402
+from solver.models.codegen import model_from_dict  # noqa: E402
 from solver.numerics.bench import copy_bandwidth  # noqa: E402
 from tests.solver.hh_definition import HH_DEFINITION  # noqa: E402
 
@@ -121,35 +121,29 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--skip-compile", action="store_true", help="leave out the cold-compile subprocesses")
-    ap.add_argument("--paths", default="lut,generic", help="which kernels to compare (comma-separated)")
+    ap.add_argument("--presets", default="hek_gokhale2017_35c,nagumo,fitzhugh_nagumo,aliev_panfilov",
+                    help="presets whose generated CPU kernel to time (comma-separated; empty: none)")
     ap.add_argument("--skip-user", action="store_true", help="leave out the four-gate model on big × big")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     out: dict = {}
 
-    hek = get_model("hek_gokhale2017_35c")
-    y64, args = sheet(hek, a.n, True)
-    cases = {"lut": ("hek_lut", CpuLutStepper(), cell_model(hek.description).lookup_tables.stepper(), y64, args)}
-    for name in ("nagumo", "fitzhugh_nagumo", "aliev_panfilov"):
-        model = get_model(name)
-        y_g, args_g = sheet(model, a.n, False)
-        cases[f"generic:{name}"] = (name, model.kernel, cell_model(model.description).kernel, y_g, args_g)
+    bw = max(copy_bandwidth(threads=1), copy_bandwidth(threads=os.cpu_count() or 1))
     threads_before = numba.get_num_threads()
-    for case, (label, k_hand, k_gen, y_case, args_case) in cases.items():
-        if case.split(":")[0] not in a.paths.split(","):
-            continue
+    for name in [x for x in a.presets.split(",") if x]:
+        model = get_model(name)
+        tables = lookup_tables_default(model)
+        step = model.lookup_tables.stepper() if tables else model.kernel.stepper()
+        y_case, args_case = sheet(model, a.n, model.supports_opsin)
         for dtype in (np.float64, np.float32):
             y = y_case.astype(dtype)
             for n_threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
                 numba.set_num_threads(n_threads)
-                rate(k_hand, y, args_case, 1), rate(k_gen, y, args_case, 1)  # compile / load
-                r_hand, r_gen = [], []
-                for _ in range(a.rounds):  # interleaved: the machine's load falls on both alike
-                    r_hand.append(rate(k_hand, y, args_case, a.steps))
-                    r_gen.append(rate(k_gen, y, args_case, a.steps))
-                key = f"{label}_{np.dtype(dtype).name}_{n_threads}t"
-                out[key] = {"hand_written": float(np.median(r_hand)), "generated": float(np.median(r_gen)),
-                            "generated_over_hand_written": float(np.median(np.array(r_gen) / np.array(r_hand)))}
+                rate(step, y, args_case, 1)  # compile / load
+                r = float(np.median([rate(step, y, args_case, a.steps) for _ in range(a.rounds)]))
+                state_bytes = 2 * y.shape[0] * y.itemsize
+                out[f"{name}_{'lut' if tables else 'exact'}_{np.dtype(dtype).name}_{n_threads}t"] = {
+                    "cell_steps_per_s": r, "fraction_of_state_bytes_limit": r * state_bytes / bw}
     numba.set_num_threads(threads_before)
 
     if not a.skip_compile:
@@ -164,7 +158,6 @@ def main() -> None:
     step = user.lookup_tables.stepper()
     y, args = sheet(user, a.big, False)
     rate(step, y, args, 1)
-    bw = max(copy_bandwidth(threads=1), copy_bandwidth(threads=os.cpu_count() or 1))
     rates = [rate(step, y, args, 10) for _ in range(a.rounds)]
     r_exact = [rate(user.kernel, y, args, 10) for _ in range(max(2, a.rounds // 2))]
     state_bytes = 2 * y.shape[0] * 8

@@ -23,22 +23,18 @@ from typing import Callable
 
 import numpy as np
 
-from ..models import CellModel, lut, lut_kernel
+from ..models import CellModel
+from ..models._base import check_order
 from ..models.opsin import KERNEL_PARAM_NAMES as _OPSIN_ORDER
-from ..models.generic_kernels import check_order
+from ..models.opsin import kernel_fv_holding, kernel_rates
 
-__all__ = ["TABULATED_MODELS", "DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables",
-           "has_lookup_tables", "tabulated_params", "gate_maps", "stepper", "cuda_usable", "CpuLutStepper", "CudaStepper"]
+__all__ = ["DEFAULT_TIME_ORDER", "time_order_of", "lookup_tables_default", "uses_lookup_tables", "has_lookup_tables",
+           "tabulated_params", "gate_maps", "stepper", "cuda_usable", "CudaStepper"]
 
 Stepper = Callable[..., int]
 
 # where the opsin's parameters sit in the kernels' ``oparams``
 OP_GD, OP_V0, OP_V1, OP_E = (_OPSIN_ORDER.index(n) for n in ("Gd", "v0", "v1", "E"))
-
-#: Models with lookup tables, and whether the tables are their default: the single-cell figures stay
-#: within 0.5 % of the exact path (tests/solver/test_lut.py checks it).
-TABULATED_MODELS = {"hek_gokhale2017_35c": True, "hek_gokhale2017_23c": True, "hek_bistable": True}
-
 
 #: The time scheme of a spec that leaves ``numerics.time_scheme`` unset: 2, the exponential midpoint
 #: rule (it reaches a given CV accuracy at less cost than first order: benchmarks/convergence.py).
@@ -51,20 +47,19 @@ def time_order_of(numerics) -> int:
 
 
 def lookup_tables_default(model: CellModel) -> bool:
-    """Whether ``model`` runs on lookup tables when the spec leaves ``numerics.lookup_tables`` unset
-    (a described model's tables are asked for: its exact kernel is the default)."""
-    return bool(getattr(model, "lookup_tables_default", TABULATED_MODELS.get(model.name, False)))
+    """Whether ``model`` runs on lookup tables when the spec leaves ``numerics.lookup_tables`` unset (the HEK
+    presets; a user's model's tables are asked for: its exact kernel is the default)."""
+    return has_lookup_tables(model) and model.lookup_tables_default
 
 
 def has_lookup_tables(model: CellModel) -> bool:
-    """Whether ``model`` has a lookup-table kernel (a preset's, or one generated from its description)."""
-    return model.name in TABULATED_MODELS or getattr(model, "lookup_tables", None) is not None
+    """Whether ``model`` has a lookup-table kernel (generated from its description: every model in mV)."""
+    return model.lookup_tables is not None
 
 
 def tabulated_params(model: CellModel) -> tuple[str, ...]:
     """The parameters ``model``'s tables depend on (a per-cell map of one needs the exact kernel)."""
-    generated = getattr(model, "lookup_tables", None)
-    return tuple(sorted(generated.gate_params)) if generated is not None else lut.GATE_PARAMS
+    return tuple(sorted(model.lookup_tables.gate_params)) if has_lookup_tables(model) else ()
 
 
 def gate_maps(model: CellModel, pidx: np.ndarray) -> list[str]:
@@ -99,66 +94,9 @@ def stepper(problem) -> Stepper:
     if problem.spec.numerics.backend == "cuda":
         return CudaStepper(problem)
     if uses_lookup_tables(problem):
-        generated = getattr(problem.model, "lookup_tables", None)
-        return generated.stepper() if generated is not None else CpuLutStepper()
-    return problem.model.kernel
-
-
-def _same(cache: dict, key: str, arr: np.ndarray, make):
-    # derived arrays are cached against the identity of their source (kept alive by the cache)
-    hit = cache.get(key)
-    if hit is not None and hit[0] is arr:
-        return hit[1]
-    out = make(arr)
-    cache[key] = (arr, out)
-    return out
-
-
-def opsin_rates(flux: np.ndarray, oparams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Light-dependent opsin rates (Ga, Gr) in 1/ms, as the exact kernel computes them."""
-    k_a, k_r, p, q, _, g_r0, phi_m = oparams[:7]
-    phi = np.asarray(flux, dtype=np.float64)
-    lit = phi > 0
-    safe = np.where(lit, phi, 1.0)
-    ga = np.where(lit, k_a / (1.0 + (phi_m / safe) ** p), 0.0)
-    gr = g_r0 + np.where(lit, k_r / (1.0 + (phi_m / safe) ** q), 0.0)
-    return ga, gr
-
-
-class CpuLutStepper:
-    """The HEK lookup-table kernel behind the ``CellModel.kernel`` signature.
-
-    The table is built (and cached) per parameter set, opsin parameters and dt; fields are converted
-    to the compute dtype (that of the state) once per distinct input array.
-    """
-
-    def __init__(self) -> None:
-        self._cache: dict = {}
-
-    def __call__(self, ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop,
-                 flux, order=1) -> int:  # fmt: skip
-        dtype = ya.dtype
-        check_order(order)
-
-        def table_of(h):
-            table = lut.hek_table(params, oparams if has_opsin else None, h)
-            s = np.concatenate([table.scalars(np.float64), [h, oparams[OP_GD]]]).astype(dtype)
-            return table.packed(), s
-
-        tab, s = table_of(dt)
-        half = table_of(0.5 * dt) if order == 2 else None
-        cast = lambda a: np.ascontiguousarray(a, dtype=dtype)  # noqa: E731 - no copy when already right
-        c = self._cache
-        rates = _same(c, "flux", flux, lambda f: tuple(cast(r) for r in opsin_rates(f, oparams)))
-        fields = tuple(_same(c, k, a, cast) for k, a in (("wx", wx), ("wy", wy), ("iext", iext), ("gop", gop)))
-        hit = c.get("plain")
-        if hit is None or any(x is not y for x, y in zip(hit[0], fields)):
-            hit = c["plain"] = (fields, lut_kernel.plain_rows(*fields))
-        w_x, w_y, i_ext, g_op = fields
-        return lut_kernel.hek_lut_kernel(
-            ya, yb, n_steps, w_x, w_y, active, params, pidx, pmaps, i_ext, bool(has_opsin), g_op, rates[0], rates[1],
-            tab, s, hit[1], half,
-        )  # fmt: skip
+        return problem.model.lookup_tables.stepper()
+    exact = getattr(problem.model.kernel, "stepper", None)  # a generated kernel keeps its fields per run
+    return exact() if exact is not None else problem.model.kernel
 
 
 class CudaStepper:
@@ -206,10 +144,8 @@ class CudaStepper:
         dummy = np.zeros((1, 1))
         if has_opsin:
             e, v0, v1 = oparams[OP_E], oparams[OP_V0], oparams[OP_V1]
-            x = -70.0 - e
-            fv70 = v1 / v0 if abs(x) < 1e-9 else -(v1 / x) * np.expm1(-x / v0)
-            oc = np.array([e, v0, v1, fv70, oparams[OP_GD]], dtype=np.float64)
-            rates = self._to_device("rates", flux, lambda f: np.stack(opsin_rates(f, oparams)))
+            oc = np.array([e, v0, v1, kernel_fv_holding(oparams), oparams[OP_GD]], dtype=np.float64)
+            rates = self._to_device("rates", flux, lambda f: np.stack(kernel_rates(f, oparams)))
             ga, gr = rates[0], rates[1]
             d_gop = self._to_device("gop", gop)
         else:

@@ -59,6 +59,7 @@ class Problem:
     light_drive: np.ndarray | None = None  # (n_light,) each stimulus' drive per mW/mm² relative to 470 nm
     background_drive: float = 1.0          # the same for the imaging light (solver.models.spectra)
     time_order: int = 1           # 1: Rush-Larsen/forward Euler; 2: exponential midpoint (solver.engine.backends)
+    opsin_spectrum: tuple[float, float] | None = None  # the spec's (peak nm, FWHM nm); None: the preset's
 
     @property
     def has_opsin(self) -> bool:
@@ -205,8 +206,10 @@ def build(spec: JobSpec) -> Problem:
         current_weights=cur_w, current_waveforms=tuple(s.waveform for s in spec.current),
         background_irradiance=float(background), initial=y0.astype(dtype),
         time_order=time_order_of(spec.numerics),
-        light_drive=np.array([_drive(opsin_name, s.wavelength_nm) for s in spec.light], dtype=np.float64),
-        background_drive=_drive(opsin_name, spec.readout.camera.imaging_wavelength_nm),
+        light_drive=np.array([_drive(opsin_name, s.wavelength_nm, spec.opsin.spectrum) for s in spec.light],
+                             dtype=np.float64),
+        background_drive=_drive(opsin_name, spec.readout.camera.imaging_wavelength_nm, spec.opsin.spectrum),
+        opsin_spectrum=spec.opsin.spectrum,
     )
 
 
@@ -225,12 +228,14 @@ def model_values(model: CellModel, parameters, ions: dict[str, float]) -> dict[s
     return values
 
 
-def _drive(opsin_name: str, wavelength_nm: float) -> float:
+def _drive(opsin_name: str, wavelength_nm: float, spectrum: tuple[float, float] | None = None) -> float:
+    """Drive per mW/mm² at ``wavelength_nm`` relative to 470 nm (:func:`solver.models.spectra.relative_drive`);
+    ``spectrum`` is the spec's ``opsin.spectrum`` (None: the preset's)."""
     from ..models.spectra import ACTION_SPECTRA, REFERENCE_WAVELENGTH_NM, relative_drive
 
-    if wavelength_nm == REFERENCE_WAVELENGTH_NM or opsin_name not in ACTION_SPECTRA:
+    if wavelength_nm == REFERENCE_WAVELENGTH_NM or (spectrum is None and opsin_name not in ACTION_SPECTRA):
         return 1.0
-    return float(relative_drive(opsin_name, wavelength_nm))
+    return float(relative_drive(opsin_name, wavelength_nm, spectrum))
 
 
 def face_weights(D: np.ndarray, active: np.ndarray, dx_um: float) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,6 @@ import functools
 from types import MappingProxyType
 
 from . import generic, hek
-from . import generic_kernels as _gk
 from ._base import CellModel
 from .presets import preset_description
 
@@ -37,21 +36,12 @@ __all__ = ["CellModel", "MODELS", "UnknownModelError", "get_model"]
 HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS = 1000.0
 
 
-#: The hand-written CPU kernels that still serve the generic media: their generated kernels run at 0.4-0.6x
-#: (benchmarks/model_codegen_bench.py); they are tested equal to within 1e-12 (test_presets_described.py).
-_CPU_KERNELS = {
-    "nagumo": _gk.nagumo_kernel, "fitzhugh_nagumo": _gk.fitzhugh_nagumo_kernel,
-    "aliev_panfilov": _gk.aliev_panfilov_kernel,
-}
-
-
 def _described(name: str) -> CellModel:
     # the preset's description and the model generated from it: reference step, CUDA kernel (and CPU kernels)
     from .codegen import cell_model
     from .description import ModelDescription
 
-    model = cell_model(ModelDescription.from_dict(preset_description(name), path=name, preset=True))
-    return dataclasses.replace(model, kernel=_CPU_KERNELS.get(name, model.kernel))
+    return cell_model(ModelDescription.from_dict(preset_description(name), path=name, preset=True))
 
 
 def _hek_model(name: str) -> CellModel:
@@ -76,9 +66,7 @@ def _hek_model(name: str) -> CellModel:
         # figures pass (rest 0.5 mV, peak 2 mV, APD90 3 %, max dV/dt 10 %): see the tests
         default_dt_ms=0.025,
         default_diffusivity_um2_per_ms=HEK_DEFAULT_DIFFUSIVITY_UM2_PER_MS,
-        # the HEK tables stay the hand-written ones (lut.py, lut_kernel.py; solver.engine.backends): the generated
-        # table kernel runs at 0.73-0.97x of them in float64 (benchmarks/model_codegen_bench.py)
-        lookup_tables=None,
+        lookup_tables_default=True,
         rest_state_fn=hek.rest_state,
         steady_state_fn=hek.steady_state_at,
         resting_conductance_fn=hek.resting_conductance,

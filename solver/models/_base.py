@@ -52,6 +52,14 @@ def merge_params(
     return full
 
 
+
+def check_order(order) -> int:
+    """``order`` as an int, 1 or 2; anything else raises ``ValueError`` (the kernels' time scheme)."""
+    if order not in (1, 2):
+        raise ValueError(f"order is {order!r}; allowed: 1 (Rush-Larsen/forward Euler), 2 (exponential midpoint)")
+    return int(order)
+
+
 @dataclass(frozen=True)
 class CellModel:
     """A cell model of the monodomain solver.
@@ -110,9 +118,13 @@ class CellModel:
     ionic_current_fn: Callable = field(repr=False, default=None)
     #: The numba.cuda step kernel, generated from the description on demand (:mod:`solver.models.codegen`).
     cuda_step_fn: Callable[[], Callable] | None = field(repr=False, default=None)
-    #: The lookup-table path of a model generated from a description (``gate_params``, ``stepper()``:
-    #: see :class:`solver.models.codegen.GeneratedLut`); None: the presets' tables, if any.
+    #: The lookup-table path of a model in mV, generated from its description (``gate_params``, ``stepper()``:
+    #: see :class:`solver.models.codegen.GeneratedLut`); None: no tables (a dimensionless medium).
     lookup_tables: object | None = field(repr=False, default=None)
+    #: Whether a spec that leaves ``numerics.lookup_tables`` unset runs on the tables: True for the HEK presets,
+    #: whose single-cell figures the tables keep within 0.5 % (tests/solver/test_lut.py); a user's model runs
+    #: on its exact kernel unless the spec asks.
+    lookup_tables_default: bool = False
     #: The :class:`~solver.models.description.ModelDescription` a generated model comes from; None: a preset.
     description: object | None = field(repr=False, default=None)
 

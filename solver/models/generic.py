@@ -7,7 +7,8 @@ The membrane variable u obeys du/dt = coupling - I_ion - iext with
 - fitzhugh_nagumo: I_ion = -(u - u^3/3 - w),        dw/dt = eps (u + a - b w)
 - aliev_panfilov:  I_ion = k u (u - a)(u - 1) + u w, dw/dt = (eps0 + mu1 w/(u + mu2)) (-w - k u (u - a - 1))
 
-The numba kernels are in :mod:`generic_kernels`, the NumPy reference steps in :mod:`reference`.
+The numba kernels are generated from their descriptions (:mod:`presets.generic_media`), the NumPy
+reference steps are in :mod:`reference`.
 """
 
 from __future__ import annotations

@@ -46,6 +46,8 @@ __all__ = [
     "f_v",
     "get_opsin",
     "irradiance_to_flux",
+    "kernel_fv_holding",
+    "kernel_rates",
     "off_time_constant",
     "opsin_params",
     "opsin_params_array",
@@ -300,6 +302,18 @@ def _f_v_raw(v: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
     safe_u = np.where(small, 1.0, u)
     ratio = np.where(small, 1.0 + u / 2.0 + u * u / 6.0, np.expm1(safe_u) / safe_u)
     return params["v1"] / params["v0"] * ratio
+
+
+def kernel_rates(flux, oparams) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rates` per cell from the kernels' parameter vector (:func:`opsin_params_array`), float64: the
+    light-dependent rates every kernel reads (computed on the host, once per light field)."""
+    ga, gr = rates(flux, dict(zip(KERNEL_PARAM_NAMES, np.asarray(oparams, dtype=np.float64))))
+    return np.asarray(ga, dtype=np.float64), np.asarray(gr, dtype=np.float64)
+
+
+def kernel_fv_holding(oparams) -> float:
+    """The unnormalised rectification at the holding potential, ``f_v``'s divisor, from the kernels' vector."""
+    return float(_f_v_raw(HOLDING_POTENTIAL_MV, dict(zip(KERNEL_PARAM_NAMES, np.asarray(oparams, np.float64)))))
 
 
 def f_v(v, params: Mapping[str, float]):

@@ -51,18 +51,19 @@ for _name, _preset in OPSINS.items():
             MEASURED_SPECTRA[_name] = _preset.spectrum["points"]
 
 
-def action_spectrum(opsin: str, wavelength_nm):
-    """Action per photon at ``wavelength_nm``, 1 at the opsin's peak (Gaussian in wavelength)."""
-    if opsin not in ACTION_SPECTRA:
+def action_spectrum(opsin: str, wavelength_nm, spectrum: tuple[float, float] | None = None):
+    """Action per photon at ``wavelength_nm``, 1 at the opsin's peak (Gaussian in wavelength); ``spectrum``
+    ``(peak nm, FWHM nm)`` replaces the preset's (its measured points too)."""
+    if spectrum is None and opsin not in ACTION_SPECTRA:
         raise ValueError(f"no action spectrum for opsin {opsin!r}; known: {', '.join(sorted(ACTION_SPECTRA))}")
-    peak, fwhm = ACTION_SPECTRA[opsin]
+    peak, fwhm = ACTION_SPECTRA[opsin] if spectrum is None else spectrum
     sigma = fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0)))
     lam = np.asarray(wavelength_nm, dtype=np.float64)
 
     def gauss(x):
         return np.exp(-0.5 * ((x - peak) / sigma) ** 2)
 
-    points = MEASURED_SPECTRA.get(opsin)
+    points = MEASURED_SPECTRA.get(opsin) if spectrum is None else None
     if points is None:
         return gauss(lam)[()]
     x, y = np.array(points).T
@@ -73,9 +74,10 @@ def action_spectrum(opsin: str, wavelength_nm):
     return np.where(lam < x[0], below, np.where(lam > x[-1], above, inside))[()]
 
 
-def relative_drive(opsin: str, wavelength_nm) -> float:
-    """Drive of 1 mW/mm² at ``wavelength_nm`` over that of 1 mW/mm² at 470 nm (photons × action)."""
+def relative_drive(opsin: str, wavelength_nm, spectrum: tuple[float, float] | None = None) -> float:
+    """Drive of 1 mW/mm² at ``wavelength_nm`` over that of 1 mW/mm² at 470 nm (photons × action); ``spectrum``
+    as :func:`action_spectrum`."""
     lam = np.asarray(wavelength_nm, dtype=np.float64)
-    ratio = (lam / REFERENCE_WAVELENGTH_NM) * action_spectrum(opsin, lam) / action_spectrum(opsin,
-                                                                                      REFERENCE_WAVELENGTH_NM)
+    ratio = (lam / REFERENCE_WAVELENGTH_NM) * (action_spectrum(opsin, lam, spectrum)
+                                               / action_spectrum(opsin, REFERENCE_WAVELENGTH_NM, spectrum))
     return ratio[()]

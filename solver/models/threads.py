@@ -1,7 +1,7 @@
 """How the kernels share a sheet between threads: a team of threads, one block of rows each.
 
-The generic kernels and the HEK lookup-table kernel step in pairs (step 1 of a row, then step 2 of
-the row before it: :mod:`generic_kernels`). On threads, each pair of steps is, on every block:
+The generated kernels and the HEK lookup-table kernel step in pairs (step 1 of a row, then step 2 of
+the row before it: :mod:`solver.models.codegen._template`). On threads, each pair of steps is, on every block:
 ``TASK_EDGES`` (step 1 of the block's first and last rows, which the neighbouring blocks read),
 then ``TASK_PAIRS`` (the rest of step 1 and all of step 2, row by row); an odd last step is
 ``TASK_SINGLE``. Every thread must finish a phase before any starts the next.

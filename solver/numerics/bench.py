@@ -188,7 +188,7 @@ def _time_reference(problem, seconds: float) -> float:
 
 def _paths(model: str) -> list[bool | None]:
     # tabulated models: both paths (tables first: the default); others: their one kernel
-    return [True, False] if model in backends.TABULATED_MODELS else [None]
+    return [True, False] if backends.lookup_tables_default(MODELS[model]) else [None]
 
 
 def run_bench(*, sizes=(256, 1024), models=None, seconds: float = 1.0, verbose: bool = True,
@@ -301,7 +301,7 @@ def summarise(out: dict) -> dict:
         if f64 and f32:
             s[f"{hek} {big}² {path} float32 / float64"] = f32 / f64
     for model in sorted({r["model"] for r in rows}):
-        path = "lut" if model in backends.TABULATED_MODELS else "exact"
+        path = "lut" if backends.lookup_tables_default(MODELS[model]) else "exact"
         one = rate(model=model, size=big, precision="float64", path=path, threads=1)
         many = rate(model=model, size=big, precision="float64", path=path, threads=tmax)
         if one and many and tmax > 1:

@@ -105,8 +105,6 @@ def _setup(c: Cable):
 
 def run_kernel(c: Cable, dt: float, *, order: int, lookup_tables: bool = False) -> CableMeasures:
     """The cable through a kernel (exact, or lookup tables for HEK), one step per call."""
-    from ..engine.backends import CpuLutStepper
-
     model, params, y0 = _setup(c)
     n = c.n
     ya = np.repeat(y0[:, None, None], n, axis=2).copy()
@@ -122,7 +120,7 @@ def run_kernel(c: Cable, dt: float, *, order: int, lookup_tables: bool = False) 
     on[0, : c.stim_cells] = c.stim_amplitude
     off = np.zeros((1, n))
     zero = np.zeros((1, n))
-    step = CpuLutStepper() if lookup_tables else model.kernel
+    step = model.lookup_tables.stepper() if lookup_tables else model.kernel
     n_on = int(round(c.stim_ms / dt))
     n_end = int(round(c.t_end_ms / dt))
     idx = [c.probes[0], c.probes[1], c.middle]

@@ -68,7 +68,7 @@ class LiveProblem(Problem):
                      else np.ones(len(problem.light_waveforms)))
         live._rasters: dict[str, np.ndarray] = {}
         live._weight_cache: tuple[int, np.ndarray] | None = None
-        live._command_drive = _drive(problem.opsin_name, COMMAND_WAVELENGTH_NM)
+        live._command_drive = _drive(problem.opsin_name, COMMAND_WAVELENGTH_NM, problem.opsin_spectrum)
         return live
 
     # ------------------------------------------------------------------ the program

@@ -282,6 +282,8 @@ def from_proto(msg: spec_pb2.JobSpec, *, base_dir: str = ".") -> t.JobSpec:
             density=msg.opsin.density if msg.opsin.HasField("density") else 1.0,
             density_map=_field(msg.opsin.density_map) if msg.opsin.HasField("density_map") else None,
             region=_pattern(msg.opsin.region) if msg.opsin.HasField("region") else None,
+            spectrum=((msg.opsin.spectrum.peak_nm, msg.opsin.spectrum.fwhm_nm) if msg.opsin.HasField("spectrum")
+                      else None),
         ),
         light=tuple(
             t.LightStimulus(s.name, _pattern_or_all(s, "pattern"), _waveform(s), s.irradiance_mw_per_mm2,

@@ -271,6 +271,7 @@ class OpsinSpec:
     density: float = 1.0
     density_map: Field | None = None
     region: Pattern | None = None
+    spectrum: tuple[float, float] | None = None       # (peak nm, FWHM nm); None: the preset's
 
 
 @dataclass(frozen=True)

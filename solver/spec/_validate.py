@@ -35,6 +35,8 @@ MIN_DT_MS = 1e-6
 MAX_STEPS = 10**12
 #: Wavelengths (nm) a light stimulus or the imaging light may name (where the action spectra are defined).
 WAVELENGTH_RANGE_NM = (350.0, 750.0)
+#: An opsin spectrum's full width at half maximum (nm): published ones span about 60 to 150 nm.
+SPECTRUM_FWHM_RANGE_NM = (10.0, 400.0)
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,13 @@ def validate(spec: t.JobSpec, *, memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_
                 c.number(f"opsin.parameters.{name}", value, ge=lo if math.isfinite(lo) else None,
                          le=hi if math.isfinite(hi) else None)
     c.number("opsin.density", op.density, ge=0)
+    if op.spectrum is not None:
+        if opsin_name == "none":
+            c.error("opsin.spectrum", "is given but the opsin is 'none'; allowed: leave it out, or name an opsin")
+        c.number("opsin.spectrum.peak_nm", op.spectrum[0], ge=WAVELENGTH_RANGE_NM[0], le=WAVELENGTH_RANGE_NM[1],
+                 what=" nm")
+        c.number("opsin.spectrum.fwhm_nm", op.spectrum[1], ge=SPECTRUM_FWHM_RANGE_NM[0], le=SPECTRUM_FWHM_RANGE_NM[1],
+                 what=" nm")
     if op.density_map is not None:
         _check_field(c, "opsin.density_map", op.density_map, g, spec.base_dir, grid_ok, nonnegative=True)
     if op.region is not None:
@@ -362,7 +371,7 @@ def _check_model_source(c, spec: t.JobSpec, presets):
 
 def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     """numerics.backend and numerics.lookup_tables: what this machine and this model can run."""
-    from ..engine.backends import TABULATED_MODELS, cuda_usable, has_lookup_tables, tabulated_params
+    from ..engine.backends import cuda_usable, has_lookup_tables, tabulated_params
 
     if n.backend not in ("cpu", "cuda"):
         c.error("numerics.backend", f"{n.backend} is not a backend; allowed: BACKEND_CPU, BACKEND_CUDA")
@@ -373,9 +382,8 @@ def _check_backend(c, n: t.Numerics, model, spec: t.JobSpec) -> None:
     if n.lookup_tables and model is not None:
         if not has_lookup_tables(model):
             c.error("numerics.lookup_tables", f"true, but cell model {model.name!r} has no lookup tables (they "
-                    f"tabulate the voltage-dependent gates of {', '.join(sorted(TABULATED_MODELS))} and of models in mV "
-                    "given by tissue.model.definition or mmt_path); allowed: false "
-                    "or unset")
+                    "tabulate the voltage-dependent gates of the models in mV: the HEK presets and models given by "
+                    "tissue.model.definition or mmt_path); allowed: false or unset")
         elif n.backend == "cuda":
             c.error("numerics.lookup_tables", "true, but lookup tables are a CPU path (the CUDA kernels evaluate "
                     "the gates exactly); allowed with BACKEND_CUDA: false or unset")

@@ -111,27 +111,6 @@ def _decoded(packed: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
-def test_the_described_hek_packs_the_hand_written_table():
-    """From the HEK description alone, the generated layout finds the hand-written table's twelve columns
-    (lut.COLUMNS: one c per gate of V-dependent τ, one inf for h1/h2 and for n1/n2, b of the gates of
-    constant τ with their decays as scalars, the opsin's f_v(V)·(V − E) last), and their values."""
-    from solver.models import get_model, lut
-    from solver.models.codegen._lut import packed_table
-    from solver.models.presets import hek_gokhale2017
-    from tests.solver.test_kernel_vs_reference import CHERIFF_LIKE
-
-    desc = ModelDescription.from_dict(hek_gokhale2017.description("hek_gokhale2017_35c"))
-    params = np.array([p.value for p in desc.parameters])
-    tab, scalars = packed_table(desc, params, CHERIFF_LIKE, 0.025)
-    hand = lut.hek_table(get_model("hek_gokhale2017_35c").params_array(), CHERIFF_LIKE, 0.025)
-    got, want = _decoded(tab, lut.N_COLS), _decoded(hand.packed(), lut.N_COLS)
-    assert got[0].shape == want[0].shape
-    np.testing.assert_allclose(got[0], want[0], rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(scalars[:3], [-200.0, 10.0, got[0].shape[0] - 2])
-    np.testing.assert_allclose(scalars[3::2], hand.constant_decay, rtol=1e-12)  # exp(-dt/τ) of o, p, b
-    np.testing.assert_allclose(scalars[3::2] + scalars[4::2], 1.0, rtol=1e-15)
-
-
 def test_an_opsin_too_steep_for_the_grid_is_refused_naming_it():
     from solver.models.codegen._lut import packed_table
     from tests.solver.test_kernel_vs_reference import CHERIFF_LIKE

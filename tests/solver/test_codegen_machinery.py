@@ -11,7 +11,6 @@ import pytest
 from llvmlite import binding
 from numba import njit
 
-from solver.models import generic_kernels, lut_kernel
 from solver.models.codegen import _machinery, model_from_dict
 from tests.solver.hh_definition import HH_DEFINITION
 from tests.solver.test_codegen import _sheet
@@ -60,15 +59,6 @@ def test_row_gaps_lists_the_rows_with_cells_outside_the_tissue():
     assert not _machinery.row_gaps(other).any()  # a new mask is not answered from the cache
 
 
-def test_the_old_names_still_import():
-    assert generic_kernels.NoAliasCompiler is _machinery.NoAliasCompiler
-    assert generic_kernels.WideNoAliasCompiler is _machinery.WideNoAliasCompiler
-    assert generic_kernels.row_gaps is _machinery.row_gaps
-    assert lut_kernel.plain_rows is _machinery.plain_rows and lut_kernel.row_gaps is _machinery.row_gaps
-    assert lut_kernel._ip is _machinery.interpolate_packed
-    assert lut_kernel._low_f32 is _machinery.low_f32 and lut_kernel._high_f32 is _machinery.high_f32
-
-
 def test_the_generated_lookup_table_loop_is_float32_and_vectorised():
     """The interior loop of a float32 run, as compiled: no double-precision arithmetic (the numbers of the
     description are emitted in the compute type), and SIMD vectors of float where the CPU gathers."""
@@ -78,8 +68,13 @@ def test_the_generated_lookup_table_loop_is_float32_and_vectorised():
     before = y.copy()
     model.lookup_tables.stepper()(y, y.copy(), 2, 0.01, *args)
     assert not np.array_equal(y, before)
-    irs = model.lookup_tables.module(np.float32)._interior.inspect_llvm()
-    assert len(irs) == 4  # one loop per (mapped, has_opsin), all compiled by the row function
+    interior = model.lookup_tables.module(np.float32)._interior
+    irs = interior.inspect_llvm()
+    assert len(irs) == 1  # only the loop this run takes: unmapped, no opsin, first order
+    model.lookup_tables.stepper()(y, y.copy(), 2, 0.01, *args, order=2)
+    assert len(interior.inspect_llvm()) == 2  # a midpoint step adds the loop that starts from the old state
+    model.lookup_tables.stepper()(y, y.copy(), 2, 0.01, *args)
+    assert len(interior.inspect_llvm()) == 2  # nothing more for a combination already compiled
     for ir in irs.values():
         assert not re.search(r"\bf(add|sub|mul|div)\b[^=\n]*\bdouble\b", ir)
         if binding.get_host_cpu_features().get("avx2", False):

@@ -181,3 +181,36 @@ def test_cuda_source_agrees_with_hand_written_numpy_on_the_simulator():
     assert proc.returncode == 0, proc.stderr[-3000:]
     rel = json.loads(proc.stdout.split("RESULT ", 1)[1])
     assert len(rel) == len(CASES) and max(rel) < 1e-13
+
+
+def test_library_calls_name_what_keeps_a_loop_scalar():
+    """Calls that compile to the maths library (exp, log, tanh, a power with an exponent that is not a small
+    whole number) are found wherever they sit in the tree; polynomials, quotients, sqrt, abs, min and max
+    are not calls."""
+    def calls(text):
+        return expr.library_calls(expr.parse(text))
+
+    assert calls("k*u*(1 - u)*(u - a) + u^3/3 - sqrt(abs(w)) + min(u, w, 1)") == frozenset()
+    assert calls("pow(u, 2) + u^16") == frozenset()
+    assert calls("if(u > 0, exp(-u), 1)") == {"exp"}
+    assert calls("log(1 + u) + tanh(w)") == {"log", "tanh"}
+    assert calls("u^2.5") == {"pow"} and calls("pow(u, w)") == {"pow"} and calls("u^17") == {"pow"}
+    assert calls("u^-2") == {"pow"}  # a negated number is an expression: emitted as a float power
+
+
+def test_only_models_without_gates_or_library_calls_get_the_vectorised_exact_loop():
+    from solver.models.codegen._exact import exact_kernel_source, vectorisable
+    from solver.models.description import ModelDescription
+    from solver.models.presets import generic_media, preset_description
+    from tests.solver.hh_definition import HH_DEFINITION
+
+    for name in generic_media.PRESETS:
+        desc = ModelDescription.from_dict(preset_description(name), preset=True)
+        assert vectorisable(desc), name
+        assert "numba.literally(from_dst)" in exact_kernel_source(desc)  # the switches are compile-time constants
+    hh = ModelDescription.from_dict(HH_DEFINITION)
+    assert not vectorisable(hh)  # gates: Rush-Larsen calls exp
+    assert "numba.literally" not in exact_kernel_source(hh)
+    fhn = preset_description("fitzhugh_nagumo")
+    fhn["states"][0]["derivative"] = "eps*(u + a - b*w) + 0*exp(u)"
+    assert not vectorisable(ModelDescription.from_dict(fhn, preset=True))

@@ -133,19 +133,14 @@ def test_kernel_matches_reference_float64(name, order):
 
 @pytest.mark.parametrize(
     ("name", "shape"),
-    [("hek_gokhale2017_35c", (70, 64)), ("hek_bistable", (70, 64)), ("nagumo", (130, 128)),
-     ("fitzhugh_nagumo", (130, 128)), ("aliev_panfilov", (130, 128))],
+    [("hek_gokhale2017_35c", (70, 64)), ("hek_bistable", (70, 64)), ("nagumo", (70, 64)),
+     ("fitzhugh_nagumo", (70, 64)), ("aliev_panfilov", (70, 64))],
 )  # fmt: skip
 def test_threaded_path_matches_reference(name, shape):
     """Sheets above the kernels' serial-size threshold take the threaded path: same answer, both orders."""
-    from solver.models import generic_kernels
-
     model, y0, args = make_problem(name, shape=shape)
-    if name.startswith("hek"):  # generated from the description: the threshold is its module's
-        limit = model.kernel.module.__globals__["SERIAL_BELOW_CELLS"]
-    else:
-        limit = generic_kernels.SERIAL_BELOW_CELLS
-    assert shape[0] * shape[1] >= limit
+    # generated from the description: the threshold is its module's
+    assert shape[0] * shape[1] >= model.kernel.module.__globals__["SERIAL_BELOW_CELLS"]
     dt = 0.01 if model.supports_opsin else model.default_dt_ms
     segments = [(20, 1.0), (31, 0.0)]
     for order in (1, 2):

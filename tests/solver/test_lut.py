@@ -1,10 +1,11 @@
 """The HEK lookup-table path: its tables, its accuracy against the exact path, and its dispatch.
 
-The tables (solver.models.lut) are built from the physics functions of solver.models.hek; the
-lookup-table kernel must keep the MODEL.md single-cell figures (rest, peak, max dV/dt, APD90)
-within 0.5 % of the exact kernel, which is what makes it the default (solver.engine.backends). Steps go
-in pairs and in blocks of rows per thread: whatever the thread count and however a run is cut into
-calls, the result is the same to the bit.
+The tables and their kernel are generated from the HEK description (solver.models.codegen._lut); their
+columns are checked here against the hand-written physics functions of solver.models.hek. The
+lookup-table kernel must keep the MODEL.md single-cell figures (rest, peak, max dV/dt, APD90) within
+0.5 % of the exact kernel, which is what makes it the HEK presets' default (solver.engine.backends).
+Steps go in pairs and in blocks of rows per thread: whatever the thread count and however a run is cut
+into calls, the result is the same to the bit.
 """
 from __future__ import annotations
 
@@ -14,21 +15,28 @@ import pytest
 
 import solver
 from solver.engine import backends
-from solver.engine.backends import OP_GD
-from solver.models import get_model, hek, lut, lut_kernel
-from solver.models.lut_kernel import N_PARAMS
 from solver.engine.run import State
+from solver.models import get_model, hek
+from solver.models.codegen._layout import gate_layout
+from solver.models.codegen._lut import packed_table
+from solver.models.codegen._machinery import plain_rows
 
 from tests.solver.test_kernel_vs_reference import CHERIFF_LIKE, SEGMENTS, face_weights, make_problem, run_kernel
 from tests.solver.test_models_single_cell import STIMULUS, T_END, T_OFF, T_ON, _figures
 from tests.specs import small_hek_spec
 
 FIGURES = ("rest", "peak", "dvdt", "apd90")
+N_PARAMS = len(hek.HEK_PARAM_NAMES)
 
 
-def run_lut(y0, dt, segments, args, order=1):
+def lut_stepper(name: str = "hek_gokhale2017_35c"):
+    """The registry's lookup-table stepper of a HEK preset (what a run with the default numerics takes)."""
+    return get_model(name).lookup_tables.stepper()
+
+
+def run_lut(y0, dt, segments, args, order=1, name="hek_gokhale2017_35c"):
     """Like run_kernel, through the lookup-table stepper."""
-    step = backends.CpuLutStepper()
+    step = lut_stepper(name)
     ya, yb = y0.copy(), y0.copy()
     for n_steps, scale in segments:
         a = dict(args, iext=args["iext"] * scale)
@@ -66,7 +74,7 @@ def single_cell_figures(name: str, kernel, dtype=np.float64) -> dict:
 @pytest.mark.parametrize("name", sorted(STIMULUS))
 def test_lookup_tables_keep_the_single_cell_figures_within_half_a_percent_of_the_exact_path(name, dtype):
     exact = single_cell_figures(name, get_model(name).kernel)
-    tabulated = single_cell_figures(name, backends.CpuLutStepper(), dtype)
+    tabulated = single_cell_figures(name, lut_stepper(name), dtype)
     rel = {k: tabulated[k] / exact[k] - 1 for k in FIGURES}
     print(f"\n{name} {dtype.__name__}: lookup tables vs exact " + ", ".join(f"{k} {r:+.4%}" for k, r in rel.items()))
     for k in FIGURES:
@@ -77,39 +85,37 @@ def test_lookup_tables_keep_the_single_cell_figures_within_half_a_percent_of_the
 
 
 def test_table_columns_are_the_physics_functions_interpolated():
-    p = dict(get_model("hek_gokhale2017_35c").defaults)
-    params = np.array([p[n] for n in hek.HEK_PARAM_NAMES])
+    """The packed table generated from the HEK description, column by column, against hek.py's hand-written
+    steady states and time constants: one c per gate of V-dependent τ, one inf for h1/h2 and for n1/n2, b of
+    the gates of constant τ (their decays as scalars), interpolated linearly on the 0.1 mV grid."""
+    model = get_model("hek_gokhale2017_35c")
+    p = dict(model.defaults)
     dt = 0.025
-    t = lut.hek_table(params, None, dt)
-    assert t is lut.hek_table(params, None, dt)  # cached: one table per (parameters, dt)
-    assert lut.COLUMNS.index("opsin_drive") == lut_kernel.L_OPSIN_DRIVE and lut.N_COLS == lut_kernel.N_COLS == 12
-    for name in lut.COLUMNS:
-        assert getattr(lut_kernel, "L_" + name.upper()) == lut.COLUMNS.index(name), name
+    desc = model.description
+    tab, scalars = packed_table(desc, model.params_array()[: len(desc.parameters)], None, dt)
+    columns = gate_layout(desc).columns
+    assert columns == ("m.c", "m.b", "h1.inf", "h1.c", "h2.c", "n1.inf", "n1.c", "n2.c", "o.b", "p.b", "b.b")
+    v_lo, inv_h = scalars[0], scalars[1]
+    words = tab.reshape(-1, len(columns) + 1)  # the opsin's f_v(V)·(V − E) last
+    value = (words & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32).astype(np.float64)
+    slope = (words >> np.uint64(32)).astype(np.uint32).view(np.float32).astype(np.float64)
     v = np.random.default_rng(0).uniform(-150.0, 80.0, 2000)
-    x = (v - t.v_lo) * t.inv_h
+    x = (v - v_lo) * inv_h
     k = np.floor(x).astype(int)
-    f = x - k
-    got = t.table[k, 0] + f[:, None] * t.table[k, 1]
+    got = value[k] + (x - k)[:, None] * slope[k]
     inf, tau = hek.gate_steady_states(v, p), hek.gate_time_constants(v, p)
     a = {g: np.exp(-dt / tau[g]) for g in tau}
-    want = {"m_c": 1 - a["m"], "m_b": inf["m"] * (1 - a["m"]), "h_inf": inf["h1"], "h1_c": 1 - a["h1"],
-            "h2_c": 1 - a["h2"], "n_inf": inf["n1"], "n1_c": 1 - a["n1"], "n2_c": 1 - a["n2"],
-            "o_b": inf["o"] * (1 - a["o"]), "p_b": inf["p"] * (1 - a["p"]), "b_b": inf["b"] * (1 - a["b"])}  # fmt: skip
-    # the packed table the kernel reads: (value, slope) as two float32 in one 64-bit word
-    packed = t.packed().reshape(-1, lut.N_COLS)
-    value = (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32).astype(np.float64)
-    slope = (packed >> np.uint64(32)).astype(np.uint32).view(np.float32).astype(np.float64)
-    got_packed = value[k] + f[:, None] * slope[k]
-    for name, ref in want.items():
-        col = lut.COLUMNS.index(name)
-        err = np.abs(got[:, col] - ref).max()
-        assert err < 2e-5, (name, err)  # linear interpolation at 0.1 mV: h²/8 · max|f''|
-        # float32 storage adds rounding far below that, and keeps a slow gate's small rate c to
-        # float32's relative precision (where storing 1 - c would round it to ~1e-3 of itself)
-        assert np.abs(got_packed[:, col] - got[:, col]).max() < 2e-7, name
-        nz = np.abs(got[:, col]) > 1e-30
-        assert np.abs(got_packed[nz, col] / got[nz, col] - 1).max() < 1e-5, name
-    assert np.allclose(t.constant_decay, [a["o"][0], a["p"][0], a["b"][0]], rtol=1e-14)
+    want = {"m.c": 1 - a["m"], "m.b": inf["m"] * (1 - a["m"]), "h1.inf": inf["h1"], "h1.c": 1 - a["h1"],
+            "h2.c": 1 - a["h2"], "n1.inf": inf["n1"], "n1.c": 1 - a["n1"], "n2.c": 1 - a["n2"],
+            "o.b": inf["o"] * (1 - a["o"]), "p.b": inf["p"] * (1 - a["p"]), "b.b": inf["b"] * (1 - a["b"])}  # fmt: skip
+    for key, ref in want.items():
+        col = got[:, columns.index(key)]
+        assert np.abs(col - ref).max() < 2e-5, key  # linear interpolation at 0.1 mV: h²/8 · max|f''|
+        nz = np.abs(ref) > 1e-6  # float32 storage keeps a slow gate's small rate c to its relative precision
+        assert np.abs(col[nz] / ref[nz] - 1).max() < 2e-3, key
+    # the decays of the gates of constant τ (o, p, b) as scalars, exp(-dt/τ) and 1 - exp(-dt/τ)
+    np.testing.assert_allclose(scalars[3::2], [a["o"][0], a["p"][0], a["b"][0]], rtol=1e-12)
+    np.testing.assert_allclose(scalars[3::2] + scalars[4::2], 1.0, rtol=1e-15)
 
 
 @pytest.mark.parametrize("order", [1, 2])
@@ -124,7 +130,7 @@ def test_lookup_table_sheet_follows_the_exact_sheet(name, order):
         first, _ = run_kernel(model, y0, 0.01, SEGMENTS, args, 1)
         assert np.abs(first[0] - exact[0])[args["active"] == 1].max() > 1e-3  # mV; far above the 1e-9 of a rerun
     for dtype, tol in ((np.float64, 0.01), (np.float32, 0.01)):
-        tab, other = run_lut(y0.astype(dtype), 0.01, SEGMENTS, args, order)
+        tab, other = run_lut(y0.astype(dtype), 0.01, SEGMENTS, args, order, name)
         cells = args["active"] == 1
         dv = np.abs(tab[0][cells] - exact[0][cells]).max()
         print(f"\n{name} {dtype.__name__}: max |V_lut - V_exact| = {dv:.2e} mV")
@@ -150,7 +156,7 @@ def test_plain_rows_take_scalar_fields_and_follow_the_exact_sheet():
     iext[3:5, 2:6] = -150.0  # a stimulated block: rows 3 and 4
     gop = np.ones((ny, nx))
     gop[17, 5] = 0.5  # one cell of lower expression: row 17
-    plain, (w_x, w_y, g_op) = lut_kernel.plain_rows(wx, wy, iext, gop)
+    plain, (w_x, w_y, g_op) = plain_rows(wx, wy, iext, gop)
     assert (w_x, w_y, g_op) == (10.0, 5.0, 1.0)  # D / dx² in 1/ms
     assert [i for i in range(ny) if not plain[i]] == [0, 3, 4, 9, 10, 11, 12, 13, 17, ny - 1]
     y0 = np.zeros((model.n_state + 2, ny, nx))
@@ -169,23 +175,24 @@ def test_plain_rows_take_scalar_fields_and_follow_the_exact_sheet():
     assert exact[0][cells].max() > 0.0 and np.ptp(exact[0][cells]) > 40.0
     assert np.abs(tab[0][cells] - exact[0][cells]).max() < 0.01
     # the general path on every row: the same arithmetic on the same values
-    table = lut.hek_table(args["params"], args["oparams"], 0.01)
-    rates = backends.opsin_rates(flux, args["oparams"])
-    s = np.concatenate([table.scalars(np.float64), [0.01, args["oparams"][OP_GD]]])
+    module = model.lookup_tables.module(np.float64)
+    params = args["params"][: len(model.description.parameters)]
+    table, scalars = packed_table(model.description, params, args["oparams"], 0.01)
     general = y0.copy()
     for n_steps, scale in segments:
         other = general.copy()
-        fields = (wx, wy, active, args["params"], args["pidx"], args["pmaps"], iext * scale, True, gop, *rates)
-        none = (np.zeros(ny, np.uint8), (w_x, w_y, g_op))
-        if lut_kernel.hek_lut_kernel(general, other, n_steps, *fields, table.packed(), s, none):
+        fields = module.fields_of(wx, wy, iext * scale, True, args["oparams"], gop, flux, False)
+        assert not fields[6].any()  # no plain row
+        if module.kernel_tabulated(general, other, n_steps, 0.01, active, params, args["pidx"][: params.size],
+                                   args["pmaps"], True, args["oparams"], fields, table, table, scalars, scalars):
             general = other
     assert np.abs(general - tab).max() < 1e-9
 
 
 @pytest.mark.parametrize("order", [1, 2])
 def test_lookup_table_results_do_not_depend_on_threads_or_cuts(order):
-    model, y0, args = make_problem("hek_gokhale2017_35c", shape=(130, 128))
-    assert 130 * 128 >= lut_kernel.LUT_SERIAL_BELOW_CELLS  # the blocks-of-rows path
+    model, y0, args = make_problem("hek_gokhale2017_35c", shape=(70, 64))
+    assert 70 * 64 >= model.lookup_tables.module(np.float64).SERIAL_BELOW_CELLS  # the blocks-of-rows path
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -212,10 +219,10 @@ def test_a_nan_stays_nan_and_a_wild_voltage_stays_finite():
 def test_dispatch_defaults_and_fallbacks():
     spec = small_hek_spec()
     p = solver.prepare(spec)
-    assert backends.uses_lookup_tables(p) and isinstance(backends.stepper(p), backends.CpuLutStepper)
+    assert backends.uses_lookup_tables(p) and backends.stepper(p).__qualname__.startswith("GeneratedLut.stepper")
     spec["numerics"]["lookup_tables"] = False
     p = solver.prepare(spec)
-    assert not backends.uses_lookup_tables(p) and backends.stepper(p) is p.model.kernel
+    assert not backends.uses_lookup_tables(p) and backends.stepper(p).__qualname__.startswith("_LazyKernel.stepper")
     # a map of a gate parameter: one table cannot hold it, so the default falls back to the exact kernel
     spec = small_hek_spec()
     spec["tissue"]["model"]["maps"] = [{"parameter": "V_h", "field": {"random": {"cv": 0.05}}}]
@@ -224,7 +231,7 @@ def test_dispatch_defaults_and_fallbacks():
     # generic media have no tables
     fhn = solver.prepare({"grid": {"nx": 8, "ny": 8, "dx_um": 0.5}, "tissue": {"model": {"preset": "fitzhugh_nagumo"}},
                           "numerics": {"dt_ms": 0.02, "duration_ms": 0.2}})  # fmt: skip
-    assert backends.stepper(fhn) is fhn.model.kernel
+    assert not backends.has_lookup_tables(fhn.model) and not backends.uses_lookup_tables(fhn)
 
 
 def test_lookup_tables_refused_where_they_cannot_apply():
@@ -275,7 +282,7 @@ def test_bistable_wall_stays_put_at_the_equal_area_leak_on_lookup_tables():
     wx[:, -1], wy[-1, :] = 0.0, 0.0
     zero = np.zeros((ny, nx))
     ya, yb = y.copy(), y.copy()
-    parity = backends.CpuLutStepper()(ya, yb, int(round(200.0 / dt)), dt, wx, wy, np.ones((ny, nx), np.uint8),
+    parity = lut_stepper("hek_bistable")(ya, yb, int(round(200.0 / dt)), dt, wx, wy, np.ones((ny, nx), np.uint8),
                                       model.params_array(p), np.full(len(model.param_names), -1, np.int64),
                                       np.zeros((0, ny, nx)), zero, False, np.zeros(10), zero, zero)  # fmt: skip
     v = (yb if parity else ya)[0]
@@ -283,73 +290,3 @@ def test_bistable_wall_stays_put_at_the_equal_area_leak_on_lookup_tables():
     crossings = np.flatnonzero(np.diff(np.sign(v[0] - mid)))
     assert abs(v[0, 0] - roots[0]) < 2.0 and abs(v[0, -1] - roots[2]) < 2.0
     assert crossings.size == 1 and abs(crossings[0] + 0.5 - 40) < 2
-
-
-# --- the lookup-table kernel generated from the HEK description, beside the hand-written one ---------------------
-
-
-def _generated(name: str, monkeypatch, tmp_path_factory):
-    """The lookup-table stepper generated from the preset's description (the registry's, so that its compiled
-    loops are shared with the other tests), behind the hand-written signature (the preset's last parameter,
-    kir_instantaneous, is the description's gate kind)."""
-    from solver.models.codegen import cell_model
-
-    model = cell_model(get_model(name).description)
-    n = len(model.param_names)
-    step = model.lookup_tables.stepper()
-    calls = []
-
-    def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, *rest, **kw):
-        calls.append(n_steps)
-        return step(ya, yb, n_steps, dt, wx, wy, active, params[:n].copy(), pidx[:n].copy(), pmaps, *rest, **kw)
-
-    return kernel, calls
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", ["hek_gokhale2017_35c"])  # 23 °C: the same generated code, other parameters
-def test_generated_lookup_tables_keep_the_single_cell_figures_within_half_a_percent_of_the_exact_path(
-        name, dtype, monkeypatch, tmp_path_factory):  # fmt: skip
-    exact = single_cell_figures(name, get_model(name).kernel)
-    kernel, calls = _generated(name, monkeypatch, tmp_path_factory)
-    tabulated = single_cell_figures(name, kernel, dtype)
-    assert len(calls) > 1000  # the generated stepper ran every step
-    rel = {k: tabulated[k] / exact[k] - 1 for k in FIGURES}
-    print(f"\n{name} {dtype.__name__}: generated lookup tables vs exact "
-          + ", ".join(f"{k} {r:+.4%}" for k, r in rel.items()))
-    for k in FIGURES:
-        assert abs(rel[k]) <= 0.005, (k, tabulated, exact)
-    assert tabulated["peak"] > 20.0 and tabulated["apd90"] > 10.0
-
-
-@pytest.mark.parametrize("order", [1, 2])
-@pytest.mark.parametrize("name", ["hek_gokhale2017_35c", "hek_bistable"])
-def test_generated_lookup_table_sheet_follows_the_exact_sheet(name, order, monkeypatch, tmp_path_factory):
-    """The hand-written test sheet (mask with a hole and an island, a g_K1 map, CheRiff lit on part of it, an
-    upstroke under way) on the kernel generated from the description: within 0.01 mV of the exact kernel,
-    float64 and float32, as the hand-written lookup-table kernel; cells outside the tissue never change.
-    The bistable preset's Kir2.1 gates are instantaneous: read from their table at V and at the new V."""
-    model, y0, args = make_problem(name)
-    exact, _ = run_kernel(model, y0, 0.01, SEGMENTS, args, order)
-    kernel, calls = _generated(name, monkeypatch, tmp_path_factory)
-    cells, out = args["active"] == 1, args["active"] == 0
-    for dtype in (np.float64, np.float32):
-        ya, yb = y0.astype(dtype), y0.astype(dtype)
-        for n_steps, scale in SEGMENTS:
-            a = dict(args, iext=args["iext"] * scale)
-            if kernel(ya, yb, n_steps, 0.01, a["wx"], a["wy"], a["active"], a["params"], a["pidx"], a["pmaps"],
-                      a["iext"], a["has_opsin"], a["oparams"], a["gop"], a["flux"], order=order):  # fmt: skip
-                ya, yb = yb, ya
-        dv = np.abs(ya[0][cells] - exact[0][cells]).max()
-        print(f"\n{name} {dtype.__name__} order {order}: max |V_generated_lut - V_exact| = {dv:.2e} mV")
-        assert 0.0 < dv < 0.01
-        assert np.ptp(exact[0][cells]) > 20.0
-        assert np.array_equal(ya[:, out], y0.astype(dtype)[:, out])
-    assert calls
-    if name == "hek_bistable":  # both Kir2.1 gates read one inf column, at V and at the new V
-        from solver.models.codegen._layout import gate_layout
-        from solver.models.description import ModelDescription
-        from solver.models.presets import hek_gokhale2017
-
-        layout = gate_layout(ModelDescription.from_dict(hek_gokhale2017.description(name)))
-        assert len(layout.instant) == 2 and len(set(layout.instant.values())) == 1

@@ -13,7 +13,6 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from solver.models import MODELS, get_model, hek
-from solver.models.lut_kernel import N_PARAMS
 
 STIMULUS = {  # preset -> (amplitude A/F, MODEL.md figures: rest, peak, max dV/dt V/s, APD90 ms)
     "hek_gokhale2017_35c": (-100.0, (-74.2, 43.4, 311.0, 20.3)),
@@ -100,7 +99,7 @@ def run_single_cell(name: str, dt: float) -> tuple[dict, np.ndarray]:
     yb = ya.copy()
     zero = np.zeros((1, 1))
     common = dict(
-        params=model.params_array(), pidx=np.full(N_PARAMS, -1, np.int64), pmaps=np.zeros((0, 1, 1)),
+        params=model.params_array(), pidx=np.full(len(hek.HEK_PARAM_NAMES), -1, np.int64), pmaps=np.zeros((0, 1, 1)),
     )  # fmt: skip
     n_on, n_off, n_end = (int(round(t / dt)) for t in (T_ON, T_OFF, T_END))
     v = [ya[0, 0, 0]]
@@ -144,7 +143,7 @@ def test_segment_calls_equal_step_by_step(name):
     n_on, n_off, n_end = (int(round(t / dt)) for t in (T_ON, T_OFF, T_END))
     for n_steps, amp in ((n_on, 0.0), (n_off - n_on, STIMULUS[name][0]), (n_end - n_off, 0.0)):
         parity = model.kernel(ya, yb, n_steps, dt, zero, zero, one, model.params_array(),
-                              np.full(N_PARAMS, -1, np.int64), np.zeros((0, 1, 1)), np.full((1, 1), amp),
+                              np.full(len(hek.HEK_PARAM_NAMES), -1, np.int64), np.zeros((0, 1, 1)), np.full((1, 1), amp),
                               False, np.zeros(10), zero, zero)  # fmt: skip
         if parity:
             ya, yb = yb, ya
@@ -169,15 +168,11 @@ def test_rest_state_is_the_radau_rest(radau):
 
 
 def test_kernel_parameter_order_matches_names():
-    """The hand-written lookup-table kernel's parameter indices, and the description's parameter order (the
-    generated kernels read the description's parameters, which come first)."""
-    from solver.models import lut_kernel as lk
-
-    for k, name in enumerate(hek.HEK_PARAM_NAMES):
-        if hasattr(lk, name.upper()):
-            assert getattr(lk, name.upper()) == k, name
-    assert lk.N_PARAMS == len(hek.HEK_PARAM_NAMES)
-    assert get_model("hek_bistable").description.param_names == hek.HEK_PARAM_NAMES[:-1]
+    """The description's parameter order: the generated kernels read the description's parameters, which come
+    first; the preset's last, kir_instantaneous, is the description's gate kind."""
+    for name in ("hek_gokhale2017_35c", "hek_bistable"):
+        assert get_model(name).description.param_names == hek.HEK_PARAM_NAMES[:-1]
+    assert hek.HEK_PARAM_NAMES[-1] == "kir_instantaneous"
 
 
 def test_params_array_rejects_unknown_and_out_of_range_names():

@@ -75,3 +75,34 @@ def test_wavelength_out_of_range_is_rejected_naming_the_field():
     spec["light"][0]["wavelength_nm"] = 900.0
     with pytest.raises(solver.SpecError, match=r"light\[0\]\.wavelength_nm: 900\.0 is not allowed; must be <= 750 nm"):
         solver.prepare(spec)
+
+
+def test_a_spec_brings_its_own_spectrum():
+    """opsin.spectrum replaces the preset's (measured points too) by a Gaussian about its peak: the drive of
+    light at λ is (λ / 470) · G(λ) / G(470), G the Gaussian of that peak and width (computed here), and a
+    red-shifted opsin's green light then opens it as that much 470 nm light would."""
+    spec = small_hek_spec()
+    spec["opsin"] = {"preset": "chr2_h134r", "spectrum": {"peak_nm": 560.0, "fwhm_nm": 120.0}}
+    spec["light"][0]["wavelength_nm"] = 560.0
+    p = solver.prepare(spec)
+    sigma = 120.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    want = (560.0 / 470.0) / np.exp(-0.5 * ((470.0 - 560.0) / sigma) ** 2)
+    assert p.light_drive[0] == pytest.approx(want, rel=1e-12)
+    assert relative_drive("chr2_h134r", 560.0) < 0.2 < 1.0 < want  # the preset's spectrum is not used
+    assert p.opsin_spectrum == (560.0, 120.0)
+    default = solver.prepare(small_hek_spec())
+    assert default.opsin_spectrum is None and default.light_drive[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("spectrum", "message"), [
+    ({"peak_nm": 900.0, "fwhm_nm": 100.0}, r"opsin\.spectrum\.peak_nm: 900\.0 is not allowed; must be <= 750 nm"),
+    ({"peak_nm": 520.0, "fwhm_nm": 0.0}, r"opsin\.spectrum\.fwhm_nm: 0\.0 is not allowed; must be >= 10 nm"),
+])
+def test_a_bad_spectrum_is_rejected_naming_the_field(spectrum, message):
+    spec = small_hek_spec()
+    spec["opsin"] = {"preset": "cheriff", "spectrum": spectrum}
+    with pytest.raises(solver.SpecError, match=message):
+        solver.prepare(spec)
+    spec["opsin"] = {"preset": "none", "spectrum": {"peak_nm": 520.0, "fwhm_nm": 100.0}}
+    with pytest.raises(solver.SpecError, match=r"opsin\.spectrum: is given but the opsin is 'none'"):
+        solver.prepare(spec)

@@ -331,7 +331,7 @@ class GapJunction(_message.Message):
     def __init__(self, conductance_ns: _Optional[float] = ..., cell_size_um: _Optional[float] = ..., capacitance_pf: _Optional[float] = ...) -> None: ...
 
 class Opsin(_message.Message):
-    __slots__ = ("preset", "parameters", "density", "density_map", "region")
+    __slots__ = ("preset", "parameters", "density", "density_map", "region", "spectrum")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -344,12 +344,22 @@ class Opsin(_message.Message):
     DENSITY_FIELD_NUMBER: _ClassVar[int]
     DENSITY_MAP_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
+    SPECTRUM_FIELD_NUMBER: _ClassVar[int]
     preset: str
     parameters: _containers.ScalarMap[str, float]
     density: float
     density_map: Field
     region: Pattern
-    def __init__(self, preset: _Optional[str] = ..., parameters: _Optional[_Mapping[str, float]] = ..., density: _Optional[float] = ..., density_map: _Optional[_Union[Field, _Mapping]] = ..., region: _Optional[_Union[Pattern, _Mapping]] = ...) -> None: ...
+    spectrum: OpsinSpectrum
+    def __init__(self, preset: _Optional[str] = ..., parameters: _Optional[_Mapping[str, float]] = ..., density: _Optional[float] = ..., density_map: _Optional[_Union[Field, _Mapping]] = ..., region: _Optional[_Union[Pattern, _Mapping]] = ..., spectrum: _Optional[_Union[OpsinSpectrum, _Mapping]] = ...) -> None: ...
+
+class OpsinSpectrum(_message.Message):
+    __slots__ = ("peak_nm", "fwhm_nm")
+    PEAK_NM_FIELD_NUMBER: _ClassVar[int]
+    FWHM_NM_FIELD_NUMBER: _ClassVar[int]
+    peak_nm: float
+    fwhm_nm: float
+    def __init__(self, peak_nm: _Optional[float] = ..., fwhm_nm: _Optional[float] = ...) -> None: ...
 
 class LightStimulus(_message.Message):
     __slots__ = ("name", "pattern", "waveform", "irradiance_mw_per_mm2", "wavelength_nm")

@@ -10,6 +10,7 @@ resting conductance and ionic current evaluated from the expression trees.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -19,7 +20,7 @@ from .._base import CellModel
 from ..description import ModelDescription
 from . import _reference
 from ._cache import cache_dir, load_generated
-from ._exact import exact_kernel_source
+from ._exact import FieldCache, exact_kernel_source
 from ._lut import GeneratedLut
 
 __all__ = ["GeneratedLut", "cache_dir", "cell_model", "exact_kernel_source", "model_from_dict"]
@@ -46,6 +47,21 @@ class _LazyKernel:
 
     def __call__(self, *args, **kwargs) -> int:
         return self.module(*args, **kwargs)
+
+    def stepper(self):
+        """The kernel for one run: its fields (compute type, opsin rates, plain rows) made once per distinct
+        input array rather than on every call."""
+        kernel = self.module
+        module = sys.modules[kernel.__module__]
+        fields = FieldCache()
+
+        def step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
+                 order=1):  # fmt: skip
+            got = fields.get(module, wx, wy, iext, has_opsin, oparams, gop, flux, np.float64)
+            return kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop,
+                          flux, order, fields=got)  # fmt: skip
+
+        return step
 
 
 def _cuda_step(desc: ModelDescription):

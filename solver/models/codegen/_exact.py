@@ -10,11 +10,14 @@ the other states, the exponential midpoint rule for ``order=2``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import expr
 from ..description import ModelDescription
 from ._template import MODULE_TEMPLATE
 
-__all__ = ["cell_source", "exact_kernel_source", "model_lines", "module_source"]
+__all__ = ["FieldCache", "cell_source", "entries", "exact_kernel_source", "model_lines", "module_source",
+           "vectorisable"]
 
 
 
@@ -132,34 +135,72 @@ def cell_source(desc: ModelDescription, body: list[str], outs: list[str], *, pre
     return "\n".join("    " + ln for ln in lines)
 
 
-def interior_calls(specialised: bool) -> str:
-    """The template's calls of ``_interior``: one per (mapped, has_opsin) as compile-time constants when
-    ``specialised`` (a vectorised loop must not branch on them), else one call."""
-    args = "(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, {m}, {o}, gop, ga, gr, plain, from_dst)"
+_ENTRY = '''
+@njit(nogil=True, cache=True)
+def _block_{key}(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, has_opsin,
+                 gop, ga, gr, tab1, s1, tab2, s2, midpoint, plain):
+    _block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, {m}, iext, {o}, gop, ga, gr,
+           tab1, s1, tab2, s2, {mid}, plain)
+
+
+@njit(nogil=True, cache=True)
+def _team_{key}(ya, yb, sync, record, plan, b, n_steps, *args):
+    """Thread ``b``'s part of ``threads.step_in_pairs`` with ``_block_{key}`` (all its pairs)."""
+    shares = team_start(plan, record.shape[1])
+    for p in range(n_steps // 2):
+        cuts = block_cuts(shares, ya.shape[1])
+        _block_{key}(ya, yb, TASK_EDGES, cuts[b], cuts[b + 1], 0, *args)
+        if not team_wait(sync):
+            return
+        c0 = cycles()
+        _block_{key}(ya, yb, TASK_PAIRS, cuts[b], cuts[b + 1], 0, *args)
+        record[0, b] = cycles() - c0
+        if not team_wait(sync):
+            return
+        shares = team_next(shares, cuts, record, plan, p + 1, b)
+    if n_steps % 2:
+        cuts = block_cuts(shares, ya.shape[1])
+        _block_{key}(ya, yb, TASK_SINGLE, cuts[b], cuts[b + 1], 0, *args)
+'''
+
+
+def entries(specialised: bool) -> str:
+    """The module's entry points (``_block_<key>``, ``_team_<key>``) and ``_ENTRIES``, which maps
+    ``(mapped, has_opsin, midpoint)`` to them. ``specialised``: one pair per combination, the switches passed
+    down as compile-time constants (a vectorised loop must not branch on them, nor load the old state it
+    does not use); numba compiles a pair on its first call, so a run compiles only the loop it uses.
+    Otherwise one pair, the switches run-time values."""
+    combos = [(m, o, q) for m in (False, True) for o in (False, True) for q in (False, True)]
     if not specialised:
-        return "        _interior" + args.format(m="mapped", o="has_opsin")
-    out = []
-    for q, (m, o) in enumerate(((True, True), (False, True), (True, False), (False, False))):
-        cond = {0: "if has_opsin and mapped:", 1: "elif has_opsin:", 2: "elif mapped:", 3: "else:"}[q]
-        out += [f"        {cond}", "            _interior" + args.format(m=m, o=o)]
-    return "\n".join(out)
+        return (_ENTRY.format(key="any", m="mapped", o="has_opsin", mid="midpoint")
+                + "\n\n_ENTRIES = {c: (_block_any, _team_any) for c in " + repr(combos) + "}")
+    key = {c: f"{'m' if c[0] else 'u'}{'o' if c[1] else 'd'}{2 if c[2] else 1}" for c in combos}
+    out = [_ENTRY.format(key=key[c], m=c[0], o=c[1], mid=c[2]) for c in combos]
+    table = ", ".join(f"{c}: (_block_{key[c]}, _team_{key[c]})" for c in combos)
+    return "\n\n".join(out) + f"\n\n_ENTRIES = {{{table}}}"
 
 
-def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, vectorised: bool,
+def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, vectorised: bool, wide: bool = False,
                   n_decay: int = 0) -> str:
-    """The template filled in: ``ct`` the compute type, ``vectorised`` the lookup-table kernel's loop
-    (512-bit vectors, contraction to FMA, one interior loop per switch combination), ``n_decay`` the pairs
-    of scalars ``z_ea<q>, z_ec<q>`` after the template's (the decay of the gates of constant τ)."""
+    """The template filled in: ``ct`` the compute type; ``vectorised`` a loop LLVM vectorises (contraction to
+    FMA, one interior loop per switch combination), ``wide`` with 512-bit vectors (the lookup-table kernel's
+    gathers: :class:`._machinery.WideNoAliasCompiler`); ``n_decay`` the pairs of scalars ``z_ea<q>, z_ec<q>``
+    after the template's (the decay of the gates of constant τ)."""
     n_params = len(desc.parameters)
     params = ", ".join(f"rp[{k}, 0]" for k in range(n_params))
-    literally = ("    numba.literally(mapped)\n    numba.literally(has_opsin)" if vectorised
-                 else "    # mapped and has_opsin stay run-time switches: this loop is scalar (calls of exp)")
+
+    def literally(third: str) -> str:
+        if not vectorised:
+            return "    # mapped, has_opsin and %s stay run-time switches: this loop is scalar (calls of exp)" % third
+        return "\n".join(f"    numba.literally({x})" for x in ("mapped", "has_opsin", third))
+
     return MODULE_TEMPLATE.format(
         name=desc.name, hash=desc.content_hash[:16], n_state=len(desc.state_names), n_params=n_params,
         n_cols=n_cols, ct=ct, param_tuple=f"({params},)" if n_params else "()", cell_body=cell,
-        interior_pipeline="WideNoAliasCompiler" if vectorised else "NoAliasCompiler",
-        fastmath=', fastmath={"contract"}' if vectorised else "", literally=literally,
-        interior_calls=interior_calls(vectorised),
+        interior_pipeline="WideNoAliasCompiler" if wide else "NoAliasCompiler",
+        fastmath=', fastmath={"contract"}' if vectorised else "", literally_rows=literally("from_dst"),
+        literally_block=literally("midpoint"),
+        entries=entries(vectorised),
         scalars=", ".join([f"s[{q}]" for q in range(9)] + [f"s[{12 + q}]" for q in range(2 * n_decay)]),
         sca_names="".join(f", z_ea{q}, z_ec{q}" for q in range(n_decay)),
     )  # fmt: skip
@@ -167,8 +208,35 @@ def module_source(desc: ModelDescription, cell: str, *, ct: str, n_cols: int, ve
 
 def exact_kernel_source(desc: ModelDescription) -> str:
     """Python source of a module whose ``kernel`` is the exact numba kernel of ``desc`` (float64 arithmetic,
-    as the hand-written exact kernels)."""
+    stored in the buffers' dtype)."""
     body, outs = model_lines(desc, target="numba", old=lambda k: f"z_o{k}")
     cell = cell_source(desc, body, outs, opsin_drive="_fv_raw(z_s0, e_op, v0, v1) / fv70 * (z_s0 - e_op)",
                        opsin_rates="(z_ga * (1.0 - z_oo - z_od) - gd * z_oo)")
-    return module_source(desc, cell, ct="np.float64", n_cols=1, vectorised=False)
+    return module_source(desc, cell, ct="np.float64", n_cols=1, vectorised=vectorisable(desc))
+
+
+def vectorisable(desc: ModelDescription) -> bool:
+    """Whether the exact kernel's interior loop can be vectorised: no gate (Rush–Larsen calls ``exp``) and no
+    call into the maths library in any expression (the generic media: polynomials and quotients). Such a
+    model's loop is vectorised at LLVM's own width (contraction to FMA, a loop per switch combination)."""
+    if any(s.gate is not None for s in desc.states):
+        return False
+    keys = [x.name for x in desc.intermediates] + [c.name for c in desc.currents]
+    keys += [f"{s.name}.derivative" for s in desc.states]
+    return not any(expr.library_calls(desc.tree(k)) for k in keys)
+
+
+class FieldCache:
+    """A generated module's fields (:func:`fields_of` of the template: the arrays in the compute type, the opsin's
+    rates, the plain rows) kept for one stepper, made again only when an input array is another object (the
+    run loop builds a new array when a field changes; it never writes into one it handed over)."""
+
+    def __init__(self) -> None:
+        self._hit = None
+
+    def get(self, module, wx, wy, iext, has_opsin, oparams, gop, flux, dtype):
+        key = (wx, wy, iext, gop, flux, bool(has_opsin), tuple(np.asarray(oparams, float)), np.dtype(dtype), module)
+        hit = self._hit
+        if hit is None or any(a is not b if isinstance(a, np.ndarray) else a != b for a, b in zip(hit[0], key)):
+            hit = self._hit = (key, module.fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, True))
+        return hit[1]

@@ -1,6 +1,6 @@
 """Which columns the lookup-table kernel of a description reads, and how it steps each gate from them.
 
-As the hand-written HEK table (:mod:`solver.models.lut`): a gate whose τ does not depend on V needs no
+As the hand-written HEK table it replaced: a gate whose τ does not depend on V needs no
 ``c`` column (its decay is a scalar), gates with one steady state share an ``inf`` column, and an
 instantaneous gate has its ``inf`` column alone (read at V and again at the new V). Fewer columns,
 fewer gathers per cell: the gathers bound the vectorised loop.
@@ -26,11 +26,10 @@ class GateLayout:
     its ``c``, ``b`` and shared ``inf`` (None where it has none) and the index of its constant decay
     among the scalars (None unless its τ does not depend on V).
 
-    As the hand-written HEK table: a gate whose τ does not depend on V needs no ``c`` column (its decay
-    ``exp(−dt/τ)`` is a scalar), and gates with one steady state (HEK's h1 and h2) read one ``inf``
-    column and step as ``x + (inf − x)·c``: fewer gathers per cell. An instantaneous gate has its ``inf``
-    column alone, read at the state's V and, for the stored value, at the new V (the hand-written
-    kernel's second lookup of n∞ for instantaneous Kir2.1)."""
+    A gate whose τ does not depend on V needs no ``c`` column (its decay ``exp(−dt/τ)`` is a scalar), and
+    gates with one steady state (HEK's h1 and h2) read one ``inf`` column and step as ``x + (inf − x)·c``:
+    fewer gathers per cell. An instantaneous gate has its ``inf`` column alone, read at the state's V and,
+    for the stored value, at the new V."""
 
     columns: tuple[str, ...]
     forms: MappingProxyType

@@ -25,7 +25,7 @@ import numpy as np
 from .. import expr
 from ..description import ModelDescription
 from ..opsin import KERNEL_PARAM_NAMES, f_v
-from ._exact import cell_source, model_lines, module_source
+from ._exact import FieldCache, cell_source, model_lines, module_source
 from ._layout import gate_layout, instant_gates, kinetic_gates
 from ._machinery import pack_columns
 from ._vonly import PLACEHOLDER
@@ -250,11 +250,11 @@ def lut_kernel_source(desc: ModelDescription, dtype=np.float64) -> str:
     cell = cell_source(desc, body, outs, pre=pre, opsin_drive=opsin,
                        opsin_rates="(z_ga - z_ga * z_oo - z_ga * z_od - gd * z_oo)")
     ct = "np.float32" if np.dtype(dtype) == np.float32 else "np.float64"
-    return module_source(desc, cell, ct=ct, n_cols=n_cols, vectorised=True, n_decay=n_decay)
+    return module_source(desc, cell, ct=ct, n_cols=n_cols, vectorised=True, wide=True, n_decay=n_decay)
 
 
 def _opsin_column(v: np.ndarray, oparams: tuple) -> np.ndarray:
-    # the hand-written kernel's L_OPSIN_DRIVE: f_v(V)·(V − E), f_v normalised at −70 mV
+    # the last column: f_v(V)·(V − E), f_v normalised at −70 mV
     p = dict(zip(KERNEL_PARAM_NAMES, oparams))
     return f_v(v, p) * (v - p["E"])
 
@@ -309,21 +309,21 @@ class GeneratedLut:
 
     def stepper(self):
         """A callable with the ``CellModel.kernel`` signature that steps on the tables (fields converted to
-        the compute dtype once per distinct input array, as the hand-written stepper)."""
+        the compute dtype once per distinct input array). Parameters after the description's (a preset's own,
+        such as the HEK presets' ``kir_instantaneous``) are not the kernel's: they are left out."""
         desc = self.desc
-        seen: dict = {}
+        n = len(desc.parameters)
+        fields = FieldCache()
 
         def step(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux,
                  order=1):  # fmt: skip
+            params, pidx = np.asarray(params)[:n], np.asarray(pidx)[:n]
             module = self.module(ya.dtype)
             op = oparams if has_opsin else None
             tab, scalars = packed_table(desc, params, op, dt)
             half, half_scalars = packed_table(desc, params, op, 0.5 * dt) if order == 2 else (tab, scalars)
-            key = (wx, wy, iext, gop, flux, bool(has_opsin), tuple(np.asarray(oparams, float)), np.dtype(ya.dtype))
-            hit = seen.get("fields")
-            if hit is None or any(a is not b if isinstance(a, np.ndarray) else a != b for a, b in zip(hit[0], key)):
-                hit = seen["fields"] = (key, module.fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, True))
+            got = fields.get(module, wx, wy, iext, has_opsin, oparams, gop, flux, ya.dtype)
             return module.kernel_tabulated(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams,
-                                           hit[1], tab, half, scalars, half_scalars, order=order)  # fmt: skip
+                                           got, tab, half, scalars, half_scalars, order=order)  # fmt: skip
 
         return step

@@ -1,4 +1,4 @@
-"""Machinery the hand-written and the generated CPU kernels share: compiler pipelines, the packed tables, rows.
+"""Machinery of the generated CPU kernels, written once: compiler pipelines, the packed tables, rows.
 
 - :class:`NoAliasCompiler` and :class:`WideNoAliasCompiler`: numba pipelines for the row loops (every
   pointer argument ``noalias``; 512-bit vectors where the CPU has them).
@@ -50,8 +50,8 @@ WIDE_VECTORS_ATTRIBUTE = '"prefer-vector-width"="512"'
 #: sixteen, float32 fills its 512-bit lanes and both precisions spread each iteration's fixed cost
 #: (constants reloaded from the stack, array addresses) over twice the cells: float32 +14 to +18 %,
 #: float64 +13 % on the HEK lookup-table loop; thirty-two runs out of registers (-5 to -8 %).
-#: numba's cache keys a compiled function on its own file: after changing this, clear the cache
-#: (or touch lut_kernel.py) or the old width stays in use.
+#: The generated modules are cached by their source's hash, which this does not enter: after changing
+#: it, clear the kernel cache (:func:`solver.models.codegen.cache_dir`) or the old width stays in use.
 WIDE_LOOP_CELLS = 16
 
 

@@ -1,19 +1,21 @@
 """The module template every generated CPU kernel is written into: the row loop and thread team, once.
 
 A generated module holds the model's arithmetic in ``_cell`` (emitted by :mod:`._exact` or :mod:`._lut`)
-and, around it, the sweep of the hand-written lookup-table kernel (:mod:`solver.models.lut_kernel`) for
-every model:
+and, around it, one sweep for every model:
 
 - Within a row, interior cells run a loop without branches (``_interior``): every cell is computed and
   stored, the few cells outside the tissue are put back afterwards (``_restore``, rows listed by
   :func:`._machinery.row_gaps`), the coupling needs no edge test (a neighbour outside the tissue has
-  a zero face weight). On a lookup-table kernel LLVM vectorises it (:class:`._machinery.WideNoAliasCompiler`:
-  512-bit vectors, ``noalias`` arrays), with ``mapped`` and ``has_opsin`` compile-time constants (one
-  loop per combination). Grid-edge cells take ``_edge_cells``, which tests its neighbours.
-- Everything is computed in the compute type ``CT``: float64 for the exact kernel (as the hand-written
-  exact kernel: store in the buffers' dtype), the buffers' dtype for the lookup-table kernel (a float32
-  run is float32 throughout). Uniform parameters reach the cell as a tuple of scalars; per-cell maps
-  through a row scratch, copied row by row only when mapped.
+  a zero face weight). On a lookup-table kernel, and on an exact kernel without calls into the maths
+  library, LLVM vectorises it (``noalias`` arrays; 512-bit vectors for the tables' gathers:
+  :class:`._machinery.WideNoAliasCompiler`), with ``mapped``, ``has_opsin`` and ``from_dst``
+  compile-time constants: one loop per combination, each compiled on its first use (the entry points
+  ``_block_<key>``, ``_team_<key>`` of ``_ENTRIES``). Grid-edge cells take ``_edge_cells``, which tests
+  its neighbours.
+- Everything is computed in the compute type ``CT``: float64 for the exact kernel (stored in the buffers'
+  dtype), the buffers' dtype for the lookup-table kernel (a float32 run is float32 throughout). Uniform
+  parameters reach the cell as a tuple of scalars; per-cell maps through a row scratch, copied row by row
+  only when mapped.
 - Steps go in pairs (:func:`solver.models.threads.step_in_pairs`): step 1 ``ya -> yb``, step 2
   ``yb -> ya``, fused row by row (step 1 of row t, then step 2 of row t-1), the middle state of a block's
   own rows in a ring of three rows. A midpoint step is such a pair: its half step (``tab1``, ``s1``),
@@ -38,6 +40,8 @@ import numba
 import numpy as np
 from numba import njit
 
+from solver.models._base import check_order
+from solver.models.opsin import KERNEL_PARAM_NAMES, kernel_fv_holding, kernel_rates
 from solver.models.codegen._machinery import (NoAliasCompiler, WideNoAliasCompiler, interpolate_packed,
                                               plain_rows, row_gaps)
 from solver.models.threads import (TASK_EDGES, TASK_PAIRS, TASK_SERIAL, TASK_SINGLE, block_cuts, cycles,
@@ -50,7 +54,7 @@ CT = {ct}
 TAU_MIN = 0.01
 # below this many cells a pair of steps is too short to share between threads
 SERIAL_BELOW_CELLS = 4096
-OP_KA, OP_KR, OP_P, OP_Q, OP_GD, OP_GR0, OP_PHIM, OP_V0, OP_V1, OP_E = range(10)
+OP_GD, OP_V0, OP_V1, OP_E = (KERNEL_PARAM_NAMES.index(n) for n in ("Gd", "v0", "v1", "E"))
 S_V_LO, S_INV_H, S_X_HI, S_DT, S_GD, S_FV70, S_E_OP, S_V0, S_V1, S_WX, S_WY, S_GOP = range(12)
 _NO_TABLE = np.zeros(1, np.uint64)
 
@@ -146,7 +150,7 @@ def _interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, map
               from_dst):
     """Columns 1 .. nx-2 of an interior row: no edge tests. On a ``plain`` row (``plain_rows``) the face
     weights, the opsin conductance and the zero current are scalars: fewer fields streamed per cell."""
-{literally}
+{literally_rows}
     sca = _scalars(s)
     cp = _param_tuple(rp)
     nx = wx.shape[1]
@@ -171,6 +175,7 @@ def _row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, pidx
          has_opsin, gop, ga, gr, plain, from_dst):
     """One step of real row ``i``: its state is row ``ic`` of ``sc``, the rows above and below are ``im``
     of ``sm`` and ``ip`` of ``sp``; the result goes to row ``idr`` of ``dst``."""
+{literally_rows}
     ny, nx = active.shape
     if mapped:
         _fill_row_params(rp, i, params, pidx, pmaps, True)
@@ -179,7 +184,8 @@ def _row(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, active, gaps, params, pidx
         _edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, 1, *e)
     else:
         _edge_cells(sm, im, sc, ic, sp, ip, dst, idr, i, 0, nx, nx - 1, *e)
-{interior_calls}
+        _interior(sm, im, sc, ic, sp, ip, dst, idr, i, wx, wy, iext, tab, s, rp, mapped, has_opsin, gop, ga, gr, plain,
+                  from_dst)
     _restore(sc, ic, dst, idr, i, active, gaps, N_STATE + 2 if has_opsin else N_STATE)
 
 
@@ -197,12 +203,10 @@ def _mid(r, shared, r0, r1, yb, ring):
 def _pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1, s1,
            tab2, s2, midpoint, rp, has_opsin, gop, ga, gr, plain):
     """The row loop of :func:`_block`: the first step of a pair takes ``tab1, s1``, the second ``tab2, s2``;
-    with ``midpoint`` a pair is one midpoint step (the second step from the old state in ``ya``)."""
+    with ``midpoint`` a pair is one midpoint step (the second step from the old state in ``ya``). The
+    switches are passed one by one, not in a tuple: a compile-time constant must reach ``_row`` as such."""
+{literally_block}
     ny = active.shape[0]
-    a1 = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab1, s1, rp, has_opsin, gop, ga, gr, plain,
-          False)
-    a2 = (wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, tab2, s2, rp, has_opsin, gop, ga, gr, plain,
-          midpoint)
     for phase in range(2):
         # (repeats, ticks, rows of step 1, rows of step 2, step 1 only on the block's ends, to ring)
         reps, t0, t1, f0, f1, q0, q1, ends, pair = 0, r0, r1, r0, r1, r0, r0, False, False
@@ -224,24 +228,23 @@ def _pairs(ya, yb, task, r0, r1, n_steps, ring, wx, wy, active, gaps, params, pi
                     tm = t - 1 if t > 0 else 0
                     tp = t + 1 if t < ny - 1 else ny - 1
                     dst, idr = _mid(t, shared, r0, r1, yb, ring) if pair else (yb, t)
-                    _row(ya, tm, ya, t, ya, tp, dst, idr, t, *a1)
+                    _row(ya, tm, ya, t, ya, tp, dst, idr, t, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext,
+                         tab1, s1, rp, has_opsin, gop, ga, gr, plain, False)
                 r = t - 1
                 if q0 <= r < q1:
                     sm, im = _mid(r - 1 if r > 0 else 0, shared, r0, r1, yb, ring)
                     sc, ic = _mid(r, shared, r0, r1, yb, ring)
                     sp, ip = _mid(r + 1 if r < ny - 1 else ny - 1, shared, r0, r1, yb, ring)
-                    _row(sm, im, sc, ic, sp, ip, ya, r, r, *a2)
+                    _row(sm, im, sc, ic, sp, ip, ya, r, r, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext,
+                         tab2, s2, rp, has_opsin, gop, ga, gr, plain, midpoint)
 
 
 @njit(nogil=True, cache=True)
-def _block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, iext, has_opsin, gop, ga, gr,
-           tab1, s1, tab2, s2, midpoint, plain):
+def _block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pmaps, mapped, iext, has_opsin, gop,
+           ga, gr, tab1, s1, tab2, s2, midpoint, plain):
     """Rows ``[r0, r1)`` of one task of ``threads.step_in_pairs``."""
+{literally_block}
     nx = active.shape[1]
-    mapped = False
-    for k in range(N_PARAMS):
-        if pidx[k] >= 0:
-            mapped = True
     rp = np.empty((max(N_PARAMS, 1), nx), CT)
     _fill_row_params(rp, r0, params, pidx, pmaps, False)
     ring = np.empty((ya.shape[0], 3, nx if task != TASK_EDGES else 1), ya.dtype)  # step 1 of two rows: no ring
@@ -249,45 +252,7 @@ def _block(ya, yb, task, r0, r1, n_steps, wx, wy, active, gaps, params, pidx, pm
            tab2, s2, midpoint, rp, has_opsin, gop, ga, gr, plain)
 
 
-@njit(nogil=True, cache=True)
-def _team(ya, yb, sync, record, plan, b, n_steps, *args):
-    """Thread ``b``'s part of ``threads.step_in_pairs`` with ``_block`` (all its pairs)."""
-    shares = team_start(plan, record.shape[1])
-    for p in range(n_steps // 2):
-        cuts = block_cuts(shares, ya.shape[1])
-        _block(ya, yb, TASK_EDGES, cuts[b], cuts[b + 1], 0, *args)
-        if not team_wait(sync):
-            return
-        c0 = cycles()
-        _block(ya, yb, TASK_PAIRS, cuts[b], cuts[b + 1], 0, *args)
-        record[0, b] = cycles() - c0
-        if not team_wait(sync):
-            return
-        shares = team_next(shares, cuts, record, plan, p + 1, b)
-    if n_steps % 2:
-        cuts = block_cuts(shares, ya.shape[1])
-        _block(ya, yb, TASK_SINGLE, cuts[b], cuts[b + 1], 0, *args)
-
-
-@njit(cache=True)
-def _opsin_rates(flux, oparams):
-    """The opsin's light-dependent rates (Ga, Gr) per cell, in float64."""
-    ny, nx = flux.shape
-    ga = np.empty((ny, nx))
-    gr = np.empty((ny, nx))
-    k_a, k_r, pe, qe = oparams[OP_KA], oparams[OP_KR], oparams[OP_P], oparams[OP_Q]
-    phi_m, gr0 = oparams[OP_PHIM], oparams[OP_GR0]
-    for i in range(ny):
-        for j in range(nx):
-            phi = flux[i, j]
-            ga[i, j] = 0.0
-            gr[i, j] = gr0
-            if phi > 0.0:
-                ga[i, j] = k_a / (1.0 + (phi_m / phi) ** pe)
-                gr[i, j] += k_r / (1.0 + (phi_m / phi) ** qe)
-    return ga, gr
-
-
+{entries}
 def _cast(a):
     return np.ascontiguousarray(a, dtype=CT)
 
@@ -297,8 +262,7 @@ def fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, want_plain):
     unless ``want_plain``: :func:`plain_rows` costs a pass over four fields)."""
     wx, wy, iext, gop = _cast(wx), _cast(wy), _cast(iext), _cast(gop)
     if has_opsin:
-        ga, gr = _opsin_rates(np.ascontiguousarray(flux, dtype=np.float64), np.asarray(oparams, np.float64))
-        ga, gr = _cast(ga), _cast(gr)
+        ga, gr = (_cast(r) for r in kernel_rates(flux, oparams))
     else:
         ga = gr = np.zeros((1, 1), CT)
     if want_plain:
@@ -310,15 +274,14 @@ def fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, want_plain):
 
 def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, tab, tab_half, lut_s,
          lut_s_half, order):
-    if order not in (1, 2):
-        raise ValueError(f"order is {{order!r}}; allowed: 1 (Rush-Larsen/forward Euler), 2 (exponential midpoint)")
+    order = check_order(order)
     if has_opsin and ya.shape[0] < N_STATE + 2:
         raise ValueError("has_opsin needs two more state variables (opsin O and D) after the model's")
     wx, wy, iext, gop, ga, gr, plain, scalars = fields
     opc = [1.0, 0.0, 1.0, 1.0, 0.0]
     if has_opsin:
         e_op, v0, v1 = float(oparams[OP_E]), float(oparams[OP_V0]), float(oparams[OP_V1])
-        opc = [_fv_raw(-70.0, e_op, v0, v1), e_op, v0, v1, float(oparams[OP_GD])]
+        opc = [kernel_fv_holding(oparams), e_op, v0, v1, float(oparams[OP_GD])]
     fv70, e_op, v0, v1, gd = opc
 
     def scalars_of(h, grid):
@@ -328,15 +291,20 @@ def _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, f
     s2 = scalars_of(float(dt), lut_s)
     s1 = scalars_of(0.5 * float(dt), lut_s_half) if midpoint else s2
     params = np.ascontiguousarray(params, dtype=np.float64)
+    mapped = bool((np.asarray(pidx)[:N_PARAMS] >= 0).any())  # a preset's own parameters after these: not read
+    block, team = _ENTRIES[mapped, bool(has_opsin), midpoint]
     # a midpoint step is a pair of the pair scheme: 2 n_steps stages, the result always in ya
-    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, iext, bool(has_opsin), gop, ga, gr,
+    args = (wx, wy, active, row_gaps(active), params, pidx, pmaps, mapped, iext, bool(has_opsin), gop, ga, gr,
             tab_half if midpoint else tab, s1, tab, s2, midpoint, plain)
-    return step_in_pairs(_block, _team, ya, yb, int(n_steps) * int(order), SERIAL_BELOW_CELLS, args)
+    return step_in_pairs(block, team, ya, yb, int(n_steps) * int(order), SERIAL_BELOW_CELLS, args)
 
 
-def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux, order=1):
-    """Advance the sheet by ``n_steps`` steps (the ``CellModel.kernel`` contract)."""
-    fields = fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, False)
+def kernel(ya, yb, n_steps, dt, wx, wy, active, params, pidx, pmaps, iext, has_opsin, oparams, gop, flux, order=1,
+           fields=None):
+    """Advance the sheet by ``n_steps`` steps (the ``CellModel.kernel`` contract); ``fields``: what
+    :func:`fields_of` gives for these arrays, when the caller keeps it between calls."""
+    if fields is None:
+        fields = fields_of(wx, wy, iext, has_opsin, oparams, gop, flux, False)
     return _run(ya, yb, n_steps, dt, active, params, pidx, pmaps, has_opsin, oparams, fields, _NO_TABLE, _NO_TABLE,
                 (0.0, 1.0, 0.0), (0.0, 1.0, 0.0), order)
 

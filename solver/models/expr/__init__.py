@@ -19,10 +19,10 @@ from __future__ import annotations
 from ._emit import evaluate, to_cuda, to_numba, to_numpy
 from ._nodes import (FUNCTIONS, MAX_CHARS, MAX_DEPTH, MAX_NODES, BinOp, BoolOp, Call, Compare, ExpressionError, If,
                      Name, Neg, Node, Not, Num)
-from ._parse import names, parse
+from ._parse import library_calls, names, parse, walk
 
 __all__ = [
     "BinOp", "BoolOp", "Call", "Compare", "ExpressionError", "FUNCTIONS", "If", "MAX_CHARS", "MAX_DEPTH",
-    "MAX_NODES", "Name", "Node", "Not", "Num", "Neg", "evaluate", "names", "parse", "to_cuda", "to_numba",
-    "to_numpy",
+    "MAX_NODES", "Name", "Node", "Not", "Num", "Neg", "evaluate", "library_calls", "names", "parse", "to_cuda",
+    "to_numba", "to_numpy", "walk",
 ]  # fmt: skip

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ._nodes import BinOp, BoolOp, Call, Compare, If, Name, Neg, Node, Not, Num
+from ._nodes import BinOp, BoolOp, Call, Compare, If, Name, Neg, Node, Not, Num, small_whole
 
 _NP_FUNCS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "tanh": np.tanh}
 _NP_CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
@@ -62,7 +62,7 @@ def _num_literal(value: float) -> str:
 
 def _exponent(node: Node, e: Callable[[Node], str]) -> str:
     # a small whole exponent as an integer literal: numba then multiplies instead of calling pow
-    if isinstance(node, Num) and node.value == int(node.value) and abs(node.value) <= 16:
+    if small_whole(node):
         return f"({int(node.value)})" if node.value < 0 else str(int(node.value))
     return e(node)
 

@@ -114,3 +114,8 @@ class If:
 
 Node = Num | Name | Neg | BinOp | Call | Compare | BoolOp | Not | If
 _BOOL_NODES = (Compare, BoolOp, Not)
+
+
+def small_whole(node: Node) -> bool:
+    """A number that is a whole number of magnitude at most 16: as an exponent, numba multiplies."""
+    return isinstance(node, Num) and node.value == int(node.value) and abs(node.value) <= 16

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ._nodes import (_BOOL_NODES, _COMPARISONS, _FORBIDDEN_WORDS, _KEYWORDS, FUNCTIONS, MAX_CHARS, MAX_DEPTH,
-                     MAX_NODES, BinOp, BoolOp, Call, Compare, ExpressionError, If, Name, Neg, Node, Not, Num)
+                     MAX_NODES, BinOp, BoolOp, Call, Compare, ExpressionError, If, Name, Neg, Node, Not, Num,
+                     small_whole)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,15 +325,13 @@ def parse(text: str, *, where: str = "expression", allowed_names: Iterable[str] 
 # analysis
 
 
-def names(node: Node) -> frozenset[str]:
-    """Every name the expression uses."""
-    out: set[str] = set()
+def walk(node: Node):
+    """Every node of the tree, ``node`` first."""
     stack = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, Name):
-            out.add(n.id)
-        elif isinstance(n, (Neg, Not)):
+        yield n
+        if isinstance(n, (Neg, Not)):
             stack.append(n.operand)
         elif isinstance(n, (BinOp, Compare, BoolOp)):
             stack.extend((n.left, n.right))
@@ -340,4 +339,21 @@ def names(node: Node) -> frozenset[str]:
             stack.extend(n.args)
         elif isinstance(n, If):
             stack.extend((n.cond, n.then, n.other))
+
+
+def names(node: Node) -> frozenset[str]:
+    """Every name the expression uses."""
+    return frozenset(n.id for n in walk(node) if isinstance(n, Name))
+
+
+def library_calls(node: Node) -> frozenset[str]:
+    """The functions the compiled expression calls in the maths library (``exp``, ``log``, ``tanh``, ``pow``
+    for a power whose exponent is not a small whole number): a loop around such a call stays scalar."""
+    out: set[str] = set()
+    for n in walk(node):
+        if isinstance(n, Call) and n.func in ("exp", "log", "tanh"):
+            out.add(n.func)
+        elif (isinstance(n, Call) and n.func == "pow" and not small_whole(n.args[1])) or (
+                isinstance(n, BinOp) and n.op == "^" and not small_whole(n.right)):
+            out.add("pow")
     return frozenset(out)

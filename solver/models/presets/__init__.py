@@ -2,9 +2,9 @@
 
 Each module offers ``description(preset) -> dict`` in the JSON form of a ``ModelDefinition`` and the
 tuple ``PRESETS`` of the names it describes. The registry (:mod:`solver.models`) builds every preset
-from its description (:mod:`solver.models.codegen`): the reference step, the CUDA kernel and the HEK
-exact kernel are generated; the HEK tables and the generic media's CPU kernels are still the hand-written
-ones, faster so far (benchmarks/model_codegen_bench.py).
+from its description (:mod:`solver.models.codegen`): the reference step, the exact and lookup-table CPU
+kernels and the CUDA kernel are all generated (benchmarks/README.md: at least as fast as the hand-written
+kernels they replaced).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The equations of :mod:`solver.models.hek` in the expression language, with the parameters of
 :data:`solver.models.hek.HEK_PRESETS`. The bistable preset's Kir2.1 gates are instantaneous (always at
-n∞(V), MODEL.md 3.2); the 35 and 23 °C presets' are kinetic. The hand-written switch
-``kir_instantaneous`` is the preset's choice of gate kind, not a parameter of the description.
+n∞(V), MODEL.md 3.2); the 35 and 23 °C presets' are kinetic. The switch
+``kir_instantaneous`` of :mod:`solver.models.hek`'s NumPy physics is the preset's choice of gate kind, not a
+parameter of the description.
 """
 
 from __future__ import annotations
