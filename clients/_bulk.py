@@ -84,9 +84,7 @@ def receive(sock: socket.socket, offer: service_pb2.BulkOffer, root: Path, *,
                 checks = []
                 for f in chunk.files:
                     path = path_in(root, f.key)
-                    if path.parent not in made:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        made.add(path.parent)
+                    _make_parent(path, made)
                     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
                     try:
                         sink.into(fd, f.size, f.key)
@@ -124,12 +122,16 @@ def _make_directories(offer: service_pb2.BulkOffer, root: Path, made: set[Path],
             for f in chunk.files:
                 if stop.is_set():
                     return
-                parent = path_in(root, f.key).parent
-                if parent not in made:
-                    parent.mkdir(parents=True, exist_ok=True)
-                    made.add(parent)
+                _make_parent(path_in(root, f.key), made)
     except (BulkFailed, OSError):
         return
+
+
+def _make_parent(path: Path, made: set[Path]) -> None:
+    """Make the directory of ``path`` unless ``made`` says it exists; it then does."""
+    if path.parent not in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made.add(path.parent)
 
 
 def _checked(k: int, checks: list) -> int:
