@@ -9,6 +9,7 @@ with :data:`CODECS`; ``tests/test_store.py`` compares them document by document 
 from __future__ import annotations
 
 import json
+import math
 from typing import Mapping
 
 import numpy as np
@@ -24,12 +25,11 @@ ZSTD_LEVEL = 1
 def array_document(a: ArraySpec, attrs: Mapping[str, object]) -> dict:
     """The metadata document of array ``a`` (attributes ``attrs``, already plain JSON)."""
     dtype = a.np_dtype
-    if dtype.kind == "f":
+    fill = a.fill_value                     # in JSON: NaN as Zarr spells it, a boolean array's as a boolean
+    if isinstance(fill, float) and math.isnan(fill):
         fill = "NaN"
     elif dtype.kind == "b":
-        fill = False
-    else:
-        fill = 0
+        fill = bool(fill)
     # one-byte types have no byte order: Zarr drops the bytes codec's endian for them
     serializer = ({"name": "bytes"} if dtype.itemsize == 1 else
                   {"name": "bytes", "configuration": {"endian": "little"}})
